@@ -1,0 +1,58 @@
+"""What the generated code knows about one query, and how a row becomes a value."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+__all__ = ["Kind", "Param", "Query", "RowT"]
+
+RowT = TypeVar("RowT")
+
+
+class Kind(enum.StrEnum):
+    """How a query's result is returned."""
+
+    ONE = "one"  # exactly one row, else NotFound
+    MANY = "many"  # a list of rows
+    EXEC = "exec"  # nothing
+    EXECROWS = "execrows"  # the affected row count
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One bind parameter, in ``$n`` order."""
+
+    name: str
+    pg_type: str
+    nullable: bool = False
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Query(Generic[RowT]):
+    """A prepared-statement-ready query with everything the layers need to know.
+
+    ``decode`` turns an asyncpg ``Record`` into the method's return value (a row
+    model, or a scalar for one-column results); it is None for ``:exec`` and
+    ``:execrows``. ``tables`` lists the base tables the query reads or writes;
+    ``mutates`` is the table an INSERT/UPDATE/DELETE writes, if any.
+    ``filter_marker`` is True when the SQL holds the ``/*authorize_filter*/``
+    placeholder that the authorization layer replaces with its predicate.
+    """
+
+    name: str
+    kind: Kind
+    sql: str
+    params: tuple[Param, ...]
+    decode: Callable[[Mapping[str, Any]], RowT] | None
+    source: str  # "queries/users.sql:12"
+    tables: tuple[str, ...] = ()
+    mutates: str | None = None
+    filter_marker: bool = False
+    doc: str = ""
+    columns: tuple[str, ...] = field(default=())
+
+    def __repr__(self) -> str:
+        return f"<Query {self.name} :{self.kind} at {self.source}>"

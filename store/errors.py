@@ -1,0 +1,190 @@
+"""Every error the store raises.
+
+This module imports no sibling module. Misuse errors (a programming mistake in
+the caller) and database errors (something the data or the server said) are
+separate trees under :class:`StoreError`, so a handler can tell a bug from a
+conflict.
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = [
+    "CheckViolation",
+    "ConcurrentTransactionUse",
+    "ConstraintViolation",
+    "DatabaseError",
+    "DatabaseUnavailable",
+    "ForeignKeyViolation",
+    "LockTimeout",
+    "MisuseError",
+    "NotFound",
+    "NotNullViolation",
+    "OuterStoreUsedInTransaction",
+    "PostgresNotFound",
+    "PostgresStartError",
+    "QueryCanceled",
+    "SerializationFailure",
+    "StatementTimeout",
+    "StoreError",
+    "TransactionClosed",
+]
+
+
+class StoreError(Exception):
+    """Base of every txstore store error."""
+
+
+# -- misuse -------------------------------------------------------------------
+
+
+class MisuseError(StoreError):
+    """The caller used the store in a way that is always a bug."""
+
+
+class _TxMisuse(MisuseError):
+    """One message shape for every transaction misuse."""
+
+    reason: str = ""
+
+    def __init__(self, method: str, tx_id: str) -> None:
+        self.method = method
+        self.tx_id = tx_id
+        super().__init__(f"cannot run {method}: transaction {tx_id!r} {self.reason}")
+
+
+class OuterStoreUsedInTransaction(_TxMisuse):
+    """The outer store was used while an ``in_tx`` closure of this task was running.
+
+    Use the ``tx`` handle the closure received instead.
+    """
+
+    reason = "is running in this task; use its tx handle, not the outer store"
+
+
+class TransactionClosed(_TxMisuse):
+    """A transaction handle was used after its closure returned."""
+
+    reason = "is closed"
+
+
+class ConcurrentTransactionUse(_TxMisuse):
+    """Two operations ran at once on one transaction handle."""
+
+    reason = "is busy with another operation; await one call at a time on a tx handle"
+
+
+# -- set-up -------------------------------------------------------------------
+
+
+class PostgresNotFound(StoreError):
+    """No PostgreSQL server binaries were found to start a local cluster."""
+
+
+class PostgresStartError(StoreError):
+    """A local PostgreSQL cluster failed to initialise or start."""
+
+
+# -- database -------------------------------------------------------------------
+
+
+class DatabaseError(StoreError):
+    """PostgreSQL reported an error; ``sqlstate`` is its code."""
+
+    sqlstate: str | None = None
+
+    def __init__(self, message: str, *, sqlstate: str | None = None) -> None:
+        super().__init__(message)
+        if sqlstate is not None:
+            self.sqlstate = sqlstate
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database cannot be reached or refused the connection.
+
+    ``host`` names the server; the message carries a hint and never a password.
+    """
+
+    def __init__(self, message: str, *, host: str = "", sqlstate: str | None = None) -> None:
+        super().__init__(message, sqlstate=sqlstate)
+        self.host = host
+
+
+class NotFound(DatabaseError):
+    """A ``:one`` query returned no row."""
+
+    def __init__(self, query: str) -> None:
+        super().__init__(f"{query}: no row found")
+        self.query = query
+
+
+class ConstraintViolation(DatabaseError):
+    """A constraint rejected the row.
+
+    ``constraint`` is the generated enum member when the constraint is known to
+    the generated code, else the raw constraint name.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        constraint: enum.Enum | str | None,
+        table: str | None = None,
+        sqlstate: str | None = None,
+    ) -> None:
+        super().__init__(message, sqlstate=sqlstate)
+        self.constraint = constraint
+        self.table = table
+
+
+class UniqueViolation(ConstraintViolation):
+    """A unique constraint or index rejected the row (23505)."""
+
+    sqlstate = "23505"
+
+
+class ForeignKeyViolation(ConstraintViolation):
+    """A foreign key rejected the row (23503)."""
+
+    sqlstate = "23503"
+
+
+class CheckViolation(ConstraintViolation):
+    """A CHECK constraint rejected the row (23514)."""
+
+    sqlstate = "23514"
+
+
+class NotNullViolation(ConstraintViolation):
+    """A NULL was written to a NOT NULL column (23502)."""
+
+    sqlstate = "23502"
+
+
+class SerializationFailure(DatabaseError):
+    """A serialization failure or deadlock outlived every retry.
+
+    ``attempts`` is how many times the outermost closure ran.
+    """
+
+    def __init__(self, message: str, *, attempts: int, sqlstate: str | None = None) -> None:
+        super().__init__(message, sqlstate=sqlstate)
+        self.attempts = attempts
+
+
+class QueryCanceled(DatabaseError):
+    """The server canceled the statement (57014)."""
+
+    sqlstate = "57014"
+
+
+class StatementTimeout(QueryCanceled):
+    """``statement_timeout`` elapsed; the transaction was rolled back."""
+
+
+class LockTimeout(DatabaseError):
+    """``lock_timeout`` elapsed while waiting for a lock (55P03)."""
+
+    sqlstate = "55P03"
