@@ -38,8 +38,11 @@ class Query(Generic[RowT]):
     model, or a scalar for one-column results); it is None for ``:exec`` and
     ``:execrows``. ``tables`` lists the base tables the query reads or writes;
     ``mutates`` is the table an INSERT/UPDATE/DELETE writes, if any.
-    ``filter_marker`` is True when the SQL holds the ``/*authorize_filter*/``
-    placeholder that the authorization layer replaces with its predicate.
+    ``authorize_filter`` is set for list queries whose SQL holds the placeholder
+    ``TRUE /*authorize_filter*/`` (written as ``-- @authorize_filter [alias]`` in
+    the source); its value is the table alias (or table name) that the
+    authorization layer qualifies its predicate's columns with when it replaces
+    the placeholder.
     """
 
     name: str
@@ -50,7 +53,7 @@ class Query(Generic[RowT]):
     source: str  # "queries/users.sql:12"
     tables: tuple[str, ...] = ()
     mutates: str | None = None
-    filter_marker: bool = False
+    authorize_filter: str | None = None
     doc: str = ""
     columns: tuple[str, ...] = field(default=())
 
