@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-__all__ = ["Kind", "Param", "Query", "RowT"]
+__all__ = ["Kind", "Param", "Query", "QueryRunner", "RowT"]
 
 RowT = TypeVar("RowT")
 
@@ -59,3 +59,29 @@ class Query(Generic[RowT]):
 
     def __repr__(self) -> str:
         return f"<Query {self.name} :{self.kind} at {self.source}>"
+
+
+class QueryRunner:
+    """The four primitives every generated query method is written against.
+
+    Each store layer implements them once, generically; the generated
+    ``Queries`` mixin turns them into one typed method per query.
+    """
+
+    __slots__ = ()
+
+    async def fetch_one(self, query: Query[RowT], args: tuple[object, ...]) -> RowT:
+        """Run a ``:one`` query; raises ``NotFound`` when no row comes back."""
+        raise NotImplementedError
+
+    async def fetch_many(self, query: Query[RowT], args: tuple[object, ...]) -> list[RowT]:
+        """Run a ``:many`` query."""
+        raise NotImplementedError
+
+    async def execute(self, query: Query[None], args: tuple[object, ...]) -> None:
+        """Run an ``:exec`` query."""
+        raise NotImplementedError
+
+    async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int:
+        """Run an ``:execrows`` query; returns the affected row count."""
+        raise NotImplementedError
