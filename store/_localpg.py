@@ -331,10 +331,17 @@ class LocalCluster:
         if self.user is not None:
             os.chown(path, self.user.pw_uid, self.user.pw_gid)
 
-    def _run_kwargs(self) -> dict[str, object]:
-        if self.user is None:
-            return {}
-        return {"user": self.user.pw_uid, "group": self.user.pw_gid, "extra_groups": []}
+    @property
+    def _uid(self) -> int | None:
+        return self.user.pw_uid if self.user else None
+
+    @property
+    def _gid(self) -> int | None:
+        return self.user.pw_gid if self.user else None
+
+    @property
+    def _groups(self) -> list[int] | None:
+        return [] if self.user else None  # drop root's supplementary groups
 
     def _check_traversable(self, path: Path) -> None:
         """The server user must be able to reach ``path``; say which directory blocks it."""
@@ -440,7 +447,9 @@ class LocalCluster:
             cwd=data_dir.parent,
             check=False,
             env=self._env(),
-            **self._run_kwargs(),  # type: ignore[arg-type]  # user/group are ints here
+            user=self._uid,
+            group=self._gid,
+            extra_groups=self._groups,
         )
         if result.returncode != 0:
             raise PostgresStartError(
@@ -477,8 +486,10 @@ class LocalCluster:
                 stdin=subprocess.DEVNULL,
                 cwd=self.data_dir.parent,
                 env=self._env(),
-                preexec_fn=preexec,  # noqa: PLW1509  # only sets the parent-death signal
-                **self._run_kwargs(),  # type: ignore[arg-type]  # user/group are ints here
+                preexec_fn=preexec,
+                user=self._uid,
+                group=self._gid,
+                extra_groups=self._groups,
             )
         finally:
             log.close()

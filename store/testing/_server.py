@@ -174,7 +174,7 @@ def _alive(pid: int) -> bool:
 async def _reachable(dsn: str) -> None:
     try:
         conn = await asyncpg.connect(dsn, timeout=10)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         host = urlsplit(dsn).hostname or "?"
         raise DatabaseUnavailable(
             f"TXSTORE_TEST_DSN points at {host}, which refused the connection: "

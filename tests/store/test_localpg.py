@@ -54,7 +54,7 @@ async def test_cluster_starts_serves_and_stops(base_dir: Path) -> None:
     finally:
         cluster.stop()
     assert not data_dir.exists()
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match=r"[Cc]onnect"):
         await asyncpg.connect(cluster.dsn(), timeout=2)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import asyncpg
 import pytest
 
@@ -49,9 +51,8 @@ async def test_test_databases_run_in_a_fractional_dst_time_zone(empty_db_dsn: st
 
 
 async def test_abandoned_databases_of_dead_runs_are_dropped(pg_server: TestServer) -> None:
-    import socket
-
-    dead = TestServer(admin_dsn=pg_server.admin_dsn, source="x", _owner_tag=f"{socket.gethostname()}:999999999")
+    dead_run = f"{socket.gethostname()}:999999999"
+    dead = TestServer(admin_dsn=pg_server.admin_dsn, source="dead run", _owner_tag=dead_run)
     name = await dead.create_database()
     dropped = await pg_server.drop_abandoned()
     assert name in dropped
