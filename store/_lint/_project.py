@@ -1,0 +1,158 @@
+"""The tree being linted: its paths, its ``[tool.txstore.lint]`` settings and its Python sources."""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from store._config import Config, load_config
+
+__all__ = ["LintSettings", "Project", "SourceFile", "check_id"]
+
+# directories that never hold project code
+_ALWAYS_SKIPPED = frozenset({"__pycache__", "build", "dist", "node_modules", "venv"})
+
+
+@dataclass(frozen=True)
+class LintSettings:
+    """``[tool.txstore.lint]``: import boundaries, excluded paths and the configured checks.
+
+    ``forbidden`` maps a package to the packages it must not import; ``private``
+    lists modules importable only from inside their parent package; ``checks``
+    maps a rule id to a ``"module:function"`` returning problems; ``exclude``
+    lists paths (relative to the root) whose Python files are not linted.
+    """
+
+    forbidden: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    private: tuple[str, ...] = ()
+    checks: Mapping[str, str] = field(default_factory=dict)
+    exclude: tuple[str, ...] = ()
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any]) -> LintSettings:
+        """Build settings from the parsed TOML table; raises ``ValueError`` on a malformed one."""
+        forbidden = table.get("forbidden", {})
+        if not isinstance(forbidden, dict):
+            raise ValueError("[tool.txstore.lint] forbidden must be a table of lists")
+        return cls(
+            forbidden={str(k): tuple(_strings(v, f"forbidden.{k}")) for k, v in forbidden.items()},
+            private=tuple(_strings(table.get("private", []), "private")),
+            checks=_checks(table.get("checks", {})),
+            exclude=tuple(_strings(table.get("exclude", []), "exclude")),
+        )
+
+
+def _strings(value: object, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"[tool.txstore.lint] {key} must be a list of strings")
+    return [str(v) for v in value]
+
+
+def check_id(target: str) -> str:
+    """The rule id of a ``"module:function"`` check: ``audit:check_table`` -> ``audit-table``."""
+    module, _, function = target.partition(":")
+    name = function.removeprefix("check_").replace("_", "-")
+    return f"{module.split('.')[0]}-{name}"
+
+
+def _checks(value: object) -> dict[str, str]:
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    return {check_id(target): target for target in _strings(value, "checks")}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One parsed Python file: where it is, its dotted module name and its syntax tree."""
+
+    path: Path
+    relpath: str
+    module: str
+    is_package: bool
+    tree: ast.Module
+
+    @property
+    def package(self) -> str:
+        """The package relative imports in this file are resolved against."""
+        return self.module if self.is_package else self.module.rpartition(".")[0]
+
+
+class Project:
+    """The tree under ``root``: its txstore paths, lint settings and Python files.
+
+    Raises ``FileNotFoundError`` when ``root`` has no ``pyproject.toml`` with a
+    ``[tool.txstore]`` table, and ``ValueError`` for malformed lint settings.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.pyproject = self.root / "pyproject.toml"
+        if not self.pyproject.is_file():
+            raise FileNotFoundError(f"{self.pyproject} does not exist")
+        document = tomllib.loads(self.pyproject.read_text())
+        tool = document.get("tool", {})
+        if "txstore" not in tool:
+            raise FileNotFoundError(f"{self.pyproject} has no [tool.txstore] table")
+        self.config: Config = load_config(self.root)
+        self.settings = LintSettings.from_table(tool["txstore"].get("lint", {}))
+        self.unparsable: list[tuple[str, int, str]] = []
+
+    def relative(self, path: Path | str) -> str:
+        """``path`` relative to the root, POSIX style; unchanged when it lies outside the root."""
+        candidate = Path(path)
+        if not candidate.is_absolute():
+            return candidate.as_posix()
+        try:
+            return candidate.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return candidate.as_posix()
+
+    def line_of(self, path: Path, needle: str) -> int:
+        """The first line of ``path`` containing ``needle``, or 1 when none does."""
+        try:
+            lines = path.read_text().splitlines()
+        except OSError:
+            return 1
+        return next((n for n, text in enumerate(lines, 1) if needle in text), 1)
+
+    def _excluded(self, relpath: str) -> bool:
+        return any(
+            relpath == e or relpath.startswith(e.rstrip("/") + "/") for e in self.settings.exclude
+        )
+
+    def _python_paths(self, directory: Path) -> Iterator[Path]:
+        for entry in sorted(directory.iterdir()):
+            relpath = entry.relative_to(self.root).as_posix()
+            if self._excluded(relpath):
+                continue
+            if entry.is_dir():
+                if entry.name.startswith(".") or entry.name in _ALWAYS_SKIPPED:
+                    continue
+                if entry.name.endswith(".egg-info"):
+                    continue
+                yield from self._python_paths(entry)
+            elif entry.suffix == ".py":
+                yield entry
+
+    @cached_property
+    def sources(self) -> list[SourceFile]:
+        """Every Python file under the root that parses; the others land in ``unparsable``."""
+        result = []
+        for path in self._python_paths(self.root):
+            relpath = path.relative_to(self.root).as_posix()
+            try:
+                tree = ast.parse(path.read_text(), filename=relpath)
+            except SyntaxError as error:
+                self.unparsable.append((relpath, error.lineno or 1, error.msg))
+                continue
+            parts = list(path.relative_to(self.root).with_suffix("").parts)
+            is_package = parts[-1] == "__init__"
+            if is_package:
+                parts.pop()
+            result.append(SourceFile(path, relpath, ".".join(parts), is_package, tree))
+        return result

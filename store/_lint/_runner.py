@@ -1,0 +1,51 @@
+"""Finding the rule modules and running them over a project."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Iterable, Sequence
+from typing import cast
+
+from store._lint import rules
+from store._lint._finding import Finding, Rule
+from store._lint._project import Project
+
+__all__ = ["all_rules", "run_rules"]
+
+
+def all_rules() -> list[Rule]:
+    """Every module in ``store._lint.rules``, ordered by rule id.
+
+    Adding a rule is adding a module there exposing ``ID``, ``DESCRIPTION`` and
+    ``check(project)``.
+    """
+    found = []
+    for info in pkgutil.iter_modules(rules.__path__):
+        module = importlib.import_module(f"{rules.__name__}.{info.name}")
+        if hasattr(module, "ID") and hasattr(module, "check"):
+            found.append(cast(Rule, module))
+    return sorted(found, key=lambda rule: rule.ID)
+
+
+def run_rules(project: Project, selected: Iterable[Rule] | None = None) -> list[Finding]:
+    """Run ``selected`` (default: every rule) over ``project``; returns the findings, sorted.
+
+    A rule that crashes is reported as a finding of that rule rather than
+    hiding the others' results.
+    """
+    findings: list[Finding] = []
+    chosen: Sequence[Rule] = list(selected) if selected is not None else all_rules()
+    for rule in chosen:
+        try:
+            findings.extend(rule.check(project))
+        except Exception as error:
+            findings.append(
+                Finding(
+                    "pyproject.toml", 1, rule.ID, f"rule crashed: {type(error).__name__}: {error}"
+                )
+            )
+    findings.extend(
+        Finding(path, line, "syntax", message) for path, line, message in project.unparsable
+    )
+    return sorted(set(findings))

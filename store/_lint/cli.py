@@ -1,0 +1,62 @@
+"""``txstore lint``: run every architecture rule and print one line per finding."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from store._config import load_config
+from store._lint._project import Project
+from store._lint._runner import all_rules, run_rules
+
+__all__ = ["HELP", "add_arguments", "run"]
+
+HELP = "check import boundaries, in_tx closures, query naming, migrations and generated code"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--root``, ``--rule`` and ``--list`` to the ``lint`` sub-command."""
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="project root holding pyproject.toml (default: the current project)",
+    )
+    parser.add_argument(
+        "--rule",
+        action="append",
+        default=None,
+        metavar="ID",
+        help="run only this rule (repeatable)",
+    )
+    parser.add_argument("--list", action="store_true", help="list the rules and exit")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print findings as ``file:line: rule-id: message``, sorted; 1 if any, else 0 and ``ok``."""
+    rules = all_rules()
+    if args.list:
+        for rule in rules:
+            print(f"{rule.ID}: {rule.DESCRIPTION}")
+        return 0
+    if args.rule:
+        unknown = sorted(set(args.rule) - {rule.ID for rule in rules})
+        if unknown:
+            print(f"txstore lint: unknown rule(s): {', '.join(unknown)}", file=sys.stderr)
+            return 2
+        rules = [rule for rule in rules if rule.ID in args.rule]
+    root: Path = args.root if args.root is not None else load_config().root
+    try:
+        project = Project(root)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"txstore lint: {error}", file=sys.stderr)
+        return 2
+    findings = run_rules(project, rules)
+    for finding in findings:
+        print(finding)
+    if findings:
+        print(f"txstore lint: {len(findings)} finding(s)", file=sys.stderr)
+        return 1
+    print(f"ok: {len(rules)} rules, {len(project.sources)} Python files, no findings")
+    return 0

@@ -1,0 +1,78 @@
+"""``imports``: the package boundaries of ``[tool.txstore.lint]`` ``forbidden`` and ``private``.
+
+Every import counts: ``import x``, ``from x import y`` (as ``x`` and ``x.y``),
+relative imports, and imports inside functions or ``TYPE_CHECKING`` blocks.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Iterator
+
+from store._lint._finding import Finding
+from store._lint._project import Project, SourceFile
+
+__all__ = ["DESCRIPTION", "ID", "check"]
+
+ID = "imports"
+DESCRIPTION = "imports across forbidden package boundaries or of private modules"
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def _imported(source: SourceFile) -> Iterator[tuple[int, str, list[str]]]:
+    """(line, as written, candidate module names) for every import in ``source``."""
+    for node in ast.walk(source.tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, f"import {alias.name}", [alias.name]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base_parts = source.package.split(".") if source.package else []
+                keep = len(base_parts) - (node.level - 1)
+                if keep < 0:
+                    continue  # beyond the top level: Python rejects it, nothing to resolve
+                base = ".".join(base_parts[:keep])
+                module = ".".join(p for p in (base, node.module or "") if p)
+            else:
+                module = node.module or ""
+            written = f"from {'.' * node.level}{node.module or ''} import"
+            for alias in node.names:
+                names = [module] if alias.name == "*" else [module, f"{module}.{alias.name}"]
+                yield node.lineno, f"{written} {alias.name}", [n for n in names if n]
+
+
+def _check_source(project: Project, source: SourceFile) -> Iterator[Finding]:
+    forbidden = project.settings.forbidden
+    for line, written, candidates in _imported(source):
+        reported: set[str] = set()
+        for importer, banned in forbidden.items():
+            if not _within(source.module, importer):
+                continue
+            for target in banned:
+                if target not in reported and any(_within(c, target) for c in candidates):
+                    reported.add(target)
+                    yield Finding(
+                        source.relpath,
+                        line,
+                        ID,
+                        f"{importer} must not import {target} ({written})",
+                    )
+        for private in project.settings.private:
+            parent = private.rpartition(".")[0]
+            if any(_within(c, private) for c in candidates) and not _within(source.module, parent):
+                yield Finding(
+                    source.relpath,
+                    line,
+                    ID,
+                    f"{private} is private to {parent or 'its package'} ({written})",
+                )
+                break
+
+
+def check(project: Project) -> Iterable[Finding]:
+    """Yield one finding per import crossing a configured boundary."""
+    for source in project.sources:
+        yield from _check_source(project, source)
