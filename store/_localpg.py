@@ -183,7 +183,7 @@ def default_base_dir() -> Path:
     """
     if env := os.environ.get("TXSTORE_PG_BASE"):
         return Path(env)
-    shm = Path("/dev/shm")
+    shm = Path("/dev/shm")  # noqa: S108  # ownership of the base is checked before use
     if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK):
         return shm / "txstore-pg"
     return Path(tempfile.gettempdir()) / "txstore-pg"
@@ -360,6 +360,11 @@ class LocalCluster:
 
     def _prepare_ephemeral(self) -> None:
         self._base.mkdir(parents=True, exist_ok=True)
+        st = self._base.lstat()
+        if self._base.is_symlink() or st.st_uid != os.geteuid():
+            raise PostgresStartError(
+                f"{self._base} is not a directory owned by this user; refusing to use it"
+            )
         if self.user is not None:
             # The server user must traverse the base directory, not list it.
             self._base.chmod(0o711)
