@@ -15,6 +15,7 @@ _COMMANDS: dict[str, str] = {
     "migrate": "store._cli_migrate",
     "gen": "store._gen.cli",
     "demo": "store._demo",
+    "lint": "store._lint.cli",
 }
 
 
