@@ -39,7 +39,7 @@ def run_rules(project: Project, selected: Iterable[Rule] | None = None) -> list[
     for rule in chosen:
         try:
             findings.extend(rule.check(project))
-        except Exception as error:
+        except Exception as error:  # a broken rule must not hide the other rules
             findings.append(
                 Finding(
                     "pyproject.toml", 1, rule.ID, f"rule crashed: {type(error).__name__}: {error}"

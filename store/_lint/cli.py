@@ -10,7 +10,7 @@ from store._config import load_config
 from store._lint._project import Project
 from store._lint._runner import all_rules, run_rules
 
-__all__ = ["HELP", "add_arguments", "run"]
+__all__ = ["HELP", "add_arguments", "main", "run"]
 
 HELP = "check import boundaries, in_tx closures, query naming, migrations and generated code"
 
@@ -60,3 +60,14 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(f"ok: {len(rules)} rules, {len(project.sources)} Python files, no findings")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``txstore lint`` on its own (``python -m store._lint.cli``); returns the exit code."""
+    parser = argparse.ArgumentParser(prog="txstore lint", description=HELP)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
