@@ -15,7 +15,7 @@ CREATE TABLE organizations (
     updated_at   timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT organizations_pkey PRIMARY KEY (id),
     CONSTRAINT organizations_name_check
-        CHECK (name ~ '^[a-z0-9]+(-[a-z0-9]+)*$' AND char_length(name) <= 64)
+        CHECK (name ~ '^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$' AND char_length(name) <= 64)
 );
 
 COMMENT ON TABLE organizations IS 'Tenants. Workspaces, members and OAuth2 apps belong to exactly one organization.';
