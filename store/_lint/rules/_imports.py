@@ -32,7 +32,7 @@ def _imported(source: SourceFile) -> Iterator[tuple[int, str, list[str]]]:
             if node.level:
                 base_parts = source.package.split(".") if source.package else []
                 keep = len(base_parts) - (node.level - 1)
-                if keep < 0:
+                if keep < 1:
                     continue  # beyond the top level: Python rejects it, nothing to resolve
                 base = ".".join(base_parts[:keep])
                 module = ".".join(p for p in (base, node.module or "") if p)

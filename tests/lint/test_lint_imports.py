@@ -1,0 +1,131 @@
+"""The ``imports`` rule: forbidden package edges and private modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lint_tree import PYPROJECT, line_of, lint, write_tree
+
+from store._lint import Finding
+
+CLEAN = {
+    "store/__init__.py": "",
+    "store/_generated/__init__.py": "",
+    "store/_pg.py": """\
+        from store._generated import queries
+        from . import _generated
+        """,
+    "authz/__init__.py": "import store\n",
+    "audit/__init__.py": "import authz\nfrom store import Store\n",
+    "migrations/__init__.py": "import os\n",
+}
+
+
+def test_clean_tree_has_no_findings(tmp_path: Path) -> None:
+    write_tree(tmp_path, CLEAN)
+    assert lint(tmp_path, "imports") == []
+
+
+def test_forbidden_absolute_import(tmp_path: Path) -> None:
+    write_tree(tmp_path, {**CLEAN, "store/_x.py": "import os\nimport authz.subject  # <- here\n"})
+    assert lint(tmp_path, "imports") == [
+        Finding(
+            "store/_x.py",
+            line_of(tmp_path, "store/_x.py", "<- here"),
+            "imports",
+            "store must not import authz (import authz.subject)",
+        )
+    ]
+
+
+def test_forbidden_import_inside_function_and_type_checking(tmp_path: Path) -> None:
+    source = """\
+        from typing import TYPE_CHECKING
+
+        if TYPE_CHECKING:
+            from audit import AuditStore  # <- type checking
+
+
+        def build() -> None:
+            from authz import AuthzStore  # <- function
+        """
+    write_tree(tmp_path, {**CLEAN, "store/_build.py": source})
+    findings = lint(tmp_path, "imports")
+    assert [(f.path, f.line, f.rule) for f in findings] == [
+        ("store/_build.py", line_of(tmp_path, "store/_build.py", "<- type checking"), "imports"),
+        ("store/_build.py", line_of(tmp_path, "store/_build.py", "<- function"), "imports"),
+    ]
+    assert findings[0].message == "store must not import audit (from audit import AuditStore)"
+
+
+def test_forbidden_relative_import(tmp_path: Path) -> None:
+    pyproject = PYPROJECT.replace(
+        'forbidden = {', 'forbidden = { "store._gen" = ["store._lint"], '
+    )
+    files = {
+        **CLEAN,
+        "store/_gen/__init__.py": "",
+        "store/_gen/_emit.py": "from .._lint import rules  # <- here\n",
+        "store/_lint/__init__.py": "from .._gen import _emit\n",
+    }
+    write_tree(tmp_path, files, pyproject=pyproject)
+    assert lint(tmp_path, "imports") == [
+        Finding(
+            "store/_gen/_emit.py",
+            1,
+            "imports",
+            "store._gen must not import store._lint (from .._lint import rules)",
+        )
+    ]
+
+
+def test_relative_import_beyond_the_top_level_is_ignored(tmp_path: Path) -> None:
+    write_tree(tmp_path, {**CLEAN, "authz/_policy.py": "from ..audit import diff\n"})
+    assert lint(tmp_path, "imports") == []
+
+
+def test_relative_import_of_a_sibling_resolves_inside_the_package(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            **CLEAN,
+            "migrations/_runner.py": "from . import store  # <- here\n",
+            "migrations/store.py": "",
+        },
+    )
+    # ``migrations.store`` is not the top-level ``store`` package
+    assert lint(tmp_path, "imports") == []
+
+
+def test_private_module_imported_from_outside_its_package(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {**CLEAN, "authz/_wrap.py": "from store import _generated  # <- here\n"},
+    )
+    assert lint(tmp_path, "imports") == [
+        Finding(
+            "authz/_wrap.py",
+            line_of(tmp_path, "authz/_wrap.py", "<- here"),
+            "imports",
+            "store._generated is private to store (from store import _generated)",
+        )
+    ]
+
+
+def test_private_module_submodule_import(tmp_path: Path) -> None:
+    write_tree(tmp_path, {**CLEAN, "tests/test_x.py": "import store._generated.queries  # <- here\n"})
+    assert [(f.path, f.line) for f in lint(tmp_path, "imports")] == [
+        ("tests/test_x.py", line_of(tmp_path, "tests/test_x.py", "<- here"))
+    ]
+
+
+def test_migrations_must_not_import_store(tmp_path: Path) -> None:
+    write_tree(tmp_path, {**CLEAN, "migrations/_run.py": "from store.errors import NotFound\n"})
+    assert lint(tmp_path, "imports") == [
+        Finding(
+            "migrations/_run.py",
+            1,
+            "imports",
+            "migrations must not import store (from store.errors import NotFound)",
+        )
+    ]
