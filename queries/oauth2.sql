@@ -39,7 +39,7 @@ RETURNING *;
 -- Fetch one secret by primary key.
 SELECT * FROM oauth2_provider_app_secrets WHERE id = @id;
 
--- name: GetOAuth2ProviderAppSecretByPrefix :one
+-- name: GetOAuth2ProviderAppSecretBySecretPrefix :one
 -- Look a secret up by the public prefix a client presents.
 SELECT * FROM oauth2_provider_app_secrets WHERE secret_prefix = @secret_prefix;
 
