@@ -18,7 +18,7 @@ schema_dump = "schema/schema.sql"
 generated = "store/_generated"
 
 [tool.txstore.lint]
-forbidden = { store = ["authz", "audit"], authz = ["audit"], migrations = ["store", "authz", "audit"] }
+forbidden = { store = ["authz", "audit"], authz = ["audit"], migrations = ["store", "audit"] }
 private = ["store._generated"]
 """
 
@@ -42,6 +42,6 @@ def line_of(root: Path, relpath: str, marker: str) -> int:
 
 def lint(root: Path, rule: str) -> list[Finding]:
     """Run one rule over the tree at ``root``."""
-    chosen = [r for r in all_rules() if r.ID == rule]
+    chosen = [r for r in all_rules() if rule == r.ID]
     assert chosen, f"no rule {rule!r}"
     return run_rules(Project(root), chosen)

@@ -113,7 +113,8 @@ def test_private_module_imported_from_outside_its_package(tmp_path: Path) -> Non
 
 
 def test_private_module_submodule_import(tmp_path: Path) -> None:
-    write_tree(tmp_path, {**CLEAN, "tests/test_x.py": "import store._generated.queries  # <- here\n"})
+    source = "import store._generated.queries  # <- here\n"
+    write_tree(tmp_path, {**CLEAN, "tests/test_x.py": source})
     assert [(f.path, f.line) for f in lint(tmp_path, "imports")] == [
         ("tests/test_x.py", line_of(tmp_path, "tests/test_x.py", "<- here"))
     ]
