@@ -1,0 +1,322 @@
+"""PgStore: the bottom layer, queries on an asyncpg pool and transactions on one connection."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import asyncpg
+import structlog
+from asyncpg.pool import PoolConnectionProxy
+
+from store._query import Query, QueryRunner, RowT
+from store._sqlstate import is_retryable, translate, unavailable
+from store._tx import (
+    Isolation,
+    PgTxBase,
+    PoisonMode,
+    TxConn,
+    check_outer,
+    enter_scope,
+    exit_scope,
+)
+from store.errors import DatabaseUnavailable, NotFound, SerializationFailure
+
+__all__ = ["PgStoreBase", "open_pool"]
+
+T = TypeVar("T")
+_log = structlog.get_logger("txstore.store")
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for typename in ("json", "jsonb"):
+        await conn.set_type_codec(
+            typename, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def _reset_connection(conn: asyncpg.Connection) -> None:
+    """Nothing to reset beyond what asyncpg already does.
+
+    asyncpg rolls back an open transaction before calling this. The store only
+    changes transaction-scoped state (``SET LOCAL``, transaction advisory
+    locks), so the default session reset (``RESET ALL``, ``UNLISTEN *``,
+    ``pg_advisory_unlock_all()``...) would be a round trip per call that
+    cleans nothing. Pass ``reset_on_release=True`` to :func:`open_pool` for
+    code that changes session state.
+    """
+
+
+async def open_pool(
+    dsn: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 10,
+    statement_cache_size: int = 1024,
+    statement_timeout: float | None = None,
+    lock_timeout: float | None = None,
+    connect_timeout: float = 10.0,
+    reset_on_release: bool = False,
+    server_settings: Mapping[str, str] | None = None,
+) -> asyncpg.Pool:
+    """Open an asyncpg pool set up the way the store expects.
+
+    ``statement_cache_size=0`` is the setting for PgBouncer in transaction
+    pooling mode, where a prepared statement may not exist on the next
+    server connection.
+
+    Raises:
+        DatabaseUnavailable: the server cannot be reached or refused the login;
+            the message names the host and never the password.
+    """
+    settings = dict(server_settings or {})
+    settings.setdefault("application_name", "txstore")
+    if statement_timeout is not None:
+        settings["statement_timeout"] = str(int(statement_timeout * 1000))
+    if lock_timeout is not None:
+        settings["lock_timeout"] = str(int(lock_timeout * 1000))
+    try:
+        pool = await asyncpg.create_pool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            statement_cache_size=statement_cache_size,
+            max_cached_statement_lifetime=0,
+            timeout=connect_timeout,
+            init=_init_connection,
+            reset=None if reset_on_release else _reset_connection,
+            server_settings=settings,
+        )
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise unavailable(dsn, exc) from None
+    except ValueError as exc:  # a malformed DSN
+        raise DatabaseUnavailable(f"invalid DSN: {exc}", host="(invalid DSN)") from None
+    assert pool is not None
+    return pool
+
+
+class _Retry(Exception):  # a signal between _attempt and in_tx, never escapes
+    def __init__(self, error: BaseException, conflict: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.conflict = conflict
+
+
+def _begin_sql(
+    isolation: Isolation | str | None,
+    read_only: bool,
+    statement_timeout: float | None,
+    lock_timeout: float | None,
+) -> str:
+    sql = "BEGIN"
+    if isolation is not None:
+        sql += f" ISOLATION LEVEL {Isolation(isolation).value.upper()}"
+    if read_only:
+        sql += " READ ONLY"
+    # One round trip for BEGIN and its settings (simple-query protocol).
+    if statement_timeout is not None:
+        sql += f"; SET LOCAL statement_timeout = {int(statement_timeout * 1000)}"
+    if lock_timeout is not None:
+        sql += f"; SET LOCAL lock_timeout = {int(lock_timeout * 1000)}"
+    return sql
+
+
+class PgStoreBase(QueryRunner):
+    """Runs queries on an asyncpg pool; ``in_tx`` hands closures a one-connection handle."""
+
+    _tx_class: type[PgTxBase] = PgTxBase
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        constraints: Mapping[str, enum.Enum] | None = None,
+        poison_mode: PoisonMode = "raise",
+        slow_query_ms: float = 500.0,
+        acquire_timeout: float | None = None,
+        retry_backoff: float = 0.005,
+    ) -> None:
+        self.pool = pool
+        self._constraints: Mapping[str, enum.Enum] = constraints or {}
+        self.poison_mode: PoisonMode = poison_mode
+        self._slow_s = slow_query_ms / 1000
+        self._acquire_timeout = acquire_timeout
+        self._backoff = retry_backoff
+
+    # -- primitives on the pool -------------------------------------------------
+    async def _acquire(self, method: str) -> PoolConnectionProxy[asyncpg.Record]:
+        check_outer(self.pool, method, self.poison_mode)
+        try:
+            return await self.pool.acquire(timeout=self._acquire_timeout)
+        except TimeoutError:
+            raise DatabaseUnavailable(
+                f"{method}: no connection free in the pool within {self._acquire_timeout} s "
+                f"(max_size={self.pool.get_max_size()})",
+                host="pool",
+            ) from None
+        except (OSError, asyncpg.PostgresConnectionError) as exc:
+            raise DatabaseUnavailable(f"{method}: {exc}", host="pool") from exc
+
+    async def _call(self, query: Query[Any], method: str, args: tuple[object, ...]) -> Any:
+        conn = await self._acquire(query.name)
+        started = time.perf_counter()
+        try:
+            return await getattr(conn, method)(query.sql, *args)
+        except asyncpg.PostgresError as exc:
+            raise translate(exc, query.name, self._constraints) from exc
+        except (OSError, asyncpg.InterfaceError) as exc:
+            if isinstance(exc, asyncpg.InterfaceError) and not conn.is_closed():
+                raise
+            raise DatabaseUnavailable(f"{query.name}: connection lost: {exc}", host="pool") from exc
+        finally:
+            await asyncio.shield(self.pool.release(conn))
+            elapsed = time.perf_counter() - started
+            _log.debug("query", query=query.name, duration_ms=elapsed * 1e3)
+            if elapsed >= self._slow_s:
+                _log.warning("slow query", query=query.name, duration_ms=elapsed * 1e3)
+
+    async def fetch_one(self, query: Query[RowT], args: tuple[object, ...]) -> RowT:
+        row = await self._call(query, "fetchrow", args)
+        if row is None:
+            raise NotFound(query.name)
+        assert query.decode is not None
+        return query.decode(row)
+
+    async def fetch_many(self, query: Query[RowT], args: tuple[object, ...]) -> list[RowT]:
+        rows = await self._call(query, "fetch", args)
+        decode = query.decode
+        assert decode is not None
+        return [decode(row) for row in rows]
+
+    async def execute(self, query: Query[None], args: tuple[object, ...]) -> None:
+        await self._call(query, "execute", args)
+
+    async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int:
+        status: str = await self._call(query, "execute", args)
+        return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
+
+    async def ping(self) -> None:
+        """Run ``SELECT 1``.
+
+        Raises:
+            DatabaseUnavailable: the server does not answer.
+            OuterStoreUsedInTransaction: called inside an ``in_tx`` closure of this store.
+        """
+        conn = await self._acquire("ping")
+        try:
+            await conn.execute("SELECT 1")
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise DatabaseUnavailable(f"ping: {exc}", host="pool") from exc
+        finally:
+            await asyncio.shield(self.pool.release(conn))
+
+    async def close(self) -> None:
+        """Close the pool, waiting for connections in use to be released."""
+        await self.pool.close()
+
+    # -- transactions ------------------------------------------------------------
+    async def in_tx(
+        self,
+        fn: Callable[[Any], Awaitable[T]],
+        *,
+        isolation: Isolation | str | None = None,
+        read_only: bool = False,
+        tx_id: str = "tx",
+        retries: int = 3,
+        statement_timeout: float | None = None,
+        lock_timeout: float | None = None,
+    ) -> T:
+        """Run ``fn(tx)`` in one transaction on one connection and return its result.
+
+        Commits when ``fn`` returns; rolls back on any exception (cancellation
+        included) and re-raises. While ``fn`` runs, this store refuses use from
+        this task and the tasks it starts. A serialization failure or deadlock
+        re-runs ``fn`` up to ``retries`` times with jittered backoff, so ``fn``
+        must be safe to re-run.
+
+        Raises:
+            OuterStoreUsedInTransaction: called inside a closure of this store.
+            SerializationFailure: still conflicting after every retry (``attempts``).
+            DatabaseUnavailable: no connection could be had.
+        """
+        begin = _begin_sql(isolation, read_only, statement_timeout, lock_timeout)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._attempt(fn, begin, tx_id)
+            except _Retry as signal:
+                retry, cause = signal.conflict, signal.error
+                if attempt > retries:
+                    raise SerializationFailure(
+                        f"transaction {tx_id!r} gave up after {attempt} attempts: {cause}",
+                        attempts=attempt,
+                        sqlstate=getattr(retry, "sqlstate", None),
+                    ) from cause
+                delay = self._backoff * (2 ** min(attempt - 1, 6)) * random.uniform(0.5, 1.5)  # noqa: S311  # jitter, not cryptography
+                _log.warning(
+                    "transaction retry",
+                    tx_id=tx_id,
+                    attempt=attempt,
+                    sqlstate=getattr(retry, "sqlstate", None),
+                    delay_ms=round(delay * 1e3, 2),
+                )
+                await asyncio.sleep(delay)
+
+    async def _attempt(self, fn: Callable[[Any], Awaitable[T]], begin: str, tx_id: str) -> T:
+        conn = await self._acquire("in_tx")
+        c = TxConn(conn=conn, constraints=self._constraints, slow_query_s=self._slow_s)
+        tx = self._tx_class(c, tx_id)
+        scope, token = enter_scope(self.pool, tx_id)
+        committed = False
+        try:
+            try:
+                await conn.execute(begin)
+            except asyncpg.PostgresError as exc:
+                raise translate(exc, "in_tx", self._constraints) from exc
+            _log.debug("transaction begin", tx_id=tx_id)
+            try:
+                result = await fn(tx)
+            finally:
+                tx._state = tx._state.CLOSED
+            if c.failed is not None:
+                raise c.failed  # the closure swallowed an error that aborted the transaction
+            try:
+                await conn.execute("COMMIT")
+            except asyncpg.PostgresError as exc:
+                if is_retryable(exc):
+                    c.retry = exc
+                raise translate(exc, "in_tx", self._constraints) from exc
+            committed = True
+            _log.debug(
+                "transaction commit",
+                tx_id=tx_id,
+                duration_ms=(time.perf_counter() - c.started) * 1e3,
+            )
+            return result
+        except Exception as exc:
+            conflict = c.retry or (exc.__cause__ if is_retryable(exc.__cause__ or exc) else None)
+            if conflict is not None:
+                raise _Retry(exc, conflict) from exc
+            raise
+        finally:
+            exit_scope(scope, token)
+            await asyncio.shield(self._finish(conn, committed, tx_id))
+
+    async def _finish(
+        self, conn: PoolConnectionProxy[asyncpg.Record], committed: bool, tx_id: str
+    ) -> None:
+        """Return the connection clean: roll back anything open; discard it if that fails."""
+        if not committed and not conn.is_closed():
+            try:
+                if conn.is_in_transaction():
+                    await conn.execute("ROLLBACK")
+                _log.debug("transaction rollback", tx_id=tx_id)
+            except Exception:  # still busy with a cancelled statement, or broken
+                conn.terminate()
+        await self.pool.release(conn)

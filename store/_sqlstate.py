@@ -1,0 +1,116 @@
+"""The one place where asyncpg's exceptions become txstore's.
+
+Each SQLSTATE maps to one error class; everything the store raises for a
+database problem comes through :func:`translate`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from store.errors import (
+    CheckViolation,
+    ConstraintViolation,
+    DatabaseError,
+    DatabaseUnavailable,
+    ForeignKeyViolation,
+    LockTimeout,
+    NotNullViolation,
+    QueryCanceled,
+    SerializationFailure,
+    StatementTimeout,
+    UniqueViolation,
+)
+
+__all__ = ["RETRYABLE", "is_retryable", "translate", "unavailable"]
+
+#: serialization_failure and deadlock_detected: the transaction may simply be re-run.
+RETRYABLE = frozenset({"40001", "40P01"})
+
+_CONSTRAINTS: dict[str, type[ConstraintViolation]] = {
+    "23505": UniqueViolation,
+    "23503": ForeignKeyViolation,
+    "23514": CheckViolation,
+    "23502": NotNullViolation,
+}
+# Class 08 (connection exception), 57P01-57P03 (shutdown, crash, cannot connect now),
+# 53300 (too many connections), 28xxx (authentication): the server is not usable.
+_UNAVAILABLE_PREFIXES = ("08", "57P0", "53300", "28")
+
+ConstraintLookup = Callable[[str], enum.Enum | str]
+
+
+def is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, asyncpg.PostgresError) and exc.sqlstate in RETRYABLE
+
+
+def _constraint(name: str | None, lookup: Mapping[str, enum.Enum]) -> enum.Enum | str | None:
+    if name is None:
+        return None
+    return lookup.get(name, name)
+
+
+def translate(
+    exc: asyncpg.PostgresError, where: str, constraints: Mapping[str, enum.Enum]
+) -> DatabaseError:
+    """Turn a server error raised while running ``where`` into a txstore error."""
+    sqlstate: str = exc.sqlstate or ""
+    detail = getattr(exc, "detail", None)
+    message = f"{where}: {exc}" + (f" ({detail})" if detail else "")
+    if cls := _CONSTRAINTS.get(sqlstate):
+        return cls(
+            message,
+            constraint=_constraint(getattr(exc, "constraint_name", None), constraints),
+            table=getattr(exc, "table_name", None),
+            sqlstate=sqlstate,
+        )
+    if sqlstate in RETRYABLE:
+        return SerializationFailure(message, attempts=1, sqlstate=sqlstate)
+    if sqlstate == "57014":
+        cls_cancel = StatementTimeout if "statement timeout" in str(exc) else QueryCanceled
+        return cls_cancel(message, sqlstate=sqlstate)
+    if sqlstate == "55P03":
+        return LockTimeout(message, sqlstate=sqlstate)
+    if sqlstate.startswith(_UNAVAILABLE_PREFIXES):
+        return DatabaseUnavailable(message, sqlstate=sqlstate)
+    return DatabaseError(message, sqlstate=sqlstate)
+
+
+def safe_target(dsn: str) -> str:
+    """``host:port/db`` of a DSN, with no user name or password."""
+    try:
+        parts = urlsplit(dsn)
+        host = parts.hostname or "localhost"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(unparseable DSN)"
+    return f"{host}{port}{parts.path or ''}"
+
+
+def unavailable(dsn: str, exc: BaseException) -> DatabaseUnavailable:
+    """A connection-level failure, named by host, with a hint and never the password."""
+    target = safe_target(dsn)
+    text = str(exc)
+    parts = urlsplit(dsn) if "://" in dsn else None
+    if parts is not None and parts.password:
+        text = text.replace(parts.password, "***")
+    if isinstance(
+        exc, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError
+    ):
+        hint = "check the user name and password"
+    elif isinstance(exc, asyncpg.InvalidCatalogNameError):
+        hint = "the database does not exist; create it or fix the DSN"
+    elif isinstance(exc, OSError | TimeoutError):
+        hint = "is the server running and reachable from here? (txstore dev starts one)"
+    else:
+        hint = "check the DSN"
+    sqlstate = exc.sqlstate if isinstance(exc, asyncpg.PostgresError) else None
+    return DatabaseUnavailable(
+        f"cannot connect to {target}: {type(exc).__name__}: {text}; {hint}",
+        host=target,
+        sqlstate=sqlstate,
+    )

@@ -1,0 +1,252 @@
+"""Transactions: the scope that poisons the outer store, and the tx handle.
+
+A transaction is a small state machine. The handle a closure receives runs
+statements on one connection; any error moves the current savepoint level to
+failed, a closed handle refuses every call, and two statements at once on one
+handle are refused rather than left to the driver.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+import asyncpg
+import structlog
+from asyncpg.pool import PoolConnectionProxy
+
+from store._query import Query, QueryRunner, RowT
+from store._sqlstate import is_retryable, translate
+from store.errors import (
+    ConcurrentTransactionUse,
+    NotFound,
+    OuterStoreUsedInTransaction,
+    TransactionClosed,
+)
+
+__all__ = ["Isolation", "PoisonMode", "Scope", "TxConn", "TxState", "check_outer"]
+
+T = TypeVar("T")
+PoisonMode = Literal["raise", "log"]
+
+_log = structlog.get_logger("txstore.store")
+
+
+class Isolation(enum.StrEnum):
+    """Transaction isolation levels, as PostgreSQL spells them."""
+
+    READ_COMMITTED = "read committed"
+    REPEATABLE_READ = "repeatable read"
+    SERIALIZABLE = "serializable"
+
+
+class TxState(enum.Enum):
+    ACTIVE = "active"
+    FAILED = "failed"  # a statement failed; only a rollback (to savepoint) is possible
+    CLOSED = "closed"  # the closure returned; the handle is dead
+
+
+@dataclass(eq=False, slots=True)
+class Scope:
+    """An ``in_tx`` closure that is running: the outer store is poisoned while it is."""
+
+    owner: object  # the pool whose use is forbidden
+    tx_id: str
+    parent: Scope | None
+    active: bool = True
+
+
+_SCOPE: ContextVar[Scope | None] = ContextVar("txstore_tx_scope", default=None)
+
+#: Called with (method, tx_id) on every poisoning event, raised or logged.
+poison_listeners: list[Callable[[str, str], None]] = []
+
+
+def check_outer(owner: object, method: str, mode: PoisonMode) -> None:
+    """Refuse ``method`` on the store owning ``owner`` while one of its closures runs here."""
+    scope = _SCOPE.get()
+    while scope is not None:
+        if scope.active and scope.owner is owner:
+            for listener in poison_listeners:
+                listener(method, scope.tx_id)
+            if mode == "raise":
+                raise OuterStoreUsedInTransaction(method, scope.tx_id)
+            _log.error(
+                "outer store used in transaction", method=method, tx_id=scope.tx_id, mode=mode
+            )
+            return
+        scope = scope.parent
+
+
+def enter_scope(owner: object, tx_id: str) -> tuple[Scope, object]:
+    scope = Scope(owner=owner, tx_id=tx_id, parent=_SCOPE.get())
+    return scope, _SCOPE.set(scope)
+
+
+def exit_scope(scope: Scope, token: object) -> None:
+    scope.active = False  # tasks spawned inside may use the outer store again
+    _SCOPE.reset(token)  # type: ignore[arg-type]  # the token enter_scope made
+
+
+@dataclass(eq=False, slots=True)
+class TxConn:
+    """What every handle of one transaction (its savepoint levels included) shares."""
+
+    conn: PoolConnectionProxy[asyncpg.Record]
+    constraints: Mapping[str, enum.Enum]
+    busy: bool = False
+    failed: BaseException | None = None  # what aborted the current savepoint level
+    retry: BaseException | None = None  # a serialization failure or deadlock seen anywhere
+    savepoints: int = 0
+    slow_query_s: float = 0.5
+    started: float = field(default_factory=time.perf_counter)
+
+
+class PgTxBase(QueryRunner):
+    """The handle an ``in_tx`` closure receives: statements on one connection."""
+
+    __slots__ = ("_c", "_depth", "_state", "_tx_id")
+
+    def __init__(self, c: TxConn, tx_id: str, depth: int = 0) -> None:
+        self._c = c
+        self._tx_id = tx_id
+        self._depth = depth
+        self._state = TxState.ACTIVE
+
+    @property
+    def tx_id(self) -> str:
+        return self._tx_id
+
+    def _enter(self, method: str) -> PoolConnectionProxy[asyncpg.Record]:
+        if self._state is TxState.CLOSED:
+            raise TransactionClosed(method, self._tx_id)
+        c = self._c
+        if c.busy:
+            raise ConcurrentTransactionUse(method, self._tx_id)
+        c.busy = True
+        return c.conn
+
+    def _fail(self, exc: BaseException, where: str) -> BaseException:
+        c = self._c
+        if is_retryable(exc):
+            c.retry = exc
+        error: BaseException = (
+            translate(exc, where, c.constraints) if isinstance(exc, asyncpg.PostgresError) else exc
+        )
+        if c.failed is None:
+            c.failed = error
+        return error
+
+    async def _call(self, query: Query[Any], method: str, args: tuple[object, ...]) -> Any:
+        conn = self._enter(query.name)
+        started = time.perf_counter()
+        try:
+            result = await getattr(conn, method)(query.sql, *args)
+        except asyncpg.PostgresError as exc:
+            raise self._fail(exc, query.name) from exc
+        except BaseException as exc:
+            self._fail(exc, query.name)
+            raise
+        finally:
+            self._c.busy = False
+        elapsed = time.perf_counter() - started
+        _log.debug("query", query=query.name, tx_id=self._tx_id, duration_ms=elapsed * 1e3)
+        if elapsed >= self._c.slow_query_s:
+            _log.warning(
+                "slow query", query=query.name, tx_id=self._tx_id, duration_ms=elapsed * 1e3
+            )
+        return result
+
+    async def fetch_one(self, query: Query[RowT], args: tuple[object, ...]) -> RowT:
+        row = await self._call(query, "fetchrow", args)
+        if row is None:
+            raise NotFound(query.name)
+        assert query.decode is not None
+        return query.decode(row)
+
+    async def fetch_many(self, query: Query[RowT], args: tuple[object, ...]) -> list[RowT]:
+        rows = await self._call(query, "fetch", args)
+        decode = query.decode
+        assert decode is not None
+        return [decode(row) for row in rows]
+
+    async def execute(self, query: Query[None], args: tuple[object, ...]) -> None:
+        await self._call(query, "execute", args)
+
+    async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int:
+        status: str = await self._call(query, "execute", args)
+        return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
+
+    async def _simple(self, sql: str, method: str) -> None:
+        conn = self._enter(method)
+        try:
+            await conn.execute(sql)
+        except asyncpg.PostgresError as exc:
+            raise self._fail(exc, method) from exc
+        finally:
+            self._c.busy = False
+
+    async def ping(self) -> None:
+        """Check the transaction's connection answers."""
+        await self._simple("SELECT 1", "ping")
+
+    async def close(self) -> None:
+        """A transaction handle is closed by its ``in_tx``; calling this is a no-op."""
+
+    async def in_tx(
+        self,
+        fn: Callable[[Any], Awaitable[T]],
+        *,
+        isolation: Isolation | str | None = None,
+        read_only: bool = False,
+        tx_id: str | None = None,
+        retries: int = 3,
+    ) -> T:
+        """Run ``fn`` inside a SAVEPOINT of this transaction.
+
+        A failing closure rolls back to the savepoint and re-raises; the outer
+        transaction goes on if the caller handles the error. Nested calls never
+        retry on their own (``isolation``, ``read_only`` and ``retries`` belong
+        to the outermost transaction and are ignored here).
+
+        Raises:
+            TransactionClosed: this handle's closure already returned.
+            ConcurrentTransactionUse: another statement is running on this handle.
+        """
+        del isolation, read_only, retries
+        if self._state is TxState.CLOSED:
+            raise TransactionClosed("in_tx", self._tx_id)
+        c = self._c
+        if c.failed is not None:
+            raise c.failed
+        c.savepoints += 1
+        name = f"txstore_sp_{c.savepoints}"
+        await self._simple(f"SAVEPOINT {name}", "in_tx")
+        child = type(self)(c, tx_id or self._tx_id, self._depth + 1)
+        _log.debug("savepoint", tx_id=child._tx_id, savepoint=name)
+        try:
+            result = await fn(child)
+            if c.failed is not None:
+                # The closure swallowed an error that aborted its savepoint level.
+                raise c.failed
+        except BaseException:
+            child._state = TxState.CLOSED
+            await self._rollback_to(name)
+            raise
+        child._state = TxState.CLOSED
+        await self._simple(f"RELEASE SAVEPOINT {name}", "in_tx")
+        return result
+
+    async def _rollback_to(self, name: str) -> None:
+        c = self._c
+        if c.busy:
+            return  # a statement was interrupted; the outermost rollback cleans up
+        c.failed = None
+        try:
+            await self._simple(f"ROLLBACK TO SAVEPOINT {name}", "in_tx")
+        except Exception as exc:  # the connection itself is gone: the outermost rolls back
+            c.failed = exc

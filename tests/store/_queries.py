@@ -1,0 +1,90 @@
+"""Hand-written Query objects over a tiny table, for testing the runtime on its own."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from store._query import Kind, Param, Query
+
+SCHEMA = """
+CREATE TABLE counters (
+    name text PRIMARY KEY,
+    value bigint NOT NULL DEFAULT 0 CONSTRAINT counters_value_check CHECK (value >= 0)
+);
+CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL);
+"""
+
+
+def _row(record: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(record)
+
+
+def _value(record: Mapping[str, Any]) -> int:
+    return int(next(iter(record.values())))
+
+
+INSERT_ITEM: Query[None] = Query(
+    name="insert_item",
+    kind=Kind.EXEC,
+    sql="INSERT INTO items (id, label) VALUES ($1, $2)",
+    params=(Param("id", "int4"), Param("label", "text")),
+    decode=None,
+    source="tests/store/_queries.py",
+)
+GET_ITEM: Query[dict[str, Any]] = Query(
+    name="get_item",
+    kind=Kind.ONE,
+    sql="SELECT id, label FROM items WHERE id = $1",
+    params=(Param("id", "int4"),),
+    decode=_row,
+    source="tests/store/_queries.py",
+)
+LIST_ITEMS: Query[dict[str, Any]] = Query(
+    name="list_items",
+    kind=Kind.MANY,
+    sql="SELECT id, label FROM items ORDER BY id",
+    params=(),
+    decode=_row,
+    source="tests/store/_queries.py",
+)
+DELETE_ITEMS: Query[None] = Query(
+    name="delete_items",
+    kind=Kind.EXECROWS,
+    sql="DELETE FROM items WHERE id >= $1",
+    params=(Param("min_id", "int4"),),
+    decode=None,
+    source="tests/store/_queries.py",
+)
+ENSURE_COUNTER: Query[None] = Query(
+    name="ensure_counter",
+    kind=Kind.EXEC,
+    sql="INSERT INTO counters (name) VALUES ($1) ON CONFLICT DO NOTHING",
+    params=(Param("name", "text"),),
+    decode=None,
+    source="tests/store/_queries.py",
+)
+GET_COUNTER: Query[int] = Query(
+    name="get_counter",
+    kind=Kind.ONE,
+    sql="SELECT value FROM counters WHERE name = $1",
+    params=(Param("name", "text"),),
+    decode=_value,
+    source="tests/store/_queries.py",
+)
+SET_COUNTER: Query[None] = Query(
+    name="set_counter",
+    kind=Kind.EXEC,
+    sql="UPDATE counters SET value = $2 WHERE name = $1",
+    params=(Param("name", "text"), Param("value", "int8")),
+    decode=None,
+    source="tests/store/_queries.py",
+)
+SLEEP: Query[None] = Query(
+    name="sleep",
+    kind=Kind.EXEC,
+    sql="SELECT pg_sleep($1)",
+    params=(Param("seconds", "float8"),),
+    decode=None,
+    source="tests/store/_queries.py",
+)
