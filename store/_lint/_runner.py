@@ -11,7 +11,7 @@ from store._lint import rules
 from store._lint._finding import Finding, Rule
 from store._lint._project import Project
 
-__all__ = ["all_rules", "run_rules"]
+__all__ = ["all_rules", "run_rules", "select_rules"]
 
 
 def all_rules() -> list[Rule]:
@@ -26,6 +26,16 @@ def all_rules() -> list[Rule]:
         if hasattr(module, "ID") and hasattr(module, "check"):
             found.append(cast(Rule, module))
     return sorted(found, key=lambda rule: rule.ID)
+
+
+def select_rules(ids: Iterable[str]) -> list[Rule]:
+    """The rules with these ids, ordered by id; raises ``KeyError`` naming unknown ids."""
+    wanted = set(ids)
+    rules = [rule for rule in all_rules() if rule.ID in wanted]
+    unknown = wanted - {rule.ID for rule in rules}
+    if unknown:
+        raise KeyError(f"unknown rule(s): {', '.join(sorted(unknown))}")
+    return rules
 
 
 def run_rules(project: Project, selected: Iterable[Rule] | None = None) -> list[Finding]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from store._config import load_config
 from store._lint._project import Project
-from store._lint._runner import all_rules, run_rules
+from store._lint._runner import all_rules, run_rules, select_rules
 
 __all__ = ["HELP", "add_arguments", "main", "run"]
 
@@ -41,11 +41,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"{rule.ID}: {rule.DESCRIPTION}")
         return 0
     if args.rule:
-        unknown = sorted(set(args.rule) - {rule.ID for rule in rules})
-        if unknown:
-            print(f"txstore lint: unknown rule(s): {', '.join(unknown)}", file=sys.stderr)
+        try:
+            rules = select_rules(args.rule)
+        except KeyError as error:
+            print(f"txstore lint: {error.args[0]}", file=sys.stderr)
             return 2
-        rules = [rule for rule in rules if rule.ID in args.rule]
     root: Path = args.root if args.root is not None else load_config().root
     try:
         project = Project(root)

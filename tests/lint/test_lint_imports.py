@@ -2,11 +2,42 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
-from lint_tree import PYPROJECT, line_of, lint, write_tree
+from store._lint import Finding, Project, run_rules, select_rules
 
-from store._lint import Finding
+RULE = "imports"
+
+PYPROJECT = """\
+[tool.txstore]
+migrations = "schema/migrations"
+fixtures = "schema/fixtures"
+queries = "queries"
+schema_dump = "schema/schema.sql"
+generated = "store/_generated"
+
+[tool.txstore.lint]
+forbidden = { store = ["authz", "audit"], authz = ["audit"], migrations = ["store", "audit"] }
+private = ["store._generated"]
+"""
+
+
+def _write(root: Path, files: dict[str, str], pyproject: str = PYPROJECT) -> None:
+    for relpath, text in {"pyproject.toml": pyproject, **files}.items():
+        (root / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (root / relpath).write_text(textwrap.dedent(text))
+
+
+def _line(root: Path, relpath: str, marker: str) -> int:
+    lines = (root / relpath).read_text().splitlines()
+    [line] = [n for n, text in enumerate(lines, 1) if marker in text]
+    return line
+
+
+def _lint(root: Path) -> list[Finding]:
+    return run_rules(Project(root), select_rules([RULE]))
+
 
 CLEAN = {
     "store/__init__.py": "",
@@ -22,17 +53,17 @@ CLEAN = {
 
 
 def test_clean_tree_has_no_findings(tmp_path: Path) -> None:
-    write_tree(tmp_path, CLEAN)
-    assert lint(tmp_path, "imports") == []
+    _write(tmp_path, CLEAN)
+    assert _lint(tmp_path) == []
 
 
 def test_forbidden_absolute_import(tmp_path: Path) -> None:
-    write_tree(tmp_path, {**CLEAN, "store/_x.py": "import os\nimport authz.subject  # <- here\n"})
-    assert lint(tmp_path, "imports") == [
+    _write(tmp_path, {**CLEAN, "store/_x.py": "import os\nimport authz.subject  # <- here\n"})
+    assert _lint(tmp_path) == [
         Finding(
             "store/_x.py",
-            line_of(tmp_path, "store/_x.py", "<- here"),
-            "imports",
+            _line(tmp_path, "store/_x.py", "<- here"),
+            RULE,
             "store must not import authz (import authz.subject)",
         )
     ]
@@ -49,43 +80,41 @@ def test_forbidden_import_inside_function_and_type_checking(tmp_path: Path) -> N
         def build() -> None:
             from authz import AuthzStore  # <- function
         """
-    write_tree(tmp_path, {**CLEAN, "store/_build.py": source})
-    findings = lint(tmp_path, "imports")
+    _write(tmp_path, {**CLEAN, "store/_build.py": source})
+    findings = _lint(tmp_path)
     assert [(f.path, f.line, f.rule) for f in findings] == [
-        ("store/_build.py", line_of(tmp_path, "store/_build.py", "<- type checking"), "imports"),
-        ("store/_build.py", line_of(tmp_path, "store/_build.py", "<- function"), "imports"),
+        ("store/_build.py", _line(tmp_path, "store/_build.py", "<- type checking"), "imports"),
+        ("store/_build.py", _line(tmp_path, "store/_build.py", "<- function"), "imports"),
     ]
     assert findings[0].message == "store must not import audit (from audit import AuditStore)"
 
 
 def test_forbidden_relative_import(tmp_path: Path) -> None:
-    pyproject = PYPROJECT.replace(
-        'forbidden = {', 'forbidden = { "store._gen" = ["store._lint"], '
-    )
+    pyproject = PYPROJECT.replace("forbidden = {", 'forbidden = { "store._gen" = ["store._lint"], ')
     files = {
         **CLEAN,
         "store/_gen/__init__.py": "",
         "store/_gen/_emit.py": "from .._lint import rules  # <- here\n",
         "store/_lint/__init__.py": "from .._gen import _emit\n",
     }
-    write_tree(tmp_path, files, pyproject=pyproject)
-    assert lint(tmp_path, "imports") == [
+    _write(tmp_path, files, pyproject=pyproject)
+    assert _lint(tmp_path) == [
         Finding(
             "store/_gen/_emit.py",
             1,
-            "imports",
+            RULE,
             "store._gen must not import store._lint (from .._lint import rules)",
         )
     ]
 
 
 def test_relative_import_beyond_the_top_level_is_ignored(tmp_path: Path) -> None:
-    write_tree(tmp_path, {**CLEAN, "authz/_policy.py": "from ..audit import diff\n"})
-    assert lint(tmp_path, "imports") == []
+    _write(tmp_path, {**CLEAN, "authz/_policy.py": "from ..audit import diff\n"})
+    assert _lint(tmp_path) == []
 
 
 def test_relative_import_of_a_sibling_resolves_inside_the_package(tmp_path: Path) -> None:
-    write_tree(
+    _write(
         tmp_path,
         {
             **CLEAN,
@@ -94,19 +123,19 @@ def test_relative_import_of_a_sibling_resolves_inside_the_package(tmp_path: Path
         },
     )
     # ``migrations.store`` is not the top-level ``store`` package
-    assert lint(tmp_path, "imports") == []
+    assert _lint(tmp_path) == []
 
 
 def test_private_module_imported_from_outside_its_package(tmp_path: Path) -> None:
-    write_tree(
+    _write(
         tmp_path,
         {**CLEAN, "authz/_wrap.py": "from store import _generated  # <- here\n"},
     )
-    assert lint(tmp_path, "imports") == [
+    assert _lint(tmp_path) == [
         Finding(
             "authz/_wrap.py",
-            line_of(tmp_path, "authz/_wrap.py", "<- here"),
-            "imports",
+            _line(tmp_path, "authz/_wrap.py", "<- here"),
+            RULE,
             "store._generated is private to store (from store import _generated)",
         )
     ]
@@ -114,19 +143,19 @@ def test_private_module_imported_from_outside_its_package(tmp_path: Path) -> Non
 
 def test_private_module_submodule_import(tmp_path: Path) -> None:
     source = "import store._generated.queries  # <- here\n"
-    write_tree(tmp_path, {**CLEAN, "tests/test_x.py": source})
-    assert [(f.path, f.line) for f in lint(tmp_path, "imports")] == [
-        ("tests/test_x.py", line_of(tmp_path, "tests/test_x.py", "<- here"))
+    _write(tmp_path, {**CLEAN, "tests/test_x.py": source})
+    assert [(f.path, f.line) for f in _lint(tmp_path)] == [
+        ("tests/test_x.py", _line(tmp_path, "tests/test_x.py", "<- here"))
     ]
 
 
 def test_migrations_must_not_import_store(tmp_path: Path) -> None:
-    write_tree(tmp_path, {**CLEAN, "migrations/_run.py": "from store.errors import NotFound\n"})
-    assert lint(tmp_path, "imports") == [
+    _write(tmp_path, {**CLEAN, "migrations/_run.py": "from store.errors import NotFound\n"})
+    assert _lint(tmp_path) == [
         Finding(
             "migrations/_run.py",
             1,
-            "imports",
+            RULE,
             "migrations must not import store (from store.errors import NotFound)",
         )
     ]

@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
-from lint_tree import line_of, lint, write_tree
-
-from store._lint import Finding
+from store._lint import Finding, Project, run_rules, select_rules
 
 RULE = "outer-store-in-tx"
+
+PYPROJECT = """\
+[tool.txstore]
+migrations = "schema/migrations"
+fixtures = "schema/fixtures"
+queries = "queries"
+schema_dump = "schema/schema.sql"
+generated = "store/_generated"
+
+[tool.txstore.lint]
+forbidden = { store = ["authz", "audit"], authz = ["audit"], migrations = ["store", "audit"] }
+private = ["store._generated"]
+"""
+
+
+def _write(root: Path, files: dict[str, str], pyproject: str = PYPROJECT) -> None:
+    for relpath, text in {"pyproject.toml": pyproject, **files}.items():
+        (root / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (root / relpath).write_text(textwrap.dedent(text))
+
+
+def _line(root: Path, relpath: str, marker: str) -> int:
+    lines = (root / relpath).read_text().splitlines()
+    [line] = [n for n, text in enumerate(lines, 1) if marker in text]
+    return line
+
+
+def _lint(root: Path) -> list[Finding]:
+    return run_rules(Project(root), select_rules([RULE]))
+
 
 CLEAN = """\
     from store import Store
@@ -58,8 +87,8 @@ CLEAN = """\
 
 
 def test_clean_closures_have_no_findings(tmp_path: Path) -> None:
-    write_tree(tmp_path, {"app/service.py": CLEAN})
-    assert lint(tmp_path, RULE) == []
+    _write(tmp_path, {"app/service.py": CLEAN})
+    assert _lint(tmp_path) == []
 
 
 def test_lambda_using_the_outer_store(tmp_path: Path) -> None:
@@ -67,11 +96,11 @@ def test_lambda_using_the_outer_store(tmp_path: Path) -> None:
         async def count(store) -> int:
             return await store.in_tx(lambda tx: store.count_users())  # <- here
         """
-    write_tree(tmp_path, {"app/count.py": source})
-    assert lint(tmp_path, RULE) == [
+    _write(tmp_path, {"app/count.py": source})
+    assert _lint(tmp_path) == [
         Finding(
             "app/count.py",
-            line_of(tmp_path, "app/count.py", "<- here"),
+            _line(tmp_path, "app/count.py", "<- here"),
             RULE,
             "in_tx closure '<lambda>' uses the outer store 'store'; "
             "use the transaction parameter 'tx'",
@@ -89,11 +118,11 @@ def test_nested_def_using_self_store(tmp_path: Path) -> None:
 
                 await self.store.in_tx(work)
         """
-    write_tree(tmp_path, {"app/users.py": source})
-    assert lint(tmp_path, RULE) == [
+    _write(tmp_path, {"app/users.py": source})
+    assert _lint(tmp_path) == [
         Finding(
             "app/users.py",
-            line_of(tmp_path, "app/users.py", "<- here"),
+            _line(tmp_path, "app/users.py", "<- here"),
             RULE,
             "in_tx closure 'work' uses the outer store 'self.store'; "
             "use the transaction parameter 'tx'",
@@ -111,11 +140,11 @@ def test_method_passed_by_reference(tmp_path: Path) -> None:
                 await tx.delete_old_rows()
                 await self.store.delete_more_rows()  # <- here
         """
-    write_tree(tmp_path, {"app/purge.py": source})
-    assert lint(tmp_path, RULE) == [
+    _write(tmp_path, {"app/purge.py": source})
+    assert _lint(tmp_path) == [
         Finding(
             "app/purge.py",
-            line_of(tmp_path, "app/purge.py", "<- here"),
+            _line(tmp_path, "app/purge.py", "<- here"),
             RULE,
             "in_tx closure '_do_work' uses the outer store 'self.store'; "
             "use the transaction parameter 'tx'",
@@ -139,11 +168,11 @@ def test_names_bound_to_the_outer_store(tmp_path: Path) -> None:
 
                 await self._store.in_tx(work)
         """
-    write_tree(tmp_path, {"app/orgs.py": source})
-    findings = lint(tmp_path, RULE)
+    _write(tmp_path, {"app/orgs.py": source})
+    findings = _lint(tmp_path)
     assert [(f.path, f.line, f.rule) for f in findings] == [
-        ("app/orgs.py", line_of(tmp_path, "app/orgs.py", "<- local alias"), RULE),
-        ("app/orgs.py", line_of(tmp_path, "app/orgs.py", "<- attribute alias"), RULE),
+        ("app/orgs.py", _line(tmp_path, "app/orgs.py", "<- local alias"), RULE),
+        ("app/orgs.py", _line(tmp_path, "app/orgs.py", "<- attribute alias"), RULE),
     ]
     assert findings[0].message == (
         "in_tx closure 'work' uses the outer store 's' (bound to 'self._store'); "
@@ -171,12 +200,12 @@ def test_helper_methods_followed_two_calls_deep(tmp_path: Path) -> None:
             async def _audit(self, tx) -> None:
                 await tx.insert_audit()
         """
-    write_tree(tmp_path, {"app/billing.py": source})
-    use = line_of(tmp_path, "app/billing.py", "<- use")
-    assert lint(tmp_path, RULE) == [
+    _write(tmp_path, {"app/billing.py": source})
+    use = _line(tmp_path, "app/billing.py", "<- use")
+    assert _lint(tmp_path) == [
         Finding(
             "app/billing.py",
-            line_of(tmp_path, "app/billing.py", "<- call"),
+            _line(tmp_path, "app/billing.py", "<- call"),
             RULE,
             "in_tx closure 'work' calls _record() -> _notify(), which uses the outer store "
             f"'self.store' at line {use}; use the transaction parameter 'tx'",
@@ -196,5 +225,5 @@ def test_recursive_helpers_terminate(tmp_path: Path) -> None:
             async def _b(self, tx) -> None:
                 await self._a(tx)
         """
-    write_tree(tmp_path, {"app/loop.py": source})
-    assert lint(tmp_path, RULE) == []
+    _write(tmp_path, {"app/loop.py": source})
+    assert _lint(tmp_path) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -244,10 +245,8 @@ async def test_successful_savepoint_is_kept(pg: PgStoreBase) -> None:
 async def test_swallowed_error_does_not_commit(pg: PgStoreBase) -> None:
     async def work(tx: Tx) -> None:
         await tx.execute(INSERT_ITEM, (1, "one"))
-        try:
+        with contextlib.suppress(UniqueViolation):  # swallowed, but the transaction is aborted
             await tx.execute(INSERT_ITEM, (1, "again"))
-        except UniqueViolation:
-            pass  # swallowed, but the transaction is aborted
 
     with pytest.raises(UniqueViolation):
         await pg.in_tx(work)
