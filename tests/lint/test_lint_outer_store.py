@@ -9,18 +9,7 @@ from store._lint import Finding, Project, run_rules, select_rules
 
 RULE = "outer-store-in-tx"
 
-PYPROJECT = """\
-[tool.txstore]
-migrations = "schema/migrations"
-fixtures = "schema/fixtures"
-queries = "queries"
-schema_dump = "schema/schema.sql"
-generated = "store/_generated"
-
-[tool.txstore.lint]
-forbidden = { store = ["authz", "audit"], authz = ["audit"], migrations = ["store", "audit"] }
-private = ["store._generated"]
-"""
+PYPROJECT = "[tool.txstore]\n"  # the default paths: schema/migrations, queries, ...
 
 
 def _write(root: Path, files: dict[str, str], pyproject: str = PYPROJECT) -> None:
