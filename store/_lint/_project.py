@@ -25,25 +25,34 @@ class LintSettings:
     ``forbidden`` maps a package to the packages it must not import; ``private``
     lists modules importable only from inside their parent package; ``checks``
     maps a rule id to a ``"module:function"`` returning problems; ``exclude``
-    lists paths (relative to the root) whose Python files are not linted.
+    lists paths (relative to the root) whose Python files are not linted;
+    ``per_file_ignores`` maps a glob (relative to the root) to rule ids not
+    reported for matching files, for code that breaks a rule on purpose.
     """
 
     forbidden: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     private: tuple[str, ...] = ()
     checks: Mapping[str, str] = field(default_factory=dict)
     exclude: tuple[str, ...] = ()
+    per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any]) -> LintSettings:
         """Build settings from the parsed TOML table; raises ``ValueError`` on a malformed one."""
         forbidden = table.get("forbidden", {})
-        if not isinstance(forbidden, dict):
-            raise ValueError("[tool.txstore.lint] forbidden must be a table of lists")
+        ignores = table.get("per-file-ignores", {})
+        if not isinstance(forbidden, dict) or not isinstance(ignores, dict):
+            raise ValueError(
+                "[tool.txstore.lint] forbidden/per-file-ignores must be tables of lists"
+            )
         return cls(
             forbidden={str(k): tuple(_strings(v, f"forbidden.{k}")) for k, v in forbidden.items()},
             private=tuple(_strings(table.get("private", []), "private")),
             checks=_checks(table.get("checks", {})),
             exclude=tuple(_strings(table.get("exclude", []), "exclude")),
+            per_file_ignores={
+                str(k): tuple(_strings(v, f"per-file-ignores.{k}")) for k, v in ignores.items()
+            },
         )
 
 

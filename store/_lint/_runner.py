@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import pkgutil
+import re
 from collections.abc import Iterable, Sequence
 from typing import cast
 
@@ -12,6 +14,9 @@ from store._lint._finding import Finding, Rule
 from store._lint._project import Project
 
 __all__ = ["all_rules", "run_rules", "select_rules"]
+
+# ``# txstore-lint: ignore[rule-id, other-id]`` on the reported line silences those rules there
+_INLINE_IGNORE = re.compile(r"#\s*txstore-lint:\s*ignore\[([^\]]*)\]")
 
 
 def all_rules() -> list[Rule]:
@@ -58,4 +63,18 @@ def run_rules(project: Project, selected: Iterable[Rule] | None = None) -> list[
     findings.extend(
         Finding(path, line, "syntax", message) for path, line, message in project.unparsable
     )
-    return sorted(set(findings))
+    return sorted({f for f in findings if not _ignored(project, f)})
+
+
+def _ignored(project: Project, finding: Finding) -> bool:
+    for pattern, rule_ids in project.settings.per_file_ignores.items():
+        if finding.rule in rule_ids and fnmatch.fnmatchcase(finding.path, pattern):
+            return True
+    path = project.root / finding.path
+    if path.suffix != ".py" or not path.is_file():
+        return False
+    lines = path.read_text().splitlines()
+    if not 0 < finding.line <= len(lines):
+        return False
+    match = _INLINE_IGNORE.search(lines[finding.line - 1])
+    return match is not None and finding.rule in {r.strip() for r in match.group(1).split(",")}
