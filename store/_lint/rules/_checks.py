@@ -14,6 +14,7 @@ import importlib
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import cast
 
 from store._lint._finding import Finding
@@ -25,18 +26,34 @@ ID = "checks"
 DESCRIPTION = "configured project checks (audit table completeness, authorization policies, ...)"
 
 
+def _stale(project: Project, top: str) -> dict[str, ModuleType]:
+    """Modules of package ``top`` imported from another tree than the one being linted."""
+    module = sys.modules.get(top)
+    in_root = (project.root / top / "__init__.py").is_file() or (
+        project.root / f"{top}.py"
+    ).is_file()
+    if module is None or not in_root:
+        return {}
+    origin = Path(getattr(module, "__file__", None) or project.root).resolve()
+    if origin.is_relative_to(project.root):
+        return {}
+    return {n: m for n, m in sys.modules.items() if n == top or n.startswith(top + ".")}
+
+
 def _load(project: Project, target: str) -> Callable[[], Iterable[object]]:
+    """Import ``module:function`` from the linted tree (``--root`` may be another checkout)."""
     module_name, _, function = target.partition(":")
     if not module_name or not function:
         raise ValueError(f"expected 'module:function', got {target!r}")
-    added = str(project.root) not in sys.path
-    if added:
-        sys.path.insert(0, str(project.root))
+    stale = _stale(project, module_name.partition(".")[0])
+    for name in stale:
+        del sys.modules[name]
+    sys.path.insert(0, str(project.root))
     try:
         module = importlib.import_module(module_name)
     finally:
-        if added:
-            sys.path.remove(str(project.root))
+        sys.path.remove(str(project.root))
+        sys.modules.update(stale)  # the running program keeps the modules it had
     found = getattr(module, function, None)
     if not callable(found):
         raise AttributeError(f"module {module_name} has no function {function}")
