@@ -1,0 +1,402 @@
+"""Applying and reverting migrations against a real, empty database."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from migrations import (
+    AppliedVersionMissing,
+    ChecksumMismatch,
+    FixtureError,
+    InvalidTarget,
+    MigrationFailed,
+    OutOfOrder,
+    down,
+    goto,
+    status,
+    up,
+)
+
+SMALL_TREE: dict[str, str] = {
+    # No IF NOT EXISTS anywhere: applying a version twice fails loudly.
+    "000001_create_accounts.up.sql": """\
+        CREATE TABLE accounts (
+            id integer PRIMARY KEY,
+            email text NOT NULL
+        );
+        """,
+    "000001_create_accounts.down.sql": "DROP TABLE accounts;\n",
+    "000002_add_account_name.up.sql": """\
+        ALTER TABLE accounts ADD COLUMN name text NOT NULL DEFAULT '';
+        CREATE INDEX accounts_email_idx ON accounts (email);
+        """,
+    "000002_add_account_name.down.sql": """\
+        DROP INDEX accounts_email_idx;
+        ALTER TABLE accounts DROP COLUMN name;
+        """,
+    "000003_create_notes.up.sql": """\
+        CREATE TABLE notes (
+            id integer PRIMARY KEY,
+            account_id integer NOT NULL REFERENCES accounts (id),
+            body text NOT NULL CHECK (body <> '')
+        );
+        -- a semicolon inside a function body must not split the statement
+        CREATE FUNCTION note_count() RETURNS bigint LANGUAGE sql AS $$
+            SELECT count(*) FROM notes;
+        $$;
+        """,
+    "000003_create_notes.down.sql": """\
+        DROP FUNCTION note_count();
+        DROP TABLE notes;
+        """,
+}
+
+
+def write_tree(directory: Path, files: dict[str, str]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (directory / name).write_text(textwrap.dedent(text))
+    return directory
+
+
+async def fetch(dsn: str, sql: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetch(sql)
+    finally:
+        await conn.close()
+
+
+async def execute(dsn: str, sql: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def user_tables(dsn: str) -> set[str]:
+    rows = await fetch(
+        dsn,
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        " AND tablename <> 'txstore_migrations'",
+    )
+    return {row["tablename"] for row in rows}
+
+
+async def recorded_versions(dsn: str) -> list[int]:
+    rows = await fetch(dsn, "SELECT version FROM txstore_migrations ORDER BY version")
+    return [row["version"] for row in rows]
+
+
+# -- the happy path ----------------------------------------------------------------------
+
+
+async def test_up_down_all_the_way_and_up_again(empty_db_dsn: str, tmp_path: Path) -> None:
+    directory = write_tree(tmp_path / "m", SMALL_TREE)
+    assert await up(empty_db_dsn, directory=directory) == [1, 2, 3]
+    assert await user_tables(empty_db_dsn) == {"accounts", "notes"}
+    assert await recorded_versions(empty_db_dsn) == [1, 2, 3]
+
+    assert await down(empty_db_dsn, directory=directory, steps=3) == [3, 2, 1]
+    assert await user_tables(empty_db_dsn) == set()
+    assert await recorded_versions(empty_db_dsn) == []
+
+    assert await up(empty_db_dsn, directory=directory) == [1, 2, 3]
+    assert await user_tables(empty_db_dsn) == {"accounts", "notes"}
+    assert await up(empty_db_dsn, directory=directory) == []
+
+
+async def test_up_to_target_then_goto_both_ways(empty_db_dsn: str, tmp_path: Path) -> None:
+    directory = write_tree(tmp_path / "m", SMALL_TREE)
+    assert await up(empty_db_dsn, directory=directory, target=1) == [1]
+    assert await goto(empty_db_dsn, 3, directory=directory) == [2, 3]
+    assert await goto(empty_db_dsn, 1, directory=directory) == [3, 2]
+    assert await goto(empty_db_dsn, 1, directory=directory) == []
+    assert await goto(empty_db_dsn, 0, directory=directory) == [1]
+    assert await recorded_versions(empty_db_dsn) == []
+
+
+async def test_down_defaults_to_one_step_and_stops_at_zero(
+    empty_db_dsn: str, tmp_path: Path
+) -> None:
+    directory = write_tree(tmp_path / "m", SMALL_TREE)
+    await up(empty_db_dsn, directory=directory)
+    assert await down(empty_db_dsn, directory=directory) == [3]
+    assert await down(empty_db_dsn, directory=directory, steps=10) == [2, 1]
+    assert await down(empty_db_dsn, directory=directory) == []
+
+
+async def test_unknown_target_is_rejected(empty_db_dsn: str, tmp_path: Path) -> None:
+    directory = write_tree(tmp_path / "m", SMALL_TREE)
+    with pytest.raises(InvalidTarget, match="no migration 000004"):
+        await up(empty_db_dsn, directory=directory, target=4)
+    with pytest.raises(InvalidTarget, match="no migration"):
+        await goto(empty_db_dsn, -1, directory=directory)
+    with pytest.raises(InvalidTarget, match="-1 steps"):
+        await down(empty_db_dsn, directory=directory, steps=-1)
+
+
+async def test_status_lists_applied_and_pending(empty_db_dsn: str, tmp_path: Path) -> None:
+    directory = write_tree(tmp_path / "m", SMALL_TREE)
+    before = await status(empty_db_dsn, directory=directory)
+    assert (before.current, before.applied, len(before.pending)) == (0, (), 3)
+    await up(empty_db_dsn, directory=directory, target=2)
+    state = await status(empty_db_dsn, directory=directory)
+    assert state.current == 2
+    assert [(a.version, a.name) for a in state.applied] == [
+        (1, "create_accounts"),
+        (2, "add_account_name"),
+    ]
+    up_file = directory / "000001_create_accounts.up.sql"
+    assert state.applied[0].checksum == hashlib.sha256(up_file.read_bytes()).hexdigest()
+    assert state.applied[0].applied_at.tzinfo is not None
+    assert [m.version for m in state.pending] == [3]
+    assert state.problems == ()
+
+
+async def test_fixtures_run_with_their_version_in_name_order(
+    empty_db_dsn: str, tmp_path: Path
+) -> None:
+    directory = write_tree(tmp_path / "m", SMALL_TREE)
+    fixtures = write_tree(
+        tmp_path / "f",
+        {
+            "000001_a_accounts.sql": "INSERT INTO accounts (id, email) VALUES (1, 'a@x');",
+            # Needs the row of the fixture before it, and runs before migration 2.
+            "000001_b_more.sql": "INSERT INTO accounts SELECT id + 1, 'b@x' FROM accounts;",
+            "000003_notes.sql": "INSERT INTO notes VALUES (1, 2, 'hello');",
+        },
+    )
+    assert await up(empty_db_dsn, directory=directory, fixtures=fixtures) == [1, 2, 3]
+    rows = await fetch(empty_db_dsn, "SELECT id, email, name FROM accounts ORDER BY id")
+    assert [tuple(r) for r in rows] == [(1, "a@x", ""), (2, "b@x", "")]
+    assert len(await fetch(empty_db_dsn, "SELECT * FROM notes")) == 1
+
+
+async def test_missing_fixtures_directory_fails_before_anything_runs(
+    empty_db_dsn: str, tmp_path: Path
+) -> None:
+    directory = write_tree(tmp_path / "m", SMALL_TREE)
+    with pytest.raises(FixtureError, match="does not exist"):
+        await up(empty_db_dsn, directory=directory, fixtures=tmp_path / "missing")
+    assert await user_tables(empty_db_dsn) == set()
+
+
+# -- concurrency ---------------------------------------------------------------------------
+
+
+async def test_concurrent_runners_apply_each_migration_once(
+    empty_db_dsn: str, tmp_path: Path
+) -> None:
+    directory = write_tree(tmp_path / "m", SMALL_TREE)
+    results = await asyncio.gather(*(up(empty_db_dsn, directory=directory) for _ in range(5)))
+    assert sorted(v for applied in results for v in applied) == [1, 2, 3]
+    assert await recorded_versions(empty_db_dsn) == [1, 2, 3]
+
+
+_RUNNER_SCRIPT = """
+import asyncio, json, sys
+from pathlib import Path
+from migrations import up
+print(json.dumps(asyncio.run(up(sys.argv[1], directory=Path(sys.argv[2])))))
+"""
+
+
+async def test_concurrent_processes_apply_each_migration_once(
+    empty_db_dsn: str, tmp_path: Path
+) -> None:
+    directory = write_tree(tmp_path / "m", SMALL_TREE)
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            _RUNNER_SCRIPT,
+            empty_db_dsn,
+            str(directory),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
+    outputs = await asyncio.gather(*(p.communicate() for p in processes))
+    for process, (_, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr.decode()
+    applied = [v for stdout, _ in outputs for v in json.loads(stdout)]
+    assert sorted(applied) == [1, 2, 3]
+    assert await recorded_versions(empty_db_dsn) == [1, 2, 3]
+
+
+# -- failures --------------------------------------------------------------------------------
+
+
+async def test_failing_statement_leaves_previous_version(empty_db_dsn: str, tmp_path: Path) -> None:
+    bad = {
+        "000002_bad.up.sql": """\
+            CREATE TABLE half (id integer);
+
+            INSERT INTO half VALUES (1);
+            INSERT INTO no_such_table
+            VALUES (1);
+            """,
+        "000002_bad.down.sql": "DROP TABLE half;\n",
+    }
+    files = {k: v for k, v in SMALL_TREE.items() if k.startswith("000001")}
+    directory = write_tree(tmp_path / "m", {**files, **bad})
+    with pytest.raises(MigrationFailed) as info:
+        await up(empty_db_dsn, directory=directory)
+    error = info.value
+    assert error.path == directory / "000002_bad.up.sql"
+    assert error.line == 4
+    assert error.sqlstate == "42P01"
+    assert str(error).startswith(f"{directory / '000002_bad.up.sql'}:4: statement ")
+    assert "INSERT INTO no_such_table VALUES (1)" in str(error)
+    assert 'relation "no_such_table" does not exist' in str(error)
+    assert await user_tables(empty_db_dsn) == {"accounts"}
+    assert await recorded_versions(empty_db_dsn) == [1]
+
+
+async def test_run_time_error_without_position_is_located(
+    empty_db_dsn: str, tmp_path: Path
+) -> None:
+    bad = {
+        "000001_dupes.up.sql": """\
+            CREATE TABLE t (id integer PRIMARY KEY);
+            INSERT INTO t VALUES (1);
+            DO $$ BEGIN PERFORM 1; END $$;
+            INSERT INTO t VALUES (2),
+                                 (1);
+            SELECT 1;
+            """,
+        "000001_dupes.down.sql": "DROP TABLE t;\n",
+    }
+    directory = write_tree(tmp_path / "m", bad)
+    with pytest.raises(MigrationFailed) as info:
+        await up(empty_db_dsn, directory=directory)
+    assert info.value.line == 4
+    assert info.value.sqlstate == "23505"
+    assert "duplicate key value" in str(info.value)
+    assert "Key (id)=(1) already exists" in str(info.value)
+    assert await user_tables(empty_db_dsn) == set()
+
+
+async def test_failing_fixture_names_the_fixture_and_keeps_nothing(
+    empty_db_dsn: str, tmp_path: Path
+) -> None:
+    directory = write_tree(tmp_path / "m", SMALL_TREE)
+    fixtures = write_tree(
+        tmp_path / "f",
+        {
+            "000001_ok.sql": "INSERT INTO accounts VALUES (1, 'a@x');",
+            "000003_bad.sql": (
+                "INSERT INTO notes VALUES (1, 1, 'ok');\nINSERT INTO notes VALUES (2, 1, '');"
+            ),
+        },
+    )
+    with pytest.raises(MigrationFailed) as info:
+        await up(empty_db_dsn, directory=directory, fixtures=fixtures)
+    assert info.value.path == fixtures / "000003_bad.sql"
+    assert info.value.line == 2
+    assert "notes_body_check" in str(info.value)
+    assert await recorded_versions(empty_db_dsn) == [1, 2]
+    assert await user_tables(empty_db_dsn) == {"accounts"}
+
+
+async def test_changed_applied_file_is_refused(empty_db_dsn: str, tmp_path: Path) -> None:
+    directory = write_tree(tmp_path / "m", SMALL_TREE)
+    await up(empty_db_dsn, directory=directory, target=2)
+    edited = directory / "000001_create_accounts.up.sql"
+    edited.write_text(edited.read_text() + "-- edited\n")
+    with pytest.raises(ChecksumMismatch, match=r"000001_create_accounts\.up\.sql: changed after"):
+        await up(empty_db_dsn, directory=directory)
+    state = await status(empty_db_dsn, directory=directory)
+    assert [type(p) for p in state.problems] == [ChecksumMismatch]
+    # Reverting does not check checksums, so a local edit can be redone.
+    assert await down(empty_db_dsn, directory=directory, steps=2) == [2, 1]
+    assert await up(empty_db_dsn, directory=directory) == [1, 2, 3]
+
+
+async def test_pending_version_below_applied_is_out_of_order(
+    empty_db_dsn: str, tmp_path: Path
+) -> None:
+    directory = write_tree(tmp_path / "m", SMALL_TREE)
+    await up(empty_db_dsn, directory=directory)
+    # As if version 2 came in from a merge after 3 had been applied here.
+    await execute(
+        empty_db_dsn,
+        "DROP INDEX accounts_email_idx; ALTER TABLE accounts DROP COLUMN name;"
+        " DELETE FROM txstore_migrations WHERE version = 2;",
+    )
+    with pytest.raises(OutOfOrder, match=r"000002_add_account_name\.up\.sql: not applied") as info:
+        await up(empty_db_dsn, directory=directory)
+    assert info.value.highest_applied == 3
+    assert "000003" in str(info.value)
+
+
+async def test_applied_version_without_file_is_refused(empty_db_dsn: str, tmp_path: Path) -> None:
+    directory = write_tree(tmp_path / "m", SMALL_TREE)
+    await up(empty_db_dsn, directory=directory)
+    older = write_tree(tmp_path / "old", {k: v for k, v in SMALL_TREE.items() if "0003" not in k})
+    with pytest.raises(AppliedVersionMissing, match="version 000003 \\(create_notes\\)"):
+        await up(empty_db_dsn, directory=older)
+    with pytest.raises(AppliedVersionMissing):
+        await down(empty_db_dsn, directory=older)
+
+
+# -- outside a transaction ---------------------------------------------------------------------
+
+
+async def test_no_transaction_migration_runs_concurrently_built_index(
+    empty_db_dsn: str, tmp_path: Path
+) -> None:
+    concurrent = {
+        "000002_index_email.up.sql": """\
+            -- txstore:no-transaction
+            CREATE INDEX CONCURRENTLY accounts_email_idx ON accounts (email);
+            CREATE INDEX CONCURRENTLY accounts_id_email_idx ON accounts (id, email);
+            """,
+        "000002_index_email.down.sql": """\
+            -- txstore:no-transaction
+            DROP INDEX CONCURRENTLY accounts_id_email_idx;
+            DROP INDEX CONCURRENTLY accounts_email_idx;
+            """,
+    }
+    files = {k: v for k, v in SMALL_TREE.items() if k.startswith("000001")}
+    directory = write_tree(tmp_path / "m", {**files, **concurrent})
+    assert await up(empty_db_dsn, directory=directory) == [1, 2]
+    rows = await fetch(
+        empty_db_dsn, "SELECT indexname FROM pg_indexes WHERE tablename = 'accounts'"
+    )
+    assert {r["indexname"] for r in rows} >= {"accounts_email_idx", "accounts_id_email_idx"}
+    assert await down(empty_db_dsn, directory=directory) == [2]
+    rows = await fetch(
+        empty_db_dsn, "SELECT indexname FROM pg_indexes WHERE tablename = 'accounts'"
+    )
+    assert {r["indexname"] for r in rows} == {"accounts_pkey"}
+
+
+async def test_failing_no_transaction_migration_says_what_stayed(
+    empty_db_dsn: str, tmp_path: Path
+) -> None:
+    concurrent = {
+        "000002_index.up.sql": """\
+            -- txstore:no-transaction
+            CREATE INDEX CONCURRENTLY accounts_email_idx ON accounts (email);
+            CREATE INDEX CONCURRENTLY missing_idx ON accounts (missing);
+            """,
+        "000002_index.down.sql": "DROP INDEX accounts_email_idx;\n",
+    }
+    files = {k: v for k, v in SMALL_TREE.items() if k.startswith("000001")}
+    directory = write_tree(tmp_path / "m", {**files, **concurrent})
+    with pytest.raises(MigrationFailed, match=r"000002_index\.up\.sql:3: statement") as info:
+        await up(empty_db_dsn, directory=directory)
+    assert "1 statement(s) before it stay applied" in str(info.value)
+    assert await recorded_versions(empty_db_dsn) == [1]
