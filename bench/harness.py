@@ -11,7 +11,6 @@ import statistics
 import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import asyncpg
 
