@@ -1,0 +1,27 @@
+"""txstore's store: typed, generated queries over PostgreSQL, and transactions that guard themselves."""
+
+from store import errors
+from store._generated import constraints, models
+from store._generated.queries import QUERIES, Querier, Queries
+from store._query import Kind, Param, Query, QueryRunner
+from store._store import PgStore, PgTx, Store, connect
+from store._tx import Isolation, PoisonMode
+
+__all__ = [
+    "QUERIES",
+    "Isolation",
+    "Kind",
+    "Param",
+    "PgStore",
+    "PgTx",
+    "PoisonMode",
+    "Querier",
+    "Queries",
+    "Query",
+    "QueryRunner",
+    "Store",
+    "connect",
+    "constraints",
+    "errors",
+    "models",
+]

@@ -1,0 +1,106 @@
+"""The ``Store`` protocol every layer implements, and the Postgres store that ends the chain."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Protocol, TypeVar
+
+from store._generated.constraints import CONSTRAINTS
+from store._generated.queries import Querier, Queries
+from store._pg import PgStoreBase, open_pool
+from store._query import Query, RowT
+from store._tx import Isolation, PgTxBase, PoisonMode
+
+__all__ = ["PgStore", "PgTx", "Store", "connect"]
+
+T = TypeVar("T")
+
+
+class Store(Querier, Protocol):
+    """Every generated query method, the four primitives they are built on, and transactions.
+
+    Application code calls the typed methods; layers (authorization, audit,
+    metrics) implement the primitives once and inherit the typed methods from
+    the generated ``Queries`` mixin.
+    """
+
+    async def fetch_one(self, query: Query[RowT], args: tuple[object, ...]) -> RowT: ...
+
+    async def fetch_many(self, query: Query[RowT], args: tuple[object, ...]) -> list[RowT]: ...
+
+    async def execute(self, query: Query[None], args: tuple[object, ...]) -> None: ...
+
+    async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int: ...
+
+    async def in_tx(
+        self,
+        fn: Callable[[Store], Awaitable[T]],
+        *,
+        isolation: Isolation | str | None = None,
+        read_only: bool = False,
+        tx_id: str = "tx",
+        retries: int = 3,
+    ) -> T: ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class PgTx(Queries, PgTxBase):
+    """The transaction handle ``PgStore.in_tx`` passes to its closure."""
+
+    __slots__ = ()
+
+
+class PgStore(Queries, PgStoreBase):
+    """The bottom layer: generated queries on an asyncpg pool."""
+
+    _tx_class = PgTx
+
+
+_: type[Store] = PgStore
+_tx: type[Store] = PgTx
+
+
+async def connect(
+    dsn: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 10,
+    statement_cache_size: int = 1024,
+    statement_timeout: float | None = None,
+    lock_timeout: float | None = None,
+    acquire_timeout: float | None = 30.0,
+    poison_mode: PoisonMode = "raise",
+    slow_query_ms: float = 500.0,
+    constraints: Mapping[str, enum.Enum] = CONSTRAINTS,
+) -> PgStore:
+    """Open a pool on ``dsn`` and return a :class:`PgStore` over it.
+
+    ``statement_cache_size=0`` is the setting behind PgBouncer in transaction
+    pooling mode. ``statement_timeout`` and ``lock_timeout`` (seconds) apply to
+    every statement; ``in_tx`` can tighten them per transaction.
+    ``poison_mode="log"`` logs outer-store use inside ``in_tx`` instead of
+    raising, for roll-outs.
+
+    Raises:
+        DatabaseUnavailable: the server is unreachable or refused the login (the
+            message names the host and never the password).
+    """
+    pool = await open_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        statement_cache_size=statement_cache_size,
+        statement_timeout=statement_timeout,
+        lock_timeout=lock_timeout,
+    )
+    return PgStore(
+        pool,
+        constraints=constraints,
+        poison_mode=poison_mode,
+        slow_query_ms=slow_query_ms,
+        acquire_timeout=acquire_timeout,
+    )
