@@ -1,0 +1,107 @@
+"""``txstore migrate``: each sub-command end to end, errors as one line on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from store import _cli_migrate
+from store.testing import TestServer
+
+
+def project(root: Path) -> Path:
+    (root / "pyproject.toml").write_text(
+        '[tool.txstore]\nmigrations = "db/migrations"\nfixtures = "db/fixtures"\n'
+        'schema_dump = "db/schema.sql"\n'
+    )
+    return root
+
+
+async def migrate(*argv: str) -> int:
+    parser = argparse.ArgumentParser()
+    _cli_migrate.add_arguments(parser)
+    return await asyncio.to_thread(_cli_migrate.run, parser.parse_args(argv))
+
+
+@pytest.fixture
+def in_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(project(tmp_path))
+    monkeypatch.delenv("TXSTORE_DSN", raising=False)
+    return tmp_path
+
+
+async def test_author_apply_inspect_and_revert(
+    in_project: Path,
+    empty_db_dsn: str,
+    pg_server: TestServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert await migrate("create", "create accounts") == 0
+    up_file = in_project / "db/migrations/000001_create_accounts.up.sql"
+    up_file.write_text("CREATE TABLE accounts (id integer PRIMARY KEY);\n")
+    (in_project / "db/migrations/000001_create_accounts.down.sql").write_text(
+        "DROP TABLE accounts;"
+    )
+    assert await migrate("create-fixture", "one account") == 0
+    (in_project / "db/fixtures/000001_one_account.sql").write_text(
+        "INSERT INTO accounts VALUES (1);"
+    )
+    capsys.readouterr()
+
+    assert await migrate("up", "--with-fixtures", "--dsn", empty_db_dsn) == 0
+    assert capsys.readouterr().out == "applied 000001_create_accounts\n"
+
+    monkeypatch.setenv("TXSTORE_DSN", empty_db_dsn)
+    assert await migrate("status") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("database at 000001: 1 applied, 0 pending\n")
+    assert "applied  000001_create_accounts" in out
+
+    if pg_server.binaries is not None:
+        monkeypatch.setenv("TXSTORE_PG_BINDIR", str(pg_server.binaries.bindir))
+    assert await migrate("dump") == 0
+    assert "CREATE TABLE public.accounts" in (in_project / "db/schema.sql").read_text()
+    assert await migrate("dump", "--check") == 0
+
+    assert await migrate("down") == 0
+    assert capsys.readouterr().out.endswith("reverted 000001_create_accounts\n")
+    assert await migrate("dump", "--check") == 2  # not at head: refuses to compare
+    assert "run `txstore migrate up`" in capsys.readouterr().err
+    assert await migrate("goto", "1") == 0
+    assert capsys.readouterr().out == "applied 000001_create_accounts\n"
+
+
+async def test_missing_dsn_is_a_usage_error(
+    in_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await migrate("status") == 2
+    err = capsys.readouterr().err
+    assert err == "txstore migrate: no database given; pass --dsn URL or set TXSTORE_DSN\n"
+
+
+async def test_migration_error_is_one_line_without_traceback(
+    in_project: Path, empty_db_dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = in_project / "db/migrations"
+    directory.mkdir(parents=True)
+    (directory / "000001_bad.up.sql").write_text("SELECT 1;\nSELECT nope;\n")
+    (directory / "000001_bad.down.sql").write_text("")
+    assert await migrate("up", "--dsn", empty_db_dsn) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"{directory / '000001_bad.up.sql'}:2: statement" in err
+    assert "Traceback" not in err
+
+
+async def test_bad_tree_is_reported_by_status(
+    in_project: Path, empty_db_dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = in_project / "db/migrations"
+    directory.mkdir(parents=True)
+    (directory / "000001_only_up.up.sql").write_text("SELECT 1;")
+    assert await migrate("status", "--dsn", empty_db_dsn) == 1
+    assert "000001_only_up.up.sql: missing down file" in capsys.readouterr().err
