@@ -30,6 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ID",
         help="run only this rule (repeatable)",
     )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="do not run this rule (repeatable), e.g. generated-current without PostgreSQL",
+    )
     parser.add_argument("--list", action="store_true", help="list the rules and exit")
 
 
@@ -40,12 +47,14 @@ def run(args: argparse.Namespace) -> int:
         for rule in rules:
             print(f"{rule.ID}: {rule.DESCRIPTION}")
         return 0
-    if args.rule:
-        try:
+    try:
+        if args.rule:
             rules = select_rules(args.rule)
-        except KeyError as error:
-            print(f"txstore lint: {error.args[0]}", file=sys.stderr)
-            return 2
+        skipped = {rule.ID for rule in select_rules(args.skip)}
+    except KeyError as error:
+        print(f"txstore lint: {error.args[0]}", file=sys.stderr)
+        return 2
+    rules = [rule for rule in rules if rule.ID not in skipped]
     root: Path = args.root if args.root is not None else load_config().root
     try:
         project = Project(root)

@@ -60,9 +60,10 @@ def test_clean_tree_prints_ok_and_exits_0(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _write(tmp_path, {"store/__init__.py": "import os\n"})
-    assert main(["--root", str(tmp_path)]) == 0
+    # generated-current has its own tests; a tree without queries has nothing generated
+    assert main(["--root", str(tmp_path), "--skip", "generated-current"]) == 0
     out, _ = capsys.readouterr()
-    assert out == f"ok: {len(all_rules())} rules, 1 Python files, no findings\n"
+    assert out == f"ok: {len(all_rules()) - 1} rules, 1 Python files, no findings\n"
 
 
 def test_per_file_and_inline_ignores(tmp_path: Path) -> None:
