@@ -9,6 +9,7 @@ after it are its docstring, except the directives ``-- nullable: p, q`` and
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,8 +179,9 @@ def _parse_block(block: _Block, problems: list[Problem]) -> ParsedQuery | None:
     sql_line = block.line + 1 + index + first
     body = body[first:]
 
-    def line_of(offset: int) -> int:
-        return sql_line + "\n".join(body).count("\n", 0, max(offset, 0))
+    def line_of(offset: int | None) -> int:
+        text = "\n".join(body).rstrip()
+        return sql_line + text.count("\n", 0, len(text) if offset is None else max(offset, 0))
 
     markers: list[tuple[int, str | None]] = []
     lines = []
@@ -223,6 +225,14 @@ def _parse_block(block: _Block, problems: list[Problem]) -> ParsedQuery | None:
             problems.append(
                 Problem(file, number, f"-- nullable: names {param!r}, not a parameter of {name}")
             )
+    if markers:
+        with contextlib.suppress(parser.ParseError):
+            bare = parse_sql(sql.replace(AUTHORIZE_FILTER_SQL, ""))[0].stmt
+            if getattr(bare, "whereClause", None) is None:
+                problems.append(
+                    Problem(file, markers[0][0], "authorize_filter marker in a query without WHERE")
+                )
+                return None
     try:
         stmt = parse_sql(sql)[0].stmt
     except parser.ParseError as exc:

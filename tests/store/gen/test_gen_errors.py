@@ -1,0 +1,139 @@
+"""Bad query files stop ``txstore gen`` with file:line and write nothing."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from store._config import Config
+from store._gen import cli
+
+MIGRATION = """
+CREATE TABLE things (id bigint PRIMARY KEY, owner_id bigint NOT NULL, name text);
+"""
+
+
+def _project(tmp_path: Path, queries: str) -> Config:
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "000001_things.up.sql").write_text(MIGRATION)
+    (tmp_path / "migrations" / "000001_things.down.sql").write_text("DROP TABLE things;\n")
+    (tmp_path / "queries").mkdir()
+    (tmp_path / "queries" / "things.sql").write_text(queries)
+    return Config(
+        root=tmp_path,
+        migrations=tmp_path / "migrations",
+        fixtures=tmp_path / "fixtures",
+        queries=tmp_path / "queries",
+        schema_dump=tmp_path / "schema.sql",
+        generated=tmp_path / "generated",
+    )
+
+
+def _gen(config: Config, dsn: str, monkeypatch: pytest.MonkeyPatch, *, check: bool = False) -> int:
+    monkeypatch.setattr(cli, "load_config", lambda: config)
+    return cli.run(argparse.Namespace(check=check, dsn=dsn))
+
+
+GOOD = "-- name: GetThingByID :one\nSELECT * FROM things WHERE id = @id;\n"
+
+CASES = {
+    "malformed annotation": (
+        GOOD + "\n-- name: get thing :one\nSELECT 1;\n",
+        "things.sql:4: malformed annotation",
+    ),
+    "unknown kind": (
+        GOOD + "\n-- name: GetThings :all\nSELECT 1;\n",
+        "things.sql:4: unknown kind :all",
+    ),
+    "duplicate name": (GOOD + "\n" + GOOD, "things.sql:4: duplicate query name GetThingByID"),
+    "server rejects the SQL": (
+        GOOD + "\n-- name: ListThings :many\n-- Doc.\nSELECT id,\n  colour\nFROM things;\n",
+        'things.sql:7: PostgreSQL rejected ListThings: column "colour" does not exist',
+    ),
+    "parser rejects the SQL": (
+        GOOD + "\n-- name: ListThings :many\nSELECT id\nFROM things\nWHERE;\n",
+        "things.sql:7: SQL rejected: syntax error",
+    ),
+    "nullable names an unknown param": (
+        GOOD + "\n-- name: ListThings :many\n-- nullable: nope\nSELECT * FROM things;\n",
+        "things.sql:5: -- nullable: names 'nope'",
+    ),
+    "marker without WHERE": (
+        GOOD + "\n-- name: ListThings :many\nSELECT * FROM things\n-- @authorize_filter\n;\n",
+        "things.sql:6: authorize_filter marker in a query without WHERE",
+    ),
+    "ByX on a column that is not filtered": (
+        "-- name: GetThingByName :one\nSELECT * FROM things WHERE id = @id;\n",
+        "things.sql:1: GetThingByName is named By name",
+    ),
+    "ByX on a grouped query": (
+        "-- name: CountThingsByOwnerID :many\n"
+        "SELECT owner_id, count(*) FROM things WHERE owner_id = @owner_id GROUP BY owner_id;\n",
+        "things.sql:1: CountThingsByOwnerID has GROUP BY",
+    ),
+    "missing semicolon": (
+        GOOD + "\n-- name: ListThings :many\nSELECT 1\n",
+        "things.sql:5: query must end",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+async def test_bad_query_file_names_file_and_line_and_writes_nothing(
+    case: str,
+    empty_db_dsn: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    queries, expected = CASES[case]
+    config = _project(tmp_path, queries)
+    assert await _run(config, empty_db_dsn, monkeypatch) == 2
+    assert expected in capsys.readouterr().err
+    assert not config.generated.exists()
+    assert not config.schema_dump.exists()
+
+
+async def _run(config: Config, dsn: str, monkeypatch: pytest.MonkeyPatch, **kw: bool) -> int:
+    import asyncio
+
+    # cli.run drives its own event loop; keep it off the test's loop.
+    return await asyncio.to_thread(_gen, config, dsn, monkeypatch, **kw)
+
+
+async def test_good_names_pass_the_naming_rule(
+    empty_db_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _project(
+        tmp_path,
+        GOOD + "\n-- name: ListThingsByOwnerIDAndName :many\n"
+        "SELECT * FROM things WHERE owner_id = @owner_id AND name = @name;\n"
+        "\n-- name: CountThingsPerOwner :many\n"
+        "SELECT owner_id, count(*) AS things FROM things GROUP BY owner_id;\n"
+        "\n-- name: CountThingsGroupedByOwner :many\n"
+        "SELECT owner_id, count(*) AS things FROM things GROUP BY owner_id;\n",
+    )
+    assert await _run(config, empty_db_dsn, monkeypatch) == 0
+    assert (config.generated / "queries.py").is_file()
+
+
+async def test_check_names_stale_files_and_passes_once_written(
+    empty_db_dsn: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = _project(tmp_path, GOOD)
+    assert await _run(config, empty_db_dsn, monkeypatch, check=True) == 1
+    err = capsys.readouterr().err
+    assert "stale: generated/queries.py" in err
+    assert "stale: schema.sql" in err
+    assert not config.generated.exists()
+    assert await _run(config, empty_db_dsn, monkeypatch) == 0
+    capsys.readouterr()
+    assert await _run(config, empty_db_dsn, monkeypatch, check=True) == 0
+    out = capsys.readouterr()
+    assert out.err == ""
+    assert out.out.count("\n") == 1
