@@ -92,10 +92,15 @@ async def open_pool(
             reset=None if reset_on_release else _reset_connection,
             server_settings=settings,
         )
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (
+        OSError,
+        TimeoutError,
+        ValueError,  # a malformed DSN
+        OverflowError,  # an impossible port
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+    ) as exc:
         raise unavailable(dsn, exc) from None
-    except ValueError as exc:  # a malformed DSN
-        raise DatabaseUnavailable(f"invalid DSN: {exc}", host="(invalid DSN)") from None
     assert pool is not None
     return pool
 

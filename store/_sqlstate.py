@@ -26,7 +26,7 @@ from store.errors import (
     UniqueViolation,
 )
 
-__all__ = ["RETRYABLE", "is_retryable", "translate", "unavailable"]
+__all__ = ["RETRYABLE", "is_retryable", "redact", "safe_target", "translate", "unavailable"]
 
 #: serialization_failure and deadlock_detected: the transaction may simply be re-run.
 RETRYABLE = frozenset({"40001", "40P01"})
@@ -84,21 +84,28 @@ def safe_target(dsn: str) -> str:
     """``host:port/db`` of a DSN, with no user name or password."""
     try:
         parts = urlsplit(dsn)
-        host = parts.hostname or "localhost"
-        port = f":{parts.port}" if parts.port else ""
+        hostport = parts.netloc.rpartition("@")[2]
     except ValueError:
         return "(unparseable DSN)"
-    return f"{host}{port}{parts.path or ''}"
+    return f"{hostport or 'localhost'}{parts.path or ''}"
+
+
+def redact(dsn: str, text: str) -> str:
+    """``text`` with the DSN's password, if any, replaced by ``***``."""
+    try:
+        password = urlsplit(dsn).password if "://" in dsn else None
+    except ValueError:
+        password = None
+    return text.replace(password, "***") if password else text
 
 
 def unavailable(dsn: str, exc: BaseException) -> DatabaseUnavailable:
     """A connection-level failure, named by host, with a hint and never the password."""
     target = safe_target(dsn)
-    text = str(exc)
-    parts = urlsplit(dsn) if "://" in dsn else None
-    if parts is not None and parts.password:
-        text = text.replace(parts.password, "***")
-    if isinstance(
+    text = redact(dsn, str(exc))
+    if isinstance(exc, ValueError | OverflowError):
+        hint = "the DSN is malformed: postgresql://user:password@host:port/dbname"
+    elif isinstance(
         exc, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError
     ):
         hint = "check the user name and password"
