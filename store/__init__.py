@@ -1,7 +1,6 @@
-"""txstore's store: typed, generated queries over PostgreSQL, and transactions that guard themselves."""
+"""txstore's store: typed queries generated from SQL, and transactions that guard themselves."""
 
-from store import errors
-from store import constraints, models
+from store import constraints, errors, models
 from store._generated.queries import QUERIES, Querier, Queries
 from store._query import Kind, Param, Query, QueryRunner
 from store._store import PgStore, PgTx, Store, connect
