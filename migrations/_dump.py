@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import subprocess
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from migrations._runner import TABLE
 from migrations.errors import SchemaDumpError, SchemaDumpStale
@@ -36,7 +38,19 @@ def normalize_dump(text: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _split_password(dsn: str) -> tuple[str, dict[str, str]]:
+    """Move a URL's password into ``PGPASSWORD`` so it does not show in the process list."""
+    parts = urlsplit(dsn)
+    if parts.scheme not in ("postgres", "postgresql") or parts.password is None:
+        return dsn, {}
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{user}@{host}" if user else host
+    return urlunsplit(parts._replace(netloc=netloc)), {"PGPASSWORD": unquote(parts.password)}
+
+
 def _run_pg_dump(dsn: str, out: Path, pg_dump: str) -> str:
+    dsn, secret = _split_password(dsn)
     command = [
         pg_dump,
         "--schema-only",
@@ -46,7 +60,14 @@ def _run_pg_dump(dsn: str, out: Path, pg_dump: str) -> str:
         f"--dbname={dsn}",
     ]
     try:
-        result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+            env={**os.environ, **secret},
+        )
     except FileNotFoundError as exc:
         raise SchemaDumpError(
             out, f"{pg_dump} not found; install the PostgreSQL client of the server's version"

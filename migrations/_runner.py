@@ -144,7 +144,8 @@ async def _execute_script(conn: asyncpg.Connection, sql: str) -> None:
 def _server_message(exc: asyncpg.PostgresError) -> str:
     message = str(getattr(exc, "message", None) or exc)
     detail = getattr(exc, "detail", None)
-    return f"{message} (DETAIL: {detail})" if detail else message
+    text = f"{message} (DETAIL: {detail})" if detail else message
+    return " ".join(text.split())  # one line, whatever the server sent
 
 
 def _position(exc: asyncpg.PostgresError) -> int | None:
