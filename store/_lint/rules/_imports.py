@@ -23,7 +23,11 @@ def _within(module: str, package: str) -> bool:
 
 
 def _imported(source: SourceFile) -> Iterator[tuple[int, str, list[str]]]:
-    """(line, as written, candidate module names) for every import in ``source``."""
+    """(line, statement as written, candidate module names) for every import in ``source``.
+
+    ``from x import a, b`` is one statement with candidates ``x``, ``x.a`` and
+    ``x.b`` (``a`` may be a submodule); ``import a, b`` is one per name.
+    """
     for node in ast.walk(source.tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -33,15 +37,14 @@ def _imported(source: SourceFile) -> Iterator[tuple[int, str, list[str]]]:
                 base_parts = source.package.split(".") if source.package else []
                 keep = len(base_parts) - (node.level - 1)
                 if keep < 1:
-                    continue  # beyond the top level: Python rejects it, nothing to resolve
-                base = ".".join(base_parts[:keep])
-                module = ".".join(p for p in (base, node.module or "") if p)
+                    continue  # beyond the top-level package: Python rejects it, nothing to resolve
+                module = ".".join(p for p in (*base_parts[:keep], node.module or "") if p)
             else:
                 module = node.module or ""
-            written = f"from {'.' * node.level}{node.module or ''} import"
-            for alias in node.names:
-                names = [module] if alias.name == "*" else [module, f"{module}.{alias.name}"]
-                yield node.lineno, f"{written} {alias.name}", [n for n in names if n]
+            names = [alias.name for alias in node.names]
+            written = f"from {'.' * node.level}{node.module or ''} import {', '.join(names)}"
+            candidates = [module, *(f"{module}.{n}" for n in names if n != "*")]
+            yield node.lineno, written, [c for c in candidates if c.strip(".")]
 
 
 def _check_source(project: Project, source: SourceFile) -> Iterator[Finding]:
