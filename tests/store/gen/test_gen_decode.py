@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Mapping
+from typing import Any, cast
 
 import asyncpg
 
@@ -20,7 +22,8 @@ async def test_decode_builds_the_model_with_enum_members(db_dsn: str) -> None:
         record = await conn.fetchrow(INSERT_USER.sql, *args, "password", now)
         assert record is not None
         assert INSERT_USER.decode is not None
-        user = INSERT_USER.decode(record)
+        # Query.decode is typed over Mapping; asyncpg-stubs' Record is not one.
+        user = INSERT_USER.decode(cast("Mapping[str, Any]", record))
     finally:
         await conn.close()
     assert type(user) is User
