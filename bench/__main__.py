@@ -1,0 +1,168 @@
+"""``python -m bench``: every contender, one process each, same server and data, one run.
+
+Starts a local PostgreSQL, migrates and seeds it, runs each contender in its
+own process (asyncio and uvloop), prints a table of medians and ratios, and
+with ``--write`` writes it to ``docs/performance.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+import migrations
+from bench._contenders import CONTENDERS, NOW
+from store._config import load_config
+from store._localpg import LocalCluster
+
+OPS = {
+    "pk": "primary-key lookup",
+    "list10": "10-row list",
+    "insert": "insert one row",
+    "tx2": "2-statement transaction",
+}
+BASELINES = ("asyncpg-held", "asyncpg-pool")
+
+
+async def seed(dsn: str, users: int = 200, listed: int = 20) -> dict[str, Any]:
+    await migrations.up(dsn, directory=load_config().migrations)
+    conn = await asyncpg.connect(dsn)
+    try:
+        org = uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO organizations (id, name, display_name, description, icon, is_default,"
+            " created_at, updated_at) VALUES ($1, 'bench', 'Bench', '', '', false, $2, $2)",
+            org,
+            NOW,
+        )
+        ids = [uuid.uuid4() for _ in range(users)]
+        await conn.executemany(
+            "INSERT INTO users (id, email, username, name, hashed_password, status, rbac_roles,"
+            " login_type, created_at, updated_at) VALUES ($1, $2, $3, $3, '\\x00', 'active',"
+            " '{member}', 'password', $4, $4)",
+            [(u, f"u{n}@bench.example", f"user{n}", NOW) for n, u in enumerate(ids)],
+        )
+        await conn.executemany(
+            "INSERT INTO workspaces (id, owner_id, organization_id, name, last_used_at,"
+            " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5, $5)",
+            [
+                (uuid.uuid4(), ids[0], org, f"listed{n}", NOW + datetime.timedelta(seconds=n))
+                for n in range(listed)
+            ],
+        )
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+    return {"org_id": str(org), "user_ids": [str(u) for u in ids], "list_owner_id": str(ids[0])}
+
+
+def run_contender(
+    name: str, dsn: str, world: dict[str, Any], loop: str, n: int, rounds: int
+) -> Any:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench._run",
+            name,
+            dsn,
+            json.dumps(world),
+            loop,
+            str(n),
+            str(rounds),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"contender {name} ({loop}) failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _fmt(us: float | None) -> str:
+    return "—" if us is None else f"{us:,.0f}"
+
+
+def table(results: dict[str, dict[str, Any]], loop: str) -> list[str]:
+    names = [n for n in results]
+    lines = [
+        f"### {loop}",
+        "",
+        "µs per call (median of rounds); ratio = contender / baseline, lower is faster.",
+        "",
+        "| operation | mode | " + " | ".join(results[n]["label"] for n in names) + " |",
+        "| --- | --- |" + " ---: |" * len(names),
+    ]
+    for op, title in OPS.items():
+        for mode in ("seq_us", "conc8_us"):
+            cells = []
+            for n in names:
+                entry = results[n]["ops"].get(op, {})
+                cells.append(_fmt(entry.get(mode)))
+            label = "sequential" if mode == "seq_us" else "8 concurrent"
+            lines.append(f"| {title} | {label} | " + " | ".join(cells) + " |")
+    lines += ["", "Ratios against the baselines:", ""]
+    lines.append(
+        "| operation | mode | "
+        + " | ".join(f"{n} / {b}" for n in names for b in BASELINES if n not in BASELINES)
+        + " |"
+    )
+    others = [n for n in names if n not in BASELINES]
+    lines.append("| --- | --- |" + " ---: |" * (len(others) * len(BASELINES)))
+    for op, title in OPS.items():
+        for mode in ("seq_us", "conc8_us"):
+            cells = []
+            for n in others:
+                mine = results[n]["ops"].get(op, {}).get(mode)
+                for b in BASELINES:
+                    base = results.get(b, {}).get("ops", {}).get(op, {}).get(mode)
+                    cells.append("—" if not (mine and base) else f"{mine / base:.2f}x")
+            label = "sequential" if mode == "seq_us" else "8 concurrent"
+            lines.append(f"| {title} | {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--contenders", default=",".join(CONTENDERS))
+    parser.add_argument("--loops", default="asyncio,uvloop")
+    parser.add_argument("-n", type=int, default=2000, help="calls per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--write", type=Path, help="write the report here (docs/performance.md)")
+    args = parser.parse_args()
+    with LocalCluster() as cluster:
+        dsn = cluster.dsn()
+        world = asyncio.run(seed(dsn))
+        report = [
+            f"Measured {datetime.date.today()} on {platform.machine()}, {os.cpu_count()} cores,"
+            f" Python {platform.python_version()}, PostgreSQL {cluster.binaries.major} on"
+            f" 127.0.0.1 (local cluster, fsync off), {args.n} calls x {args.rounds} rounds.",
+            "",
+        ]
+        for loop in args.loops.split(","):
+            results = {
+                name: run_contender(name, dsn, world, loop, args.n, args.rounds)
+                for name in args.contenders.split(",")
+            }
+            report += [*table(results, loop), ""]
+    text = "\n".join(report)
+    print(text)
+    if args.write:
+        args.write.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

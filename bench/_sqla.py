@@ -1,0 +1,151 @@
+"""SQLAlchemy 2 async contenders (Core and ORM) over the same tables."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import cast
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, Table, Uuid, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bench._contenders import NOW, Contender, World
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    email: Mapped[str] = mapped_column(String)
+    username: Mapped[str] = mapped_column(String)
+    name: Mapped[str] = mapped_column(String)
+    deleted: Mapped[bool] = mapped_column(Boolean)
+    last_seen_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WorkspaceRow(Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    organization_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    name: Mapped[str] = mapped_column(String)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    autostart_schedule: Mapped[str | None] = mapped_column(String)
+    ttl: Mapped[int | None]
+    last_used_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+
+
+def _url(dsn: str) -> str:
+    return dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+_users = cast(Table, UserRow.__table__)
+_workspaces = cast(Table, WorkspaceRow.__table__)
+
+
+def _list_stmt(owner: uuid.UUID):  # type: ignore[no-untyped-def]  # SQLAlchemy's Select generics are noisy
+    return (
+        select(WorkspaceRow)
+        .where(WorkspaceRow.owner_id == owner, WorkspaceRow.deleted.is_(False))
+        .order_by(WorkspaceRow.created_at.desc(), WorkspaceRow.id.desc())
+        .limit(10)
+    )
+
+
+async def core_contender(dsn: str, world: World) -> Contender:
+    engine = create_async_engine(_url(dsn), pool_size=8, max_overflow=0)
+
+    async def pk(i: int) -> object:
+        async with engine.connect() as conn:
+            return (await conn.execute(select(_users).where(_users.c.id == world.user(i)))).first()
+
+    async def list10(i: int) -> object:
+        stmt = (
+            select(_workspaces)
+            .where(_workspaces.c.owner_id == world.list_owner_id, _workspaces.c.deleted.is_(False))
+            .order_by(_workspaces.c.created_at.desc(), _workspaces.c.id.desc())
+            .limit(10)
+        )
+        async with engine.connect() as conn:
+            return (await conn.execute(stmt)).all()
+
+    async def insert(i: int) -> object:
+        values = {
+            "id": uuid.uuid4(),
+            "owner_id": world.user(i),
+            "organization_id": world.org_id,
+            "name": f"c{i}x{uuid.uuid4().hex[:10]}",
+            "deleted": False,
+            "last_used_at": NOW,
+            "created_at": NOW,
+            "updated_at": NOW,
+        }
+        async with engine.begin() as conn:
+            return (
+                await conn.execute(_workspaces.insert().values(values).returning(_workspaces))
+            ).first()
+
+    async def tx2(i: int) -> object:
+        async with engine.begin() as conn:
+            row = (await conn.execute(select(_users).where(_users.c.id == world.user(i)))).first()
+            await conn.execute(
+                update(_users).where(_users.c.id == world.user(i)).values(last_seen_at=NOW)
+            )
+            return row
+
+    return Contender(
+        "SQLAlchemy 2 async Core",
+        {"pk": pk, "list10": list10, "insert": insert, "tx2": tx2},
+        engine.dispose,
+    )
+
+
+async def orm_contender(dsn: str, world: World) -> Contender:
+    engine = create_async_engine(_url(dsn), pool_size=8, max_overflow=0)
+    sessions = async_sessionmaker(engine, expire_on_commit=False, class_=AsyncSession)
+
+    async def pk(i: int) -> object:
+        async with sessions() as session:
+            return await session.get(UserRow, world.user(i))
+
+    async def list10(i: int) -> object:
+        async with sessions() as session:
+            return (await session.scalars(_list_stmt(world.list_owner_id))).all()
+
+    async def insert(i: int) -> object:
+        async with sessions() as session, session.begin():
+            row = WorkspaceRow(
+                id=uuid.uuid4(),
+                owner_id=world.user(i),
+                organization_id=world.org_id,
+                name=f"o{i}x{uuid.uuid4().hex[:10]}",
+                deleted=False,
+                last_used_at=NOW,
+                created_at=NOW,
+                updated_at=NOW,
+            )
+            session.add(row)
+        return row
+
+    async def tx2(i: int) -> object:
+        async with sessions() as session, session.begin():
+            user = await session.get(UserRow, world.user(i))
+            assert user is not None
+            user.last_seen_at = NOW + datetime.timedelta(microseconds=i)
+            return user
+
+    return Contender(
+        "SQLAlchemy 2 async ORM",
+        {"pk": pk, "list10": list10, "insert": insert, "tx2": tx2},
+        engine.dispose,
+    )
