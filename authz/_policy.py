@@ -1,0 +1,288 @@
+"""The generic policy helpers every entry of the policy table is built from.
+
+A policy decides one query method: it builds the :class:`Object` the decision
+is about (from the fetched row, from the call's parameters, or from the
+current row fetched first), asks the guard, and runs the query on the inner
+store. Each also says what it needs from its query, so a policy that cannot
+apply (a read policy on a DELETE, a filtered list without the marker) is found
+at construction rather than at run time.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn, Protocol, TypeVar
+
+from authz._rbac import Action, Object
+from authz._subject import Subject
+from store import Kind, Query, Store
+
+__all__ = [
+    "MARKER",
+    "Call",
+    "Guard",
+    "Policy",
+    "Resource",
+    "Via",
+    "check_args",
+    "filtered",
+    "insert",
+    "mutate",
+    "read",
+    "site",
+    "system_only",
+]
+
+T = TypeVar("T")
+#: What a list query's SQL holds where the authorization predicate goes.
+MARKER = "TRUE /*authorize_filter*/"
+#: One of the inner store's four primitives.
+Call = Callable[[Query[Any], tuple[object, ...]], Awaitable[T]]
+
+
+@dataclass(frozen=True, slots=True)
+class Via:
+    """A column found on another row: run ``query`` with the value of ``arg``, read ``column``."""
+
+    query: Query[Any]
+    arg: str
+    column: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """How an object type's id, owner and organization are read from a row or parameters.
+
+    Names are columns of a row or parameters of a query (the generated code
+    names parameters after the columns they fill). ``id=()`` stands for every
+    object of the type that the other fields select.
+    """
+
+    type: str
+    id: tuple[str, ...]
+    owner: str | None
+    org: str | Via | None
+
+    def fields(self) -> set[str]:
+        names = set(self.id)
+        if self.owner is not None:
+            names.add(self.owner)
+        if isinstance(self.org, Via):
+            names.add(self.org.arg)
+        elif self.org is not None:
+            names.add(self.org)
+        return names
+
+    async def object(self, get: Callable[[str], Any], inner: Store) -> Object:
+        """The object a row (``get=getattr``) or a call's parameters describe.
+
+        Raises:
+            NotFound: a :class:`Via` row does not exist.
+        """
+        org: Any = None
+        if isinstance(self.org, Via):
+            via = self.org
+            org = getattr(await inner.fetch_one(via.query, (get(via.arg),)), via.column)
+        elif self.org is not None:
+            org = get(self.org)
+        ident = ":".join(str(get(c)) for c in self.id) if self.id else "*"
+        owner = None if self.owner is None else get(self.owner)
+        return Object(self.type, ident, owner, org)
+
+
+class Guard(Protocol):
+    """What a policy asks of the store that runs it."""
+
+    @property
+    def inner(self) -> Store: ...
+
+    @property
+    def subject(self) -> Subject: ...
+
+    def check(self, query: Query[Any], action: Action, obj: Object) -> None: ...
+
+    def deny(self, query: Query[Any], action: Action, obj: Object) -> NoReturn: ...
+
+    def filtered(
+        self, query: Query[Any], resource: Resource, action: Action
+    ) -> tuple[Query[Any], tuple[object, ...]]: ...
+
+
+def _args(query: Query[Any], args: tuple[object, ...]) -> Callable[[str], Any]:
+    return dict(zip((p.name for p in query.params), args, strict=True)).__getitem__
+
+
+def _missing(needed: set[str], have: tuple[str, ...] | list[str], what: str) -> list[str]:
+    gone = sorted(needed - set(have))
+    return [f"needs {what} {', '.join(gone)}"] if gone else []
+
+
+class Policy(abc.ABC):
+    """One query method's rule. ``describe`` is how docs and messages name it."""
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def problems(self, query: Query[Any]) -> list[str]:
+        """Why this policy cannot apply to ``query`` (empty when it can)."""
+
+    @abc.abstractmethod
+    async def run(self, g: Guard, query: Query[Any], args: tuple[object, ...], call: Call[T]) -> T:
+        """Decide and run ``query`` through ``call`` (an inner primitive).
+
+        Raises:
+            NotAuthorized: the subject may not.
+            NotFound: the row does not exist.
+        """
+
+    @abc.abstractmethod
+    def describe(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _FetchThenCheck(Policy):
+    resource: Resource
+    action: Action
+
+    def problems(self, query: Query[Any]) -> list[str]:
+        found = (
+            [] if query.kind is Kind.ONE else [f"fetch-then-check needs :one, not :{query.kind}"]
+        )
+        if query.mutates is not None:
+            found.append(f"fetch-then-check would run the write to {query.mutates} before checking")
+        return found + _missing(self.resource.fields(), query.columns, "result columns")
+
+    async def run(self, g: Guard, query: Query[Any], args: tuple[object, ...], call: Call[T]) -> T:
+        row = await call(query, args)
+        g.check(query, self.action, await self.resource.object(row.__getattribute__, g.inner))
+        return row
+
+    def describe(self) -> str:
+        return f"fetch then check {self.action} {self.resource.type}"
+
+
+@dataclass(frozen=True, slots=True)
+class _CheckThenRun(Policy):
+    resource: Resource
+    action: Action
+
+    def problems(self, query: Query[Any]) -> list[str]:
+        return _missing(self.resource.fields(), [p.name for p in query.params], "parameters")
+
+    async def run(self, g: Guard, query: Query[Any], args: tuple[object, ...], call: Call[T]) -> T:
+        g.check(query, self.action, await self.resource.object(_args(query, args), g.inner))
+        return await call(query, args)
+
+    def describe(self) -> str:
+        return f"check {self.action} {self.resource.type} from the parameters, then run"
+
+
+@dataclass(frozen=True, slots=True)
+class _FetchCheckMutate(Policy):
+    resource: Resource
+    action: Action
+    get: Query[Any]
+
+    def problems(self, query: Query[Any]) -> list[str]:
+        found = [] if query.mutates else ["fetch-check-mutate needs an INSERT/UPDATE/DELETE"]
+        if self.get.kind is not Kind.ONE or self.get.mutates is not None:
+            found.append(f"{self.get.name} must be a :one read")
+        found += _missing(
+            {p.name for p in self.get.params},
+            [p.name for p in query.params],
+            f"parameters of {self.get.name}:",
+        )
+        return found + _missing(self.resource.fields(), self.get.columns, "columns")
+
+    async def run(self, g: Guard, query: Query[Any], args: tuple[object, ...], call: Call[T]) -> T:
+        by_name = _args(query, args)
+        current = await g.inner.fetch_one(self.get, tuple(by_name(p.name) for p in self.get.params))
+        g.check(query, self.action, await self.resource.object(current.__getattribute__, g.inner))
+        return await call(query, args)
+
+    def describe(self) -> str:
+        return f"fetch with {self.get.name}, check {self.action} {self.resource.type}, then run"
+
+
+@dataclass(frozen=True, slots=True)
+class _Filtered(Policy):
+    resource: Resource
+    action: Action
+
+    def problems(self, query: Query[Any]) -> list[str]:
+        found = (
+            [] if query.kind is Kind.MANY else [f"a filtered list needs :many, not :{query.kind}"]
+        )
+        if query.mutates is not None:
+            found.append(f"a filtered list cannot write ({query.mutates})")
+        if query.authorize_filter is None or query.sql.count(MARKER) != 1:
+            found.append(
+                "a filtered list needs exactly one '-- @authorize_filter [alias]' marker in its "
+                f"WHERE clause ({query.source})"
+            )
+        if isinstance(self.resource.org, Via):
+            found.append("a filtered list needs the organization as a column of the alias")
+        return found
+
+    async def run(self, g: Guard, query: Query[Any], args: tuple[object, ...], call: Call[T]) -> T:
+        derived, extra = g.filtered(query, self.resource, self.action)
+        return await call(derived, args + extra)
+
+    def describe(self) -> str:
+        return f"filtered list: {self.action} {self.resource.type} as a SQL predicate"
+
+
+@dataclass(frozen=True, slots=True)
+class _SystemOnly(Policy):
+    type: str
+    action: Action
+
+    def problems(self, query: Query[Any]) -> list[str]:
+        return []
+
+    async def run(self, g: Guard, query: Query[Any], args: tuple[object, ...], call: Call[T]) -> T:
+        obj = Object(self.type, "*")
+        if g.subject.system is None:
+            g.deny(query, self.action, obj)
+        g.check(query, self.action, obj)
+        return await call(query, args)
+
+    def describe(self) -> str:
+        return f"system identities with {self.action} {self.type} only"
+
+
+def read(resource: Resource, action: Action = Action.READ) -> Policy:
+    """Fetch the one row through the inner store, build its object, check ``action`` (read)."""
+    return _FetchThenCheck(resource, action)
+
+
+def insert(resource: Resource) -> Policy:
+    """Build the new row's object from the parameters and check ``create`` before inserting."""
+    return _CheckThenRun(resource, Action.CREATE)
+
+
+def check_args(resource: Resource, action: Action) -> Policy:
+    """Check ``action`` on the object the parameters describe, then run."""
+    return _CheckThenRun(resource, action)
+
+
+def site(type: str, action: Action) -> Policy:
+    """Check ``action`` on the whole site's objects of ``type`` (site-level grants only)."""
+    return _CheckThenRun(Resource(type, (), None, None), action)
+
+
+def mutate(resource: Resource, action: Action, get: Query[Any]) -> Policy:
+    """Fetch the current row with ``get`` (parameters matched by name), check, then run."""
+    return _FetchCheckMutate(resource, action, get)
+
+
+def filtered(resource: Resource, action: Action = Action.READ) -> Policy:
+    """Replace the query's marker with the subject's predicate over ``resource``'s columns."""
+    return _Filtered(resource, action)
+
+
+def system_only(type: str, action: Action) -> Policy:
+    """Only a system identity whose permission set lists ``action`` on ``type``."""
+    return _SystemOnly(type, action)

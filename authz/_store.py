@@ -1,0 +1,194 @@
+"""AuthzStore: a full ``Store`` that checks the acting subject on every query."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn, TypeVar
+
+import structlog
+
+from authz._authorize import authorize, grants
+from authz._check import POLICIES_FILE, check_policies
+from authz._filter import Filters
+from authz._policies import POLICIES
+from authz._policy import Call, Policy, Resource
+from authz._rbac import Action, Object
+from authz._subject import Acting, Subject, acting
+from authz.errors import NoSubject, NotAuthorized, PolicyError
+from store import QUERIES, Isolation, Queries, Query, Store
+
+__all__ = ["AuthzStore"]
+
+T = TypeVar("T")
+RowT = TypeVar("RowT")
+_log = structlog.get_logger("txstore.authz")
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """What a store and every transaction handle it wraps share."""
+
+    policies: Mapping[str, Policy]
+    queries: Mapping[str, Query[Any]]
+    filters: Filters
+
+
+@dataclass(frozen=True, slots=True)
+class _Guard:
+    """One call's view: the inner store and the binding of the acting subject."""
+
+    inner: Store
+    bound: Acting
+    filters: Filters
+
+    @property
+    def subject(self) -> Subject:
+        return self.bound.subject
+
+    def check(self, query: Query[Any], action: Action, obj: Object) -> None:
+        decisions = self.bound.decisions
+        allowed = decisions.get(action, obj)
+        if allowed is None:
+            allowed = authorize(self.bound.subject, action, obj)
+            decisions.put(action, obj, allowed)
+        if not allowed:
+            self.deny(query, action, obj)
+
+    def deny(self, query: Query[Any], action: Action, obj: Object) -> NoReturn:
+        subject = self.bound.subject
+        _log.warning(
+            "authorization denied",
+            subject_id=str(subject.id),
+            identity=subject.system.name if subject.system else None,
+            action=str(action),
+            object_type=obj.type,
+            object_id=obj.id,
+            query=query.name,
+        )
+        raise NotAuthorized(query.name, action, obj.type)
+
+    def filtered(
+        self, query: Query[Any], resource: Resource, action: Action
+    ) -> tuple[Query[Any], tuple[object, ...]]:
+        subject = self.bound.subject
+        return self.filters.apply(
+            query, resource, grants(subject, action, resource.type), subject.id
+        )
+
+
+class AuthzStore(Queries):
+    """Wraps a ``Store``; every query runs under its declared policy for the current subject.
+
+    The subject is read from the context (:func:`authz.as_subject`) at each
+    call. Reads of one row that the subject may not see, and writes it may not
+    make, raise :class:`NotAuthorized` (a ``NotFound``); list queries are
+    filtered in SQL. ``in_tx`` wraps the transaction handle in the same checks.
+
+    Raises:
+        PolicyError: at construction, when a query method has no policy, a
+            policy names no query, or a policy does not fit its query; the
+            message names each method and the file where policies are declared.
+    """
+
+    __slots__ = ("_inner", "_table")
+
+    def __init__(
+        self,
+        inner: Store,
+        *,
+        policies: Mapping[str, Policy] | None = None,
+        queries: Mapping[str, Query[Any]] | None = None,
+    ) -> None:
+        problems = check_policies(policies, queries)
+        if problems:
+            raise PolicyError([str(p) for p in problems])
+        self._inner: Store = inner
+        self._table = _Table(
+            POLICIES if policies is None else policies,
+            QUERIES if queries is None else queries,
+            Filters(),
+        )
+
+    @classmethod
+    def _wrap(cls, inner: Store, table: _Table) -> AuthzStore:
+        store = cls.__new__(cls)
+        store._inner = inner
+        store._table = table
+        return store
+
+    @property
+    def derived_queries(self) -> int:
+        """How many filtered list queries have been derived (one per query and predicate shape)."""
+        return len(self._table.filters)
+
+    async def _run(self, query: Query[Any], args: tuple[object, ...], call: Call[T]) -> T:
+        bound = acting()
+        if bound is None:
+            raise NoSubject(query.name)
+        table = self._table
+        policy = table.policies.get(query.name)
+        known = table.queries.get(query.name)
+        if policy is None or known is None or (known is not query and known.sql != query.sql):
+            raise PolicyError(
+                [
+                    f"no policy for query {query.name} ({query.source}); declare one in "
+                    f"{POLICIES_FILE.name}"
+                ]
+            )
+        return await policy.run(_Guard(self._inner, bound, table.filters), query, args, call)
+
+    async def fetch_one(self, query: Query[RowT], args: tuple[object, ...]) -> RowT:
+        return await self._run(query, args, self._inner.fetch_one)
+
+    async def fetch_many(self, query: Query[RowT], args: tuple[object, ...]) -> list[RowT]:
+        return await self._run(query, args, self._inner.fetch_many)
+
+    async def execute(self, query: Query[None], args: tuple[object, ...]) -> None:
+        await self._run(query, args, self._inner.execute)
+
+    async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int:
+        return await self._run(query, args, self._inner.execute_rows)
+
+    async def in_tx(
+        self,
+        fn: Callable[[Store], Awaitable[T]],
+        *,
+        isolation: Isolation | str | None = None,
+        read_only: bool = False,
+        tx_id: str = "tx",
+        retries: int = 3,
+    ) -> T:
+        """Run ``fn`` in a transaction of the inner store, its handle wrapped in the same checks.
+
+        Raises:
+            NoSubject: no subject is bound.
+            OuterStoreUsedInTransaction: this store is used inside one of its own closures.
+        """
+        if acting() is None:
+            raise NoSubject("in_tx")
+        table = self._table
+        return await self._inner.in_tx(
+            lambda tx: fn(AuthzStore._wrap(tx, table)),
+            isolation=isolation,
+            read_only=read_only,
+            tx_id=tx_id,
+            retries=retries,
+        )
+
+    async def ping(self) -> None:
+        """Ping the inner store.
+
+        Raises:
+            NoSubject: no subject is bound.
+        """
+        if acting() is None:
+            raise NoSubject("ping")
+        await self._inner.ping()
+
+    async def close(self) -> None:
+        """Close the inner store (needs no subject: shutdown runs outside requests)."""
+        await self._inner.close()
+
+
+_: type[Store] = AuthzStore

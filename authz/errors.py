@@ -1,0 +1,76 @@
+"""Every error the authorization layer raises.
+
+This module imports no sibling module. :class:`NotAuthorized` is a
+:class:`store.errors.NotFound`, so an API that answers 404 for a missing row
+answers the same for a row the subject may not see, and a denied caller cannot
+tell the two apart. Programming mistakes (no subject bound, a query without a
+policy, an unknown role) are separate from denials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from store.errors import DatabaseError, NotFound
+
+__all__ = [
+    "AuthzError",
+    "NoSubject",
+    "NotAuthorized",
+    "PolicyError",
+    "UnknownIdentity",
+    "UnknownRole",
+]
+
+
+class AuthzError(Exception):
+    """Base of the authorization layer's misuse errors (never a denial)."""
+
+
+class NoSubject(AuthzError):
+    """A store call ran with no acting subject bound.
+
+    Bind one with ``with authz.as_subject(subject):`` or a system identity such
+    as ``with authz.as_system_restricted():``.
+    """
+
+    def __init__(self, method: str) -> None:
+        super().__init__(
+            f"cannot run {method}: no subject; wrap the call in authz.as_subject(...) "
+            "or a system identity such as authz.as_system_restricted()"
+        )
+        self.method = method
+
+
+class PolicyError(AuthzError):
+    """The policy table does not match the queries: a method has no policy, a
+    policy names a query that no longer exists, or a policy cannot apply to its
+    query. ``problems`` holds one message per defect, each naming the file to edit.
+    """
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("authorization policy table is incomplete:\n  " + "\n  ".join(problems))
+        self.problems = tuple(problems)
+
+
+class UnknownRole(AuthzError, ValueError):
+    """A subject named a role that is not defined."""
+
+
+class UnknownIdentity(AuthzError, LookupError):
+    """No system identity of that name is registered."""
+
+
+class NotAuthorized(NotFound):
+    """The acting subject may not do ``action`` on an object of ``object_type``.
+
+    Raised for a denied read of one row and for every denied write. It carries
+    no column of the row; the denial itself is logged with the subject and the
+    object's id.
+    """
+
+    def __init__(self, query: str, action: str, object_type: str) -> None:
+        DatabaseError.__init__(self, f"{query}: not authorized to {action} {object_type}")
+        self.query = query
+        self.action = action
+        self.object_type = object_type
