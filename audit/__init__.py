@@ -1,0 +1,45 @@
+"""txstore's audit layer: field-classified diffs recorded in the transaction of the change."""
+
+from audit import errors
+from audit._auditors import Auditor, DatabaseAuditor, LogAuditor, combine
+from audit._classify import check_table, classification_of
+from audit._declare import Audited, Lookup, Resource, Unaudited, Via
+from audit._diff import Change, diff, diff_json
+from audit._entry import AuditEntry, RequestMetadata, current_request, request_metadata
+from audit._field import IGNORE, SECRET, TRACK, Auditable, Field, Problem
+from audit._plan import Plans, check, check_declarations, compile_plans
+from audit._store import AuditStore, AuditTx
+
+__all__ = [
+    "IGNORE",
+    "SECRET",
+    "TRACK",
+    "AuditEntry",
+    "AuditStore",
+    "AuditTx",
+    "Auditable",
+    "Audited",
+    "Auditor",
+    "Change",
+    "DatabaseAuditor",
+    "Field",
+    "LogAuditor",
+    "Lookup",
+    "Plans",
+    "Problem",
+    "RequestMetadata",
+    "Resource",
+    "Unaudited",
+    "Via",
+    "check",
+    "check_declarations",
+    "check_table",
+    "classification_of",
+    "combine",
+    "compile_plans",
+    "current_request",
+    "diff",
+    "diff_json",
+    "errors",
+    "request_metadata",
+]

@@ -1,0 +1,75 @@
+"""The vocabulary of audit declarations: which mutations are audited, and how."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from store.models import AuditAction
+
+__all__ = ["Audited", "Lookup", "Resource", "Unaudited", "Via"]
+
+
+@dataclass(frozen=True, slots=True)
+class Via:
+    """Find a value through another ``:one`` query: ``query(**{param: row.attr})``.attribute.
+
+    ``args`` maps the query's parameters to attributes of the audited row;
+    a parameter not listed takes the row attribute of the same name.
+    """
+
+    query: str
+    attribute: str
+    args: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """How an audited table's row names itself in an entry.
+
+    ``type`` is ``audit_logs.resource_type``; ``id``, ``target`` (a human
+    readable name) and ``organization`` are attributes of the row, or for the
+    organization a :class:`Via` lookup when the row only points at it.
+    """
+
+    type: str
+    id: str = "id"
+    target: str | None = None
+    organization: str | Via | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """The ``:one`` query that reads the row a mutation is about to change.
+
+    It runs in the mutation's transaction, with ``FOR UPDATE`` appended when
+    ``lock`` is set (the default), so concurrent changes of one row are
+    recorded one after the other and each entry's old values are the previous
+    entry's new ones. ``args`` maps the lookup's parameters to the mutation's
+    parameters where their names differ.
+    """
+
+    query: str
+    args: Mapping[str, str] = field(default_factory=dict)
+    lock: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Audited:
+    """Record an entry for each call of this ``:one ... RETURNING *`` mutation.
+
+    An ``INSERT`` is ``create`` with no ``old``; a ``DELETE ... RETURNING *``
+    is ``delete`` with no ``old`` (the returned row is the old one); an
+    ``UPDATE`` names the ``old`` lookup (a soft delete is an ``UPDATE`` with
+    action ``delete``).
+    """
+
+    action: AuditAction
+    old: Lookup | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unaudited:
+    """Run this mutation without an entry, for the stated reason."""
+
+    reason: str

@@ -1,0 +1,295 @@
+"""Checking the audit declarations, and compiling them into per-query plans."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import audit._declarations as _declarations_module
+from audit._classify import auditable_tables, check_table
+from audit._declare import Audited, Lookup, Resource, Unaudited, Via
+from audit._field import Auditable, Field, Problem
+from audit._source import locate
+from audit.errors import AuditConfigError
+from store import QUERIES, Kind, Query
+from store.models import AuditAction
+
+__all__ = ["Plan", "Plans", "check", "check_declarations", "compile_plans"]
+
+_LEADING = re.compile(r"\A(?:\s+|--[^\n]*\n?|/\*.*?\*/)*", re.S)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything needed at run time to audit one mutation, resolved once."""
+
+    name: str
+    table: str
+    action: AuditAction
+    resource: Resource
+    fields: Mapping[str, Field]
+    lookup: Query[Any] | None  # reads the old row (FOR UPDATE when locking)
+    lookup_args: tuple[int, ...]  # indices into the mutation's args
+    hard_delete: bool  # the mutation returns the deleted (old) row
+    via: Query[Any] | None  # finds the organization through another row
+    via_args: tuple[str, ...]  # row attributes, in the via query's parameter order
+
+
+@dataclass(frozen=True, slots=True)
+class Plans:
+    """The compiled declarations: audited queries, and the writes allowed without an entry."""
+
+    audited: Mapping[str, Plan]
+    unaudited: frozenset[str]
+    tables: frozenset[str]
+
+
+def _statement(sql: str) -> str:
+    return _LEADING.sub("", sql, count=1).split(None, 1)[0].upper() if sql.strip() else ""
+
+
+class _Checker:
+    def __init__(
+        self,
+        mutations: Mapping[str, Audited | Unaudited],
+        resources: Mapping[str, Resource],
+        table: Sequence[Auditable] | None,
+        queries: Mapping[str, Query[Any]],
+    ) -> None:
+        self.mutations = mutations
+        self.resources = resources
+        self.tables = auditable_tables(table)
+        self.queries = queries
+        self.where = locate(_declarations_module)
+        self.problems: list[Problem] = []
+        self.plans: dict[str, Plan] = {}
+
+    def problem(self, line: int | None, message: str) -> None:
+        self.problems.append(Problem(self.where.file, self.where.line(line), message))
+
+    def mutation_line(self, name: str) -> int:
+        return self.where.line(
+            self.where.keys.get(("MUTATIONS", name)), self.where.assignments.get("MUTATIONS")
+        )
+
+    def run(self) -> None:
+        file = self.where.file
+        for query in self.queries.values():
+            if query.mutates in self.tables and query.name not in self.mutations:
+                self.problem(
+                    self.where.assignments.get("MUTATIONS"),
+                    f"{query.name} ({query.source}) writes auditable table {query.mutates} but "
+                    f"has no audit declaration: add it to MUTATIONS in {file} as Audited(...) "
+                    "or Unaudited(reason)",
+                )
+        for name, declaration in self.mutations.items():
+            self.declaration(name, declaration)
+        used = {self.queries[n].mutates for n in self.plans}
+        for name in self.resources:
+            line = self.where.keys.get(("RESOURCES", name))
+            if name not in self.tables:
+                self.problem(line, f"RESOURCES[{name!r}] names no auditable table: remove it")
+            elif name in used:
+                self.resource(name, line)
+
+    def declaration(self, name: str, declaration: Audited | Unaudited) -> None:
+        line = self.mutation_line(name)
+        query = self.queries.get(name)
+        if query is None:
+            self.problem(line, f"MUTATIONS[{name!r}] is stale: there is no query {name}; remove it")
+            return
+        if query.mutates not in self.tables:
+            self.problem(
+                line,
+                f"MUTATIONS[{name!r}] is stale: {name} writes no auditable table; remove it",
+            )
+            return
+        if isinstance(declaration, Unaudited):
+            if not declaration.reason.strip():
+                self.problem(line, f"Unaudited {name} needs a reason")
+            return
+        self.audited(name, query, declaration, line)
+
+    def audited(self, name: str, query: Query[Any], declared: Audited, line: int) -> None:
+        table = query.mutates
+        assert table is not None
+        entry = self.tables[table]
+        model_fields = set(entry.model.model_fields)
+        if query.kind is not Kind.ONE or set(query.columns) != model_fields:
+            self.problem(
+                line,
+                f"{name} ({query.source}) must be ':one' and end in RETURNING * to be audited "
+                "(the entry diffs the returned row), or be declared Unaudited(reason)",
+            )
+            return
+        if table not in self.resources:
+            self.problem(
+                self.where.assignments.get("RESOURCES"),
+                f"table {table} has audited mutations but no RESOURCES entry in {self.where.file}",
+            )
+            return
+        statement = _statement(query.sql)
+        expected = {
+            "INSERT": (
+                declared.action is AuditAction.CREATE and declared.old is None,
+                "an INSERT is Audited(CREATE) with no old lookup",
+            ),
+            "DELETE": (
+                declared.action is AuditAction.DELETE and declared.old is None,
+                "a DELETE ... RETURNING * is Audited(DELETE) with no old lookup",
+            ),
+            "UPDATE": (
+                declared.action is not AuditAction.CREATE and declared.old is not None,
+                "an UPDATE is Audited(WRITE or DELETE, Lookup(get query))",
+            ),
+        }.get(statement, (False, f"cannot audit a {statement or 'blank'} statement"))
+        if not expected[0]:
+            self.problem(line, f"MUTATIONS[{name!r}]: {expected[1]}")
+            return
+        lookup: Query[Any] | None = None
+        lookup_args: tuple[int, ...] = ()
+        if declared.old is not None:
+            found = self.lookup(name, query, table, declared.old, line)
+            if found is None:
+                return
+            lookup, lookup_args = found
+        self.plans[name] = Plan(
+            name=name,
+            table=table,
+            action=declared.action,
+            resource=self.resources[table],
+            fields=entry.classification(),
+            lookup=lookup,
+            lookup_args=lookup_args,
+            hard_delete=statement == "DELETE",
+            via=None,
+            via_args=(),
+        )
+
+    def lookup(
+        self, name: str, mutation: Query[Any], table: str, declared: Lookup, line: int
+    ) -> tuple[Query[Any], tuple[int, ...]] | None:
+        query = self.queries.get(declared.query)
+        if query is None:
+            self.problem(line, f"MUTATIONS[{name!r}]: old lookup {declared.query} is no query")
+            return None
+        if (
+            query.kind is not Kind.ONE
+            or query.mutates is not None
+            or query.tables != (table,)
+            or set(query.columns) != set(mutation.columns)
+        ):
+            self.problem(
+                line,
+                f"MUTATIONS[{name!r}]: old lookup {declared.query} must be a ':one' SELECT * "
+                f"of {table} alone",
+            )
+            return None
+        positions = {p.name: i for i, p in enumerate(mutation.params)}
+        indices: list[int] = []
+        for param in query.params:
+            source = declared.args.get(param.name, param.name)
+            if source not in positions:
+                self.problem(
+                    line,
+                    f"MUTATIONS[{name!r}]: {declared.query} needs {param.name!r} but {name} has "
+                    f"no parameter {source!r}; map it with Lookup(args={{...}})",
+                )
+                return None
+            indices.append(positions[source])
+        if declared.lock:
+            query = dataclasses.replace(query, sql=query.sql.rstrip().rstrip(";") + "\nFOR UPDATE")
+        return query, tuple(indices)
+
+    def resource(self, table: str, line: int | None) -> None:
+        declared = self.resources[table]
+        fields = set(self.tables[table].model.model_fields)
+        attributes = {"id": declared.id, "target": declared.target}
+        if isinstance(declared.organization, str):
+            attributes["organization"] = declared.organization
+        for role, attribute in attributes.items():
+            if attribute is not None and attribute not in fields:
+                self.problem(line, f"RESOURCES[{table!r}].{role}: the row has no {attribute!r}")
+        if not re.fullmatch(r"[a-z0-9_]+", declared.type):
+            self.problem(line, f"RESOURCES[{table!r}].type must match [a-z0-9_]+")
+        if isinstance(declared.organization, Via):
+            self.via(table, declared.organization, fields, line)
+
+    def via(self, table: str, via: Via, fields: set[str], line: int | None) -> None:
+        query = self.queries.get(via.query)
+        if query is None or query.kind is not Kind.ONE or query.mutates is not None:
+            self.problem(line, f"RESOURCES[{table!r}]: {via.query} is no ':one' SELECT query")
+            return
+        if via.attribute not in query.columns:
+            self.problem(line, f"RESOURCES[{table!r}]: {via.query} returns no {via.attribute!r}")
+            return
+        sources = tuple(via.args.get(p.name, p.name) for p in query.params)
+        missing = [s for s in sources if s not in fields]
+        if missing:
+            self.problem(line, f"RESOURCES[{table!r}]: the row has no {', '.join(missing)}")
+            return
+        for name, plan in self.plans.items():
+            if plan.table == table:
+                self.plans[name] = dataclasses.replace(plan, via=query, via_args=sources)
+
+
+def check_declarations(
+    mutations: Mapping[str, Audited | Unaudited] | None = None,
+    resources: Mapping[str, Resource] | None = None,
+    *,
+    table: Sequence[Auditable] | None = None,
+    queries: Mapping[str, Query[Any]] | None = None,
+) -> list[Problem]:
+    """Every writing query of an auditable table without a declaration, and every stale one.
+
+    Also checks each declaration against its query (``:one ... RETURNING *``,
+    statement vs. action, the old lookup's parameters) and each resource's
+    attributes against the row model. Problems name ``audit/_declarations.py``
+    and the entry's line. Raises nothing: problems are returned.
+    """
+    checker = _checker(mutations, resources, table, queries)
+    return checker.problems
+
+
+def _checker(
+    mutations: Mapping[str, Audited | Unaudited] | None,
+    resources: Mapping[str, Resource] | None,
+    table: Sequence[Auditable] | None,
+    queries: Mapping[str, Query[Any]] | None,
+) -> _Checker:
+    checker = _Checker(
+        _declarations_module.MUTATIONS if mutations is None else mutations,
+        _declarations_module.RESOURCES if resources is None else resources,
+        table,
+        QUERIES if queries is None else queries,
+    )
+    checker.run()
+    return checker
+
+
+def compile_plans(
+    mutations: Mapping[str, Audited | Unaudited] | None = None,
+    resources: Mapping[str, Resource] | None = None,
+    *,
+    table: Sequence[Auditable] | None = None,
+    queries: Mapping[str, Query[Any]] | None = None,
+) -> Plans:
+    """Check the classification table and the declarations, and compile the plans.
+
+    Raises:
+        AuditConfigError: any problem; the message lists each with its file and line.
+    """
+    checker = _checker(mutations, resources, table, queries)
+    problems = [*check_table(table, queries=queries), *checker.problems]
+    if problems:
+        raise AuditConfigError([str(p) for p in problems])
+    unaudited = frozenset(n for n, d in checker.mutations.items() if isinstance(d, Unaudited))
+    return Plans(checker.plans, unaudited, frozenset(checker.tables))
+
+
+def check() -> list[Problem]:
+    """Both checks, for ``txstore lint``: the classification table and the declarations."""
+    return [*check_table(), *check_declarations()]

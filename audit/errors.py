@@ -1,0 +1,53 @@
+"""Every error the audit layer raises.
+
+This module imports no sibling module. Configuration errors (an incomplete or
+stale classification or declaration table) are raised when an
+:class:`~audit.AuditStore` is built; the others are raised while a mutation is
+being audited, inside its transaction, so the change rolls back with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "AuditConfigError",
+    "AuditError",
+    "MissingActor",
+    "NotAuditable",
+    "UnclassifiedField",
+    "UndeclaredMutation",
+]
+
+
+class AuditError(Exception):
+    """Base of every audit error."""
+
+
+class AuditConfigError(AuditError):
+    """The classification table or the mutation declarations are incomplete or stale.
+
+    ``problems`` holds one ``"file:line: message"`` line per problem, each naming
+    the file and entry to edit.
+    """
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        listing = "\n  ".join(self.problems)
+        super().__init__(f"audit configuration has {len(self.problems)} problem(s):\n  {listing}")
+
+
+class NotAuditable(AuditError):
+    """A model that has no entry in the classification table was diffed."""
+
+
+class UnclassifiedField(AuditError):
+    """A model field has no classification; it is neither recorded nor silently dropped."""
+
+
+class UndeclaredMutation(AuditError):
+    """A query writing an auditable table has no audit declaration (deny by default)."""
+
+
+class MissingActor(AuditError):
+    """An audited mutation ran with no acting subject to record."""
