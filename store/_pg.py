@@ -157,7 +157,11 @@ class PgStoreBase(QueryRunner):
     async def _acquire(self, method: str) -> PoolConnectionProxy[asyncpg.Record]:
         check_outer(self.pool, method, self.poison_mode)
         try:
-            return await self.pool.acquire(timeout=self._acquire_timeout)
+            if self._acquire_timeout is None:
+                return await self.pool.acquire()
+            # asyncio.timeout arms a timer; acquire(timeout=) would start a task per call.
+            async with asyncio.timeout(self._acquire_timeout):
+                return await self.pool.acquire()
         except TimeoutError:
             raise DatabaseUnavailable(
                 f"{method}: no connection free in the pool within {self._acquire_timeout} s "
@@ -179,7 +183,7 @@ class PgStoreBase(QueryRunner):
                 raise
             raise DatabaseUnavailable(f"{query.name}: connection lost: {exc}", host="pool") from exc
         finally:
-            await asyncio.shield(self.pool.release(conn))
+            await self.pool.release(conn)  # asyncpg shields the release itself
             elapsed = time.perf_counter() - started
             _log.debug("query", query=query.name, duration_ms=elapsed * 1e3)
             if elapsed >= self._slow_s:
@@ -218,7 +222,7 @@ class PgStoreBase(QueryRunner):
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise DatabaseUnavailable(f"ping: {exc}", host="pool") from exc
         finally:
-            await asyncio.shield(self.pool.release(conn))
+            await self.pool.release(conn)
 
     async def close(self) -> None:
         """Close the pool, waiting for connections in use to be released."""
@@ -311,13 +315,15 @@ class PgStoreBase(QueryRunner):
             raise
         finally:
             exit_scope(scope, token)
-            await asyncio.shield(self._finish(conn, committed, tx_id))
+            if committed:
+                await self.pool.release(conn)  # asyncpg shields the release itself
+            else:
+                # Rollback and release must finish even if this task is being cancelled.
+                await asyncio.shield(self._finish(conn, tx_id))
 
-    async def _finish(
-        self, conn: PoolConnectionProxy[asyncpg.Record], committed: bool, tx_id: str
-    ) -> None:
+    async def _finish(self, conn: PoolConnectionProxy[asyncpg.Record], tx_id: str) -> None:
         """Return the connection clean: roll back anything open; discard it if that fails."""
-        if not committed and not conn.is_closed():
+        if not conn.is_closed():
             try:
                 if conn.is_in_transaction():
                     await conn.execute("ROLLBACK")
