@@ -23,7 +23,7 @@ demo: $(STAMP) postgres
 ## The whole test suite on real PostgreSQL (started by the suite itself).
 test: $(STAMP) postgres
 	@mkdir -p build
-	$(PY) -m pytest -n 2 --junitxml=build/junit.xml $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadfile --junitxml=build/junit.xml $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -26,6 +26,7 @@ __all__ = ["TEST_TIMEZONE", "TestServer", "start_server"]
 TEST_TIMEZONE = "America/St_Johns"
 _DB_PREFIX = "txstore_t_"
 _TEMPLATE_PREFIX = "txstore_tpl_"
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
 _TEMPLATE_LOCK = 0x7478_7374_6F72_65  # "txstore": serializes template builds across workers
 
 
@@ -81,8 +82,12 @@ class TestServer:
         return await asyncpg.connect(self.admin_dsn)
 
     async def create_database(self, template: str | None = None) -> str:
-        """Create a uniquely named database (a clone of ``template`` when given)."""
-        name = f"{_DB_PREFIX}{uuid.uuid4().hex[:12]}"
+        """Create a uniquely named database (a clone of ``template`` when given).
+
+        The name carries a hash of this host and the owning run's pid, so a
+        later run can tell databases of dead runs from those of live ones.
+        """
+        name = f"{_DB_PREFIX}{self._owner_tag}_{uuid.uuid4().hex[:10]}"
         conn = await self._admin()
         try:
             clause = f" TEMPLATE {_quote_ident(template)} STRATEGY FILE_COPY" if template else ""
@@ -90,7 +95,6 @@ class TestServer:
             await conn.execute(
                 f"ALTER DATABASE {_quote_ident(name)} SET timezone TO '{TEST_TIMEZONE}'"
             )
-            await conn.execute(f"COMMENT ON DATABASE {_quote_ident(name)} IS '{self._owner_tag}'")
         finally:
             await conn.close()
         return name
@@ -108,16 +112,13 @@ class TestServer:
         dropped: list[str] = []
         try:
             rows = await conn.fetch(
-                "SELECT datname, shobj_description(oid, 'pg_database') AS tag"
-                " FROM pg_database WHERE datname LIKE $1",
-                _DB_PREFIX + "%",
+                "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", _DB_PREFIX
             )
             for row in rows:
-                host, _, pid = (row["tag"] or "").rpartition(":")
-                if host == socket.gethostname() and pid.isdigit() and _alive(int(pid)):
-                    continue
-                if host and host != socket.gethostname():
-                    continue  # another machine's run; not ours to judge
+                host, _, pid = row["datname"][len(_DB_PREFIX) :].partition("_")
+                pid = pid.partition("_")[0]
+                if host != _HOST or not pid.isdigit() or _alive(int(pid)):
+                    continue  # another machine's, or a live run's: not ours to drop
                 await conn.execute(
                     f"DROP DATABASE IF EXISTS {_quote_ident(row['datname'])} WITH (FORCE)"
                 )
@@ -161,6 +162,11 @@ class TestServer:
             await conn.close()
 
 
+def owner_tag_for(pid: int) -> str:
+    """The tag test databases of the run with this pid carry in their names."""
+    return f"{_HOST}_{pid}"
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -201,7 +207,7 @@ def start_server(*, owner_tag: str | None = None) -> TestServer:
             provide one. Never a silent skip.
         DatabaseUnavailable: ``TXSTORE_TEST_DSN`` is set but unreachable.
     """
-    tag = owner_tag or f"{socket.gethostname()}:{os.getpid()}"
+    tag = owner_tag or owner_tag_for(os.getpid())
     if dsn := os.environ.get("TXSTORE_TEST_DSN"):
         _run(_reachable(dsn))
         return TestServer(admin_dsn=dsn, source="TXSTORE_TEST_DSN", _owner_tag=tag)

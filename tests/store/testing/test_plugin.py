@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-
 import asyncpg
 import pytest
 
 from store.testing import TEST_TIMEZONE, TestServer
+from store.testing._server import owner_tag_for
 
 _seen_databases: list[str] = []
 
@@ -51,8 +50,14 @@ async def test_test_databases_run_in_a_fractional_dst_time_zone(empty_db_dsn: st
 
 
 async def test_abandoned_databases_of_dead_runs_are_dropped(pg_server: TestServer) -> None:
-    dead_run = f"{socket.gethostname()}:999999999"
-    dead = TestServer(admin_dsn=pg_server.admin_dsn, source="dead run", _owner_tag=dead_run)
+    dead = TestServer(
+        admin_dsn=pg_server.admin_dsn, source="dead run", _owner_tag=owner_tag_for(999_999_999)
+    )
     name = await dead.create_database()
-    dropped = await pg_server.drop_abandoned()
-    assert name in dropped
+    mine = await pg_server.create_database()
+    try:
+        dropped = await pg_server.drop_abandoned()
+        assert name in dropped
+        assert mine not in dropped, "a live run's database is left alone"
+    finally:
+        await pg_server.drop_database(mine)
