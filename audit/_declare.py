@@ -42,16 +42,18 @@ class Resource:
 class Lookup:
     """The ``:one`` query that reads the row a mutation is about to change.
 
-    It runs in the mutation's transaction, with ``FOR UPDATE`` appended when
-    ``lock`` is set (the default), so concurrent changes of one row are
-    recorded one after the other and each entry's old values are the previous
-    entry's new ones. ``args`` maps the lookup's parameters to the mutation's
-    parameters where their names differ.
+    It runs in the mutation's transaction and locks the row, so concurrent
+    changes of one row are recorded one after the other and each entry's old
+    values are the previous entry's new ones. ``lock`` is the name of a
+    declared lock query (a ``SELECT ... FOR UPDATE`` with the same parameters),
+    or True (the default) to run ``query`` with ``FOR UPDATE`` appended, or
+    False to read without a lock. ``args`` maps the lookup's parameters to the
+    mutation's parameters where their names differ.
     """
 
     query: str
     args: Mapping[str, str] = field(default_factory=dict)
-    lock: bool = True
+    lock: bool | str = True
 
 
 @dataclass(frozen=True, slots=True)

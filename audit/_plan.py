@@ -200,7 +200,17 @@ class _Checker:
                 )
                 return None
             indices.append(positions[source])
-        if declared.lock:
+        if isinstance(declared.lock, str):
+            lock = self.queries.get(declared.lock)
+            if lock is None or lock.params != query.params or "FOR UPDATE" not in lock.sql.upper():
+                self.problem(
+                    line,
+                    f"MUTATIONS[{name!r}]: lock query {declared.lock} must exist, take the "
+                    f"parameters of {declared.query} and SELECT ... FOR UPDATE",
+                )
+                return None
+            query = lock
+        elif declared.lock:
             query = dataclasses.replace(query, sql=query.sql.rstrip().rstrip(";") + "\nFOR UPDATE")
         return query, tuple(indices)
 
