@@ -145,8 +145,12 @@ class PgStoreBase(QueryRunner):
         slow_query_ms: float = 500.0,
         acquire_timeout: float | None = None,
         retry_backoff: float = 0.005,
+        poison_key: object | None = None,
     ) -> None:
         self.pool = pool
+        # What an in_tx closure poisons: this pool, unless several stores act as
+        # one database (a primary and its read replica share the primary's key).
+        self.poison_key: object = poison_key if poison_key is not None else pool
         self._constraints: Mapping[str, enum.Enum] = constraints or {}
         self.poison_mode: PoisonMode = poison_mode
         self._slow_s = slow_query_ms / 1000
@@ -155,7 +159,7 @@ class PgStoreBase(QueryRunner):
 
     # -- primitives on the pool -------------------------------------------------
     async def _acquire(self, method: str) -> PoolConnectionProxy[asyncpg.Record]:
-        check_outer(self.pool, method, self.poison_mode)
+        check_outer(self.poison_key, method, self.poison_mode)
         try:
             if self._acquire_timeout is None:
                 return await self.pool.acquire()
@@ -281,7 +285,7 @@ class PgStoreBase(QueryRunner):
         conn = await self._acquire("in_tx")
         c = TxConn(conn=conn, constraints=self._constraints, slow_query_s=self._slow_s)
         tx = self._tx_class(c, tx_id)
-        scope, token = enter_scope(self.pool, tx_id)
+        scope, token = enter_scope(self.poison_key, tx_id)
         committed = False
         try:
             try:
