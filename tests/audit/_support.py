@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime
 import json
 import uuid
 from collections.abc import Iterable, Mapping
 
 import asyncpg
 
+import store
 from authz import Subject
+from store import models
 
 ACME = uuid.UUID("0a000000-0000-4000-8000-000000000001")
 GLOBEX = uuid.UUID("0a000000-0000-4000-8000-000000000002")
 ALICE = uuid.UUID("0b000000-0000-4000-8000-000000000001")
 BOB = uuid.UUID("0b000000-0000-4000-8000-000000000002")
+APP = uuid.UUID("0d000000-0000-4000-8000-000000000001")
+_T0 = datetime.datetime(2024, 1, 2, 9, 0, tzinfo=datetime.UTC)
 
 #: Alice is the site owner and an admin of acme.
 OWNER = Subject.user(ALICE, site_roles=("owner", "member"), org_roles={ACME: ("org-admin",)})
@@ -64,3 +69,41 @@ async def audit_row_texts(dsn: str) -> list[str]:
     finally:
         await conn.close()
     return [str(r["t"]) for r in rows]
+
+
+async def seed(pg: store.Store) -> None:
+    """Two organizations, Alice and Bob, and an OAuth2 app of acme, written unaudited."""
+    for org, name in ((ACME, "acme"), (GLOBEX, "globex")):
+        await pg.insert_organization(
+            id=org,
+            name=name,
+            display_name=name.title(),
+            description="",
+            icon="",
+            is_default=org == ACME,
+            created_at=_T0,
+        )
+    for user, name in ((ALICE, "alice"), (BOB, "bob")):
+        await pg.insert_user(
+            id=user,
+            email=f"{name}@acme.example",
+            username=name,
+            name=f"{name.title()} Builder",
+            hashed_password=b"not-a-real-hash",
+            status=models.UserStatus.ACTIVE,
+            rbac_roles=["member"],
+            avatar_url=None,
+            login_type=models.LoginType.PASSWORD,
+            created_at=_T0,
+        )
+        await pg.insert_organization_member(
+            organization_id=ACME, user_id=user, roles=["org-member"], created_at=_T0
+        )
+    await pg.insert_oauth2_provider_app(
+        id=APP,
+        organization_id=ACME,
+        name="acme-ci",
+        callback_url="https://ci.acme.example/callback",
+        icon="",
+        created_at=_T0,
+    )

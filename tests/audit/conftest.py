@@ -9,7 +9,7 @@ import pytest_asyncio
 import structlog
 
 import store
-from tests.audit._support import LEDGER, Ledger, audit_row_texts, event_texts
+from tests.audit._support import LEDGER, Ledger, audit_row_texts, event_texts, seed
 
 
 @pytest.fixture(autouse=True)
@@ -23,9 +23,10 @@ def ledger() -> Iterator[Ledger]:
 
 @pytest_asyncio.fixture
 async def pg(db_dsn: str) -> AsyncIterator[store.PgStore]:
-    """A PgStore on a fresh reference database; its audit rows must not contain a secret."""
+    """A PgStore on a fresh, seeded database; its audit rows must not contain a secret."""
     pg = await store.connect(db_dsn, max_size=12)
     try:
+        await seed(pg)
         yield pg
     finally:
         await pg.close()
