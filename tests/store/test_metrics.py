@@ -1,0 +1,155 @@
+"""MetricsStore: the values after a known sequence of calls."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from prometheus_client import CollectorRegistry
+
+import store
+from store.errors import NotFound, OuterStoreUsedInTransaction
+from store.metrics import MetricsStore, StoreMetrics, metrics_response
+from store.models import LoginType, User, UserStatus
+
+NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+
+
+@pytest_asyncio.fixture
+async def measured(db_dsn: str) -> AsyncIterator[tuple[MetricsStore, StoreMetrics]]:
+    metrics = StoreMetrics(CollectorRegistry())
+    inner = await store.connect(db_dsn, min_size=2, max_size=3)
+    yield MetricsStore(inner, metrics), metrics
+    metrics.close()
+    await inner.close()
+
+
+def _value(metrics: StoreMetrics, name: str, **labels: str) -> float:
+    value = metrics.registry.get_sample_value(name, labels)
+    return 0.0 if value is None else value
+
+
+async def _user(s: store.Store) -> User:
+    return await s.insert_user(
+        id=uuid.uuid4(),
+        email=f"{uuid.uuid4().hex[:8]}@example.com",
+        username=uuid.uuid4().hex[:8],
+        name="Metric",
+        hashed_password=b"x",
+        status=UserStatus.ACTIVE,
+        rbac_roles=[],
+        avatar_url=None,
+        login_type=LoginType.PASSWORD,
+        created_at=NOW,
+    )
+
+
+async def test_query_histogram_counts_calls_by_outcome(
+    measured: tuple[MetricsStore, StoreMetrics],
+) -> None:
+    s, m = measured
+    user = await _user(s)
+    await s.get_user_by_id(id=user.id)
+    await s.get_user_by_id(id=user.id)
+    with pytest.raises(NotFound):
+        await s.get_user_by_id(id=uuid.uuid4())
+    count = "txstore_query_duration_seconds_count"
+    assert _value(m, count, query="get_user_by_id", outcome="ok") == 2
+    assert _value(m, count, query="get_user_by_id", outcome="error") == 1
+    assert _value(m, count, query="insert_user", outcome="ok") == 1
+    assert _value(m, "txstore_query_duration_seconds_sum", query="get_user_by_id", outcome="ok") > 0
+
+
+async def test_transactions_by_tx_id_and_outcome(
+    measured: tuple[MetricsStore, StoreMetrics],
+) -> None:
+    s, m = measured
+
+    async def ok(tx: store.Store) -> User:
+        user = await _user(tx)
+        return await tx.in_tx(lambda sp: sp.get_user_by_id(id=user.id))
+
+    async def fail(tx: store.Store) -> None:
+        await _user(tx)
+        raise RuntimeError("no")
+
+    await s.in_tx(ok, tx_id="signup")
+    await s.in_tx(ok, tx_id="signup")
+    with pytest.raises(RuntimeError):
+        await s.in_tx(fail, tx_id="broken")
+    total = "txstore_transactions_total"
+    assert _value(m, total, tx_id="signup", outcome="commit") == 2
+    assert _value(m, total, tx_id="broken", outcome="rollback") == 1
+    assert _value(m, total, tx_id="signup", outcome="rollback") == 0
+    # Statements inside transactions and savepoints are timed as queries too.
+    assert _value(m, "txstore_query_duration_seconds_count", query="insert_user", outcome="ok") == 3
+    assert (
+        _value(m, "txstore_query_duration_seconds_count", query="get_user_by_id", outcome="ok") == 2
+    )
+    hist = "txstore_transaction_duration_seconds_count"
+    assert _value(m, hist, tx_id="signup", outcome="commit") == 2
+
+
+async def test_retries_are_counted(
+    measured: tuple[MetricsStore, StoreMetrics], db_dsn: str
+) -> None:
+    s, m = measured
+    user = await _user(s)
+    runs = 0
+
+    async def conflicted(tx: store.Store) -> None:
+        nonlocal runs
+        runs += 1
+        seen = await tx.get_user_by_id(id=user.id)
+        if runs == 1:  # a concurrent commit to the row this transaction read
+            other = await asyncpg.connect(db_dsn)
+            try:
+                await other.execute("UPDATE users SET name = 'changed' WHERE id = $1", user.id)
+            finally:
+                await other.close()
+        await tx.update_user_last_seen_at(id=seen.id, last_seen_at=NOW)
+
+    await s.in_tx(conflicted, isolation="serializable", tx_id="touch")
+    assert runs == 2
+    assert _value(m, "txstore_transaction_retries_total", tx_id="touch") == 1
+    assert _value(m, "txstore_transactions_total", tx_id="touch", outcome="commit") == 1
+
+
+async def test_poisoning_events_are_counted(measured: tuple[MetricsStore, StoreMetrics]) -> None:
+    s, m = measured
+
+    async def misuse(tx: store.Store) -> None:
+        await s.get_user_by_id(id=uuid.uuid4())
+
+    for _ in range(2):
+        with pytest.raises(OuterStoreUsedInTransaction):
+            await s.in_tx(misuse, tx_id="bad_closure")
+    name = "txstore_outer_store_used_in_transaction_total"
+    assert _value(m, name, method="get_user_by_id", tx_id="bad_closure") == 2
+
+
+async def test_pool_gauges_and_exposition(measured: tuple[MetricsStore, StoreMetrics]) -> None:
+    s, m = measured
+    inside = asyncio.Event()
+    leave = asyncio.Event()
+
+    async def hold(tx: store.Store) -> None:
+        inside.set()
+        await leave.wait()
+
+    task = asyncio.create_task(s.in_tx(hold))
+    await inside.wait()
+    gauge = "txstore_pool_connections"
+    assert _value(m, gauge, pool="default", state="in_use") == 1
+    leave.set()
+    await task
+    assert _value(m, gauge, pool="default", state="in_use") == 0
+    assert _value(m, gauge, pool="default", state="idle") >= 1
+    body, content_type = metrics_response(m.registry)
+    assert content_type.startswith("text/plain")
+    assert b'txstore_transactions_total{outcome="commit",tx_id="tx"} 1.0' in body
