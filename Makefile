@@ -25,9 +25,10 @@ test: $(STAMP) postgres
 	@mkdir -p build
 	$(PY) -m pytest -n 2 --dist loadfile --junitxml=build/junit.xml $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP) postgres
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/txstore lint
 
 check: lint test
 
