@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
 import ipaddress
 import os
@@ -18,7 +19,7 @@ import store
 from authz import Subject, as_subject
 from store import models
 from store.errors import CheckViolation, NotFound, SerializationFailure
-from tests.audit._support import ACME, ALICE, APP, BOB, OWNER, Ledger
+from tests.audit._support import ACME, ALICE, APP, BOB, OWNER, Ledger, event_texts
 
 NOW = datetime.datetime(2024, 7, 1, 9, 30, tzinfo=datetime.UTC)
 
@@ -138,6 +139,17 @@ async def test_a_secret_only_change_is_recorded_without_its_value(
     assert [e.diff for e in entries] == [{"hashed_password": {"secret": True}}]
     [logged] = [e for e in events if e["event"] == "audit"]
     assert logged["diff"] == {"hashed_password": {"secret": True}}
+    assert {e["event"] for e in events} >= {"query", "transaction commit"}  # store events too
+    assert ledger.leaks(event_texts(events)) == []
+
+
+def test_the_secret_scan_finds_a_leak_in_any_encoding(ledger: Ledger) -> None:
+    value = os.urandom(16)
+    scratch = Ledger()
+    scratch.secret(value)
+    for leaked in (value, value.hex(), base64.b64encode(value).decode(), {"v": value}):
+        assert scratch.leaks(event_texts([{"event": "x", "field": leaked}]))
+    assert ledger is not scratch
 
 
 async def test_an_ignore_only_change_writes_no_entry(pg: store.PgStore) -> None:
