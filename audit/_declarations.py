@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from typing import Final
 
 from audit._declare import Audited, Lookup, Resource, Unaudited, Via
-from store.models import AuditAction
+from store import models
 
 __all__ = ["MUTATIONS", "RESOURCES"]
 
-CREATE = AuditAction.CREATE
-WRITE = AuditAction.WRITE
-DELETE = AuditAction.DELETE
+CREATE = models.AuditAction.CREATE
+WRITE = models.AuditAction.WRITE
+DELETE = models.AuditAction.DELETE
 
 _USER = Lookup("get_user_by_id")
 _ORGANIZATION = Lookup("get_organization_by_id")

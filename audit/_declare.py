@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from store.models import AuditAction
+from store import models
 
 __all__ = ["Audited", "Lookup", "Resource", "Unaudited", "Via"]
 
@@ -66,7 +66,7 @@ class Audited:
     action ``delete``).
     """
 
-    action: AuditAction
+    action: models.AuditAction
     old: Lookup | None = None
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pydantic import JsonValue
 
 from audit._diff import Change, diff_json
-from store.models import AuditAction
+from store import models
 
 __all__ = ["AuditEntry", "IPAddress", "RequestMetadata", "current_request", "request_metadata"]
 
@@ -73,7 +73,7 @@ class AuditEntry:
     resource_type: str
     resource_id: str
     resource_target: str
-    action: AuditAction
+    action: models.AuditAction
     diff: Mapping[str, Change]
     request: RequestMetadata = RequestMetadata()
     query: str = ""  # the query method that made the change

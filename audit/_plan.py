@@ -14,8 +14,7 @@ from audit._declare import Audited, Lookup, Resource, Unaudited, Via
 from audit._field import Auditable, Field, Problem
 from audit._source import locate
 from audit.errors import AuditConfigError
-from store import QUERIES, Kind, Query
-from store.models import AuditAction
+from store import QUERIES, Kind, Query, models
 
 __all__ = ["Plan", "Plans", "check", "check_declarations", "compile_plans"]
 
@@ -28,7 +27,7 @@ class Plan:
 
     name: str
     table: str
-    action: AuditAction
+    action: models.AuditAction
     resource: Resource
     fields: Mapping[str, Field]
     lookup: Query[Any] | None  # reads the old row (FOR UPDATE when locking)
@@ -134,15 +133,15 @@ class _Checker:
         statement = _statement(query.sql)
         expected = {
             "INSERT": (
-                declared.action is AuditAction.CREATE and declared.old is None,
+                declared.action is models.AuditAction.CREATE and declared.old is None,
                 "an INSERT is Audited(CREATE) with no old lookup",
             ),
             "DELETE": (
-                declared.action is AuditAction.DELETE and declared.old is None,
+                declared.action is models.AuditAction.DELETE and declared.old is None,
                 "a DELETE ... RETURNING * is Audited(DELETE) with no old lookup",
             ),
             "UPDATE": (
-                declared.action is not AuditAction.CREATE and declared.old is not None,
+                declared.action is not models.AuditAction.CREATE and declared.old is not None,
                 "an UPDATE is Audited(WRITE or DELETE, Lookup(get query))",
             ),
         }.get(statement, (False, f"cannot audit a {statement or 'blank'} statement"))

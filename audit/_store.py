@@ -16,8 +16,7 @@ from audit._entry import AuditEntry, current_request
 from audit._plan import Plan, Plans, compile_plans
 from audit.errors import MissingActor, UndeclaredMutation
 from authz import current_subject
-from store import Isolation, Queries, Query, Store
-from store.errors import NotFound
+from store import Isolation, Queries, Query, Store, errors
 
 __all__ = ["AuditStore", "AuditTx"]
 
@@ -95,7 +94,7 @@ async def _read(tx: Store, lookup: Query[Any] | None, args: tuple[object, ...]) 
         return None
     try:
         return await tx.fetch_one(lookup, args)
-    except NotFound:
+    except errors.NotFound:
         return None  # the mutation itself reports the missing row
 
 
@@ -109,7 +108,7 @@ async def _organization(tx: Store, plan: Plan, row: BaseModel) -> uuid.UUID | No
     assert plan.via is not None
     try:
         parent = await tx.fetch_one(plan.via, tuple(getattr(row, a) for a in plan.via_args))
-    except NotFound:
+    except errors.NotFound:
         return None
     value = getattr(parent, found.attribute)
     return value if isinstance(value, uuid.UUID) else None
