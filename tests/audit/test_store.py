@@ -18,7 +18,12 @@ import audit
 import store
 from authz import Subject, as_subject
 from store import models
-from store.errors import CheckViolation, NotFound, SerializationFailure
+from store.errors import (
+    CheckViolation,
+    NotFound,
+    OuterStoreUsedInTransaction,
+    SerializationFailure,
+)
 from tests.audit._support import ACME, ALICE, APP, BOB, OWNER, Ledger, event_texts
 
 NOW = datetime.datetime(2024, 7, 1, 9, 30, tzinfo=datetime.UTC)
@@ -330,3 +335,29 @@ async def test_an_api_key_lifecycle_is_audited_under_its_owner(
     assert created.diff["scopes"] == {"old": None, "new": ["all"]}
     assert "ip_address" not in created.diff
     assert deleted.action is models.AuditAction.DELETE
+
+
+async def test_the_outer_audit_store_is_poisoned_inside_its_closures(pg: store.PgStore) -> None:
+    audited = audit.AuditStore(pg)
+
+    async def misuse(tx: store.Store) -> None:
+        await _rename(audited, "Outer")  # txstore-lint: ignore[outer-store-in-tx]
+
+    with as_subject(OWNER), pytest.raises(OuterStoreUsedInTransaction):
+        await audited.in_tx(misuse, tx_id="poisoned")
+    assert await _entries(pg, "user", BOB) == []
+
+
+async def test_nested_transactions_on_the_audited_handle_are_audited(pg: store.PgStore) -> None:
+    audited = audit.AuditStore(pg)
+
+    async def inner(tx: store.Store) -> None:
+        await _rename(tx, "Nested")
+
+    async def outer(tx: store.Store) -> None:
+        await tx.in_tx(inner)
+
+    with as_subject(OWNER):
+        await audited.in_tx(outer)
+    [entry] = await _entries(pg, "user", BOB)
+    assert entry.diff == {"name": {"old": "Bob Builder", "new": "Nested"}}
