@@ -12,7 +12,7 @@ from authz import _policies
 from authz._policy import Policy
 from store import QUERIES, Query
 
-__all__ = ["POLICIES_FILE", "Problem", "check_policies"]
+__all__ = ["POLICIES_FILE", "Problem", "check_policies", "relative"]
 
 #: Where policies are declared; every problem names it.
 POLICIES_FILE = Path(_policies.__file__).resolve()
@@ -30,7 +30,8 @@ class Problem:
         return f"{self.file}:{self.line}: {self.message}"
 
 
-def _relative(path: Path) -> str:
+def relative(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it."""
     try:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
@@ -69,7 +70,7 @@ def check_policies(
     policies = _policies.POLICIES if policies is None else policies
     queries = QUERIES if queries is None else queries
     entries, table = _lines(file)
-    where = _relative(file)
+    where = relative(file)
     found: list[Problem] = []
     for name, query in queries.items():
         policy = policies.get(name)

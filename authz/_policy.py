@@ -66,6 +66,7 @@ class Resource:
     org: str | Via | None
 
     def fields(self) -> set[str]:
+        """The column or parameter names this resource reads."""
         names = set(self.id)
         if self.owner is not None:
             names.add(self.owner)

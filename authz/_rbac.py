@@ -89,6 +89,7 @@ class Scope:
     permissions: Perms | None = None
 
     def allows(self, object_type: str, action: Action) -> bool:
+        """Whether this scope leaves ``action`` on ``object_type`` to the roles."""
         return self.permissions is None or action in self.permissions.get(object_type, ())
 
     ALL: ClassVar[Scope]  # set below: no ceiling

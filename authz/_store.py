@@ -9,7 +9,7 @@ from typing import Any, NoReturn, TypeVar
 import structlog
 
 from authz._authorize import authorize, grants
-from authz._check import POLICIES_FILE, check_policies
+from authz._check import POLICIES_FILE, check_policies, relative
 from authz._filter import Filters
 from authz._policies import POLICIES
 from authz._policy import Call, Policy, Resource
@@ -133,7 +133,7 @@ class AuthzStore(Queries):
             raise PolicyError(
                 [
                     f"no policy for query {query.name} ({query.source}); declare one in "
-                    f"{POLICIES_FILE.name}"
+                    f"{relative(POLICIES_FILE)}"
                 ]
             )
         return await policy.run(_Guard(self._inner, bound, table.filters), query, args, call)

@@ -114,6 +114,7 @@ class DecisionCache:
         self.misses = 0
 
     def get(self, action: Action, obj: Object) -> bool | None:
+        """The cached decision, or None when there is none yet."""
         found = self._d.get((action, obj))
         if found is None:
             self.misses += 1
@@ -122,6 +123,7 @@ class DecisionCache:
         return found
 
     def put(self, action: Action, obj: Object, allowed: bool) -> None:
+        """Remember a decision; a full cache starts over rather than grow."""
         if len(self._d) >= self.max_size:
             self._d.clear()
         self._d[(action, obj)] = allowed

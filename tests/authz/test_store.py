@@ -13,6 +13,7 @@ import structlog
 
 import authz
 import store
+from authz._subject import acting
 from authz.errors import NoSubject, NotAuthorized, PolicyError
 from store import Store
 from store.errors import NotFound, OuterStoreUsedInTransaction
@@ -187,3 +188,23 @@ async def test_nested_savepoint_handles_are_wrapped_too(inner: store.PgStore, wo
 
     with authz.as_subject(world.subject(world.member_a)):
         await s.in_tx(outer)
+
+
+async def test_a_query_outside_the_table_is_refused(inner: store.PgStore, world: World) -> None:
+    s = authz.AuthzStore(inner)
+    known = store.QUERIES["get_workspace_by_id"]
+    forged = dataclasses.replace(known, sql="SELECT * FROM workspaces WHERE id = $1 OR TRUE")
+    with authz.as_subject(world.subject(world.site_owner)), pytest.raises(PolicyError):
+        await s.fetch_one(forged, (world.ws.id,))
+
+
+async def test_repeated_decisions_in_one_binding_hit_the_cache(
+    inner: store.PgStore, world: World
+) -> None:
+    s = authz.AuthzStore(inner)
+    with authz.as_subject(world.subject(world.member_a)):
+        bound = acting()
+        assert bound is not None
+        for _ in range(3):
+            await s.get_workspace_by_id(id=world.ws.id)
+        assert (bound.decisions.hits, bound.decisions.misses) == (2, 1)
