@@ -23,16 +23,19 @@ import asyncpg
 
 import migrations
 from bench._contenders import CONTENDERS, NOW
+from bench._layers import LAYERED
 from store._config import load_config
 from store._localpg import LocalCluster
 
 OPS = {
     "pk": "primary-key lookup",
-    "list10": "10-row list",
+    "list10": "10-row list (authorized: filtered in SQL)",
     "insert": "insert one row",
     "tx2": "2-statement transaction",
+    "authz_read": "authorized read (owner)",
+    "audited_update": "audited update",
 }
-BASELINES = ("asyncpg-held", "asyncpg-pool")
+BASELINES = ("asyncpg-held", "asyncpg-pool", "asyncpg-by-hand")
 
 
 async def seed(dsn: str, users: int = 200, listed: int = 20) -> dict[str, Any]:
@@ -54,17 +57,28 @@ async def seed(dsn: str, users: int = 200, listed: int = 20) -> dict[str, Any]:
             [(u, f"u{n}@bench.example", f"user{n}", NOW) for n, u in enumerate(ids)],
         )
         await conn.executemany(
+            "INSERT INTO organization_members (organization_id, user_id, roles, created_at,"
+            " updated_at) VALUES ($1, $2, '{org-member}', $3, $3)",
+            [(org, u, NOW) for u in ids],
+        )
+        workspaces = [uuid.uuid4() for _ in range(listed)]
+        await conn.executemany(
             "INSERT INTO workspaces (id, owner_id, organization_id, name, last_used_at,"
             " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5, $5)",
             [
-                (uuid.uuid4(), ids[0], org, f"listed{n}", NOW + datetime.timedelta(seconds=n))
-                for n in range(listed)
+                (w, ids[0], org, f"listed{n}", NOW + datetime.timedelta(seconds=n))
+                for n, w in enumerate(workspaces)
             ],
         )
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
-    return {"org_id": str(org), "user_ids": [str(u) for u in ids], "list_owner_id": str(ids[0])}
+    return {
+        "org_id": str(org),
+        "user_ids": [str(u) for u in ids],
+        "list_owner_id": str(ids[0]),
+        "workspace_ids": [str(w) for w in workspaces],
+    }
 
 
 def run_contender(
@@ -114,22 +128,33 @@ def table(results: dict[str, dict[str, Any]], loop: str) -> list[str]:
                 cells.append(_fmt(entry.get(mode)))
             label = "sequential" if mode == "seq_us" else "8 concurrent"
             lines.append(f"| {title} | {label} | " + " | ".join(cells) + " |")
-    lines += ["", "Ratios against the baselines:", ""]
-    lines.append(
-        "| operation | mode | "
-        + " | ".join(f"{n} / {b}" for n in names for b in BASELINES if n not in BASELINES)
-        + " |"
-    )
     others = [n for n in names if n not in BASELINES]
-    lines.append("| --- | --- |" + " ---: |" * (len(others) * len(BASELINES)))
+    lines += [
+        "",
+        "Ratios (contender / baseline; lower is faster). The baseline is asyncpg's pool"
+        " doing the same SQL, or, for the authorized read and the audited update, the same"
+        " work written by hand on asyncpg (ownership check; lock, update, diff, audit row)."
+        " `held` is asyncpg on one held connection with prepared statements, the physical"
+        " limit; `ORM / full` is how many times faster the full stack is than SQLAlchemy ORM.",
+        "",
+        "| operation | mode | " + " | ".join(others) + " | PgStore / held | ORM / full |",
+        "| --- | --- |" + " ---: |" * (len(others) + 2),
+    ]
+
+    def value(name: str, op: str, mode: str) -> float | None:
+        result: float | None = results.get(name, {}).get("ops", {}).get(op, {}).get(mode)
+        return result
+
+    def ratio(a: float | None, b: float | None) -> str:
+        return "—" if not (a and b) else f"{a / b:.2f}x"
+
     for op, title in OPS.items():
         for mode in ("seq_us", "conc8_us"):
-            cells = []
-            for n in others:
-                mine = results[n]["ops"].get(op, {}).get(mode)
-                for b in BASELINES:
-                    base = results.get(b, {}).get("ops", {}).get(op, {}).get(mode)
-                    cells.append("—" if not (mine and base) else f"{mine / base:.2f}x")
+            base = value("asyncpg-by-hand", op, mode) or value("asyncpg-pool", op, mode)
+            cells = [ratio(value(n, op, mode), base) for n in others]
+            pg = value("txstore-pg", op, mode) or value("txstore-pg-layered", op, mode)
+            cells.append(ratio(pg, value("asyncpg-held", op, mode)))
+            cells.append(ratio(value("sqlalchemy-orm", op, mode), value("txstore-full", op, mode)))
             label = "sequential" if mode == "seq_us" else "8 concurrent"
             lines.append(f"| {title} | {label} | " + " | ".join(cells) + " |")
     return lines
@@ -137,7 +162,7 @@ def table(results: dict[str, dict[str, Any]], loop: str) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--contenders", default=",".join(CONTENDERS))
+    parser.add_argument("--contenders", default=",".join([*CONTENDERS, *LAYERED]))
     parser.add_argument("--loops", default="asyncio,uvloop")
     parser.add_argument("-n", type=int, default=2000, help="calls per round")
     parser.add_argument("--rounds", type=int, default=5)

@@ -29,9 +29,22 @@ class World:
     org_id: uuid.UUID
     user_ids: list[uuid.UUID]
     list_owner_id: uuid.UUID  # owns >= 10 live workspaces
+    workspace_ids: list[uuid.UUID]  # the list owner's workspaces
 
     def user(self, i: int) -> uuid.UUID:
         return self.user_ids[i % len(self.user_ids)]
+
+    def workspace(self, i: int) -> uuid.UUID:
+        return self.workspace_ids[i % len(self.workspace_ids)]
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> World:
+        return cls(
+            org_id=uuid.UUID(raw["org_id"]),
+            user_ids=[uuid.UUID(u) for u in raw["user_ids"]],
+            list_owner_id=uuid.UUID(raw["list_owner_id"]),
+            workspace_ids=[uuid.UUID(w) for w in raw["workspace_ids"]],
+        )
 
 
 @dataclass

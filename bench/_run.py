@@ -11,12 +11,12 @@ import json
 import statistics
 import sys
 import time
-import uuid
 from typing import Any
 
 import structlog
 
 from bench._contenders import CONTENDERS, Op, World
+from bench._layers import LAYERED
 
 CONCURRENCY = 8
 
@@ -42,7 +42,7 @@ async def _concurrent(op: Op, n: int, offset: int) -> float:
 
 
 async def measure(name: str, dsn: str, world: World, n: int, rounds: int) -> dict[str, Any]:
-    contender = await CONTENDERS[name](dsn, world)
+    contender = await {**CONTENDERS, **LAYERED}[name](dsn, world)
     results: dict[str, Any] = {"label": contender.name, "notes": contender.notes, "ops": {}}
     try:
         for op_name, op in contender.ops.items():
@@ -61,12 +61,7 @@ async def measure(name: str, dsn: str, world: World, n: int, rounds: int) -> dic
 def main() -> None:
     name, dsn, world_json, loop_name = sys.argv[1:5]
     n, rounds = int(sys.argv[5]), int(sys.argv[6])
-    raw = json.loads(world_json)
-    world = World(
-        org_id=uuid.UUID(raw["org_id"]),
-        user_ids=[uuid.UUID(u) for u in raw["user_ids"]],
-        list_owner_id=uuid.UUID(raw["list_owner_id"]),
-    )
+    world = World.from_json(json.loads(world_json))
     # Production logging: INFO and above, so debug events cost a no-op call.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(20))
     if loop_name == "uvloop":

@@ -6,9 +6,21 @@ import datetime
 import uuid
 from typing import cast
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, Table, Uuid, select, update
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    String,
+    Table,
+    Uuid,
+    event,
+    inspect,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ENUM, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from bench._contenders import NOW, Contender, World
 
@@ -43,6 +55,67 @@ class WorkspaceRow(Base):
     last_used_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+
+
+_ACTION_TYPE = ENUM(
+    "create",
+    "write",
+    "delete",
+    "start",
+    "stop",
+    "login",
+    "logout",
+    name="audit_action",
+    create_type=False,
+)
+
+
+class AuditLogRow(Base):
+    __tablename__ = "audit_logs"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    time: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    resource_type: Mapped[str] = mapped_column(String)
+    resource_id: Mapped[str] = mapped_column(String)
+    resource_target: Mapped[str] = mapped_column(String)
+    action: Mapped[str] = mapped_column(_ACTION_TYPE)
+    diff: Mapped[dict[str, object]] = mapped_column(JSONB)
+
+
+class AuditedSession(Session):
+    """A session whose flush records an audit row per changed workspace."""
+
+    actor: uuid.UUID | None = None
+
+
+@event.listens_for(AuditedSession, "before_flush")
+def _audit_hook(session: Session, flush_context: object, instances: object) -> None:
+    for obj in list(session.dirty):
+        if not isinstance(obj, WorkspaceRow):
+            continue
+        state = inspect(obj)
+        diff = {}
+        for attr in ("name", "owner_id", "organization_id", "deleted"):
+            history = state.attrs[attr].history
+            if history.has_changes():
+                old, new = list(history.deleted or ()), list(history.added or ())
+                diff[attr] = {"old": str(old[:1]), "new": str(new[:1])}
+        if diff:
+            session.add(
+                AuditLogRow(
+                    id=uuid.uuid4(),
+                    time=datetime.datetime.now(datetime.UTC),
+                    user_id=cast(AuditedSession, session).actor,
+                    organization_id=obj.organization_id,
+                    resource_type="workspace",
+                    resource_id=str(obj.id),
+                    resource_target=obj.name,
+                    action="write",
+                    diff=diff,
+                )
+            )
 
 
 def _url(dsn: str) -> str:
@@ -112,7 +185,10 @@ async def core_contender(dsn: str, world: World) -> Contender:
 
 async def orm_contender(dsn: str, world: World) -> Contender:
     engine = create_async_engine(_url(dsn), pool_size=8, max_overflow=0)
-    sessions = async_sessionmaker(engine, expire_on_commit=False, class_=AsyncSession)
+    sessions = async_sessionmaker(
+        engine, expire_on_commit=False, class_=AsyncSession, sync_session_class=AuditedSession
+    )
+    AuditedSession.actor = world.list_owner_id
 
     async def pk(i: int) -> object:
         async with sessions() as session:
@@ -144,8 +220,30 @@ async def orm_contender(dsn: str, world: World) -> Contender:
             user.last_seen_at = NOW + datetime.timedelta(microseconds=i)
             return user
 
+    async def authz_read(i: int) -> object:
+        async with sessions() as session:
+            row = await session.get(WorkspaceRow, world.workspace(i))
+            if row is None or row.owner_id != world.list_owner_id:
+                raise LookupError("not found")
+            return row
+
+    async def audited_update(i: int) -> object:
+        async with sessions() as session, session.begin():
+            row = await session.get(WorkspaceRow, world.workspace(i), with_for_update=True)
+            if row is None or row.owner_id != world.list_owner_id:
+                raise LookupError("not found")
+            row.name = f"q{i}x{uuid.uuid4().hex[:10]}"
+            return row
+
     return Contender(
         "SQLAlchemy 2 async ORM",
-        {"pk": pk, "list10": list10, "insert": insert, "tx2": tx2},
+        {
+            "pk": pk,
+            "list10": list10,
+            "insert": insert,
+            "tx2": tx2,
+            "authz_read": authz_read,
+            "audited_update": audited_update,
+        },
         engine.dispose,
     )

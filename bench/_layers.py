@@ -1,0 +1,151 @@
+"""txstore's layers as contenders, and the by-hand equivalents of what they do.
+
+The acting subject is the owner of the listed workspaces, a member of their
+organization; every layered contender runs its operations as that subject.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import uuid
+from collections.abc import Callable
+
+import asyncpg
+from prometheus_client import CollectorRegistry
+
+import store
+from audit import AuditStore
+from authz import AuthzStore, Subject, as_subject
+from bench._contenders import Contender, Op, World, store_ops
+from store.metrics import MetricsStore, StoreMetrics
+
+GET_WS_SQL = "SELECT * FROM workspaces WHERE id = $1"
+LOCK_WS_SQL = "SELECT * FROM workspaces WHERE id = $1 FOR UPDATE"
+RENAME_SQL = "UPDATE workspaces SET name = $2, updated_at = now() WHERE id = $1 RETURNING *"
+AUDIT_SQL = (
+    "INSERT INTO audit_logs (id, time, user_id, organization_id, resource_type, resource_id,"
+    " resource_target, action, diff) VALUES ($1, $2, $3, $4, 'workspace', $5, $6, 'write', $7)"
+)
+
+
+def _rename(i: int) -> str:
+    return f"r{i}x{uuid.uuid4().hex[:10]}"
+
+
+def layered_ops(s: store.Store, world: World, prefix: str) -> dict[str, Op]:
+    """The common operations plus the authorized and audited ones."""
+    ops = store_ops(s, world, prefix)
+    ops["authz_read"] = lambda i: s.get_workspace_by_id(id=world.workspace(i))
+    ops["audited_update"] = lambda i: s.update_workspace_name(
+        id=world.workspace(i), name=_rename(i)
+    )
+    return ops
+
+
+def _acting(world: World) -> object:
+    subject = Subject(
+        world.list_owner_id,
+        site_roles=frozenset({"member"}),
+        org_roles={world.org_id: frozenset({"org-member"})},
+    )
+    # Entered for the life of the process (every task the runner starts copies
+    # it); the caller keeps the manager alive so it is never finalized early.
+    manager = as_subject(subject)
+    manager.__enter__()
+    return manager
+
+
+async def _layered(
+    dsn: str, world: World, label: str, build: Callable[[store.PgStore], store.Store]
+) -> Contender:
+    pg = await store.connect(dsn, min_size=8, max_size=8)
+    acting = _acting(world)
+    return Contender(label, layered_ops(build(pg), world, "l"), pg.close, extra={"acting": acting})
+
+
+async def txstore_pg_layered(dsn: str, world: World) -> Contender:
+    """The bare PgStore on the authorized/audited operations too (no checks, no entries)."""
+    return await _layered(dsn, world, "txstore PgStore", lambda pg: pg)
+
+
+async def txstore_metrics(dsn: str, world: World) -> Contender:
+    metrics = StoreMetrics(CollectorRegistry())
+    return await _layered(dsn, world, "MetricsStore", lambda pg: MetricsStore(pg, metrics))
+
+
+async def txstore_authz(dsn: str, world: World) -> Contender:
+    return await _layered(dsn, world, "AuthzStore", lambda pg: AuthzStore(pg))
+
+
+async def txstore_audit(dsn: str, world: World) -> Contender:
+    return await _layered(dsn, world, "AuditStore", lambda pg: AuditStore(pg))
+
+
+async def txstore_full(dsn: str, world: World) -> Contender:
+    metrics = StoreMetrics(CollectorRegistry())
+    return await _layered(
+        dsn,
+        world,
+        "full stack (audit→authz→metrics→pg)",
+        lambda pg: AuditStore(AuthzStore(MetricsStore(pg, metrics))),
+    )
+
+
+async def asyncpg_by_hand(dsn: str, world: World) -> Contender:
+    """What the layers do, written by hand on asyncpg's pool: the fair baseline for them.
+
+    The authorized read checks ownership in Python after fetching; the audited
+    update locks the old row, updates, diffs and inserts the audit row in one
+    transaction.
+    """
+    pool = await asyncpg.create_pool(dsn, min_size=8, max_size=8)
+    assert pool is not None
+    actor = world.list_owner_id
+
+    async def authz_read(i: int) -> object:
+        row = await pool.fetchrow(GET_WS_SQL, world.workspace(i))
+        if row is None or row["owner_id"] != actor:
+            raise LookupError("not found")
+        return row
+
+    async def audited_update(i: int) -> object:
+        async with pool.acquire() as conn, conn.transaction():
+            old = await conn.fetchrow(LOCK_WS_SQL, world.workspace(i))
+            if old is None or old["owner_id"] != actor:
+                raise LookupError("not found")
+            new = await conn.fetchrow(RENAME_SQL, world.workspace(i), _rename(i))
+            if new is None:
+                raise LookupError("not found")
+            diff = {
+                k: {"old": str(old[k]), "new": str(new[k])}
+                for k in ("name", "owner_id", "organization_id", "deleted")
+                if old[k] != new[k]
+            }
+            await conn.execute(
+                AUDIT_SQL,
+                uuid.uuid4(),
+                datetime.datetime.now(datetime.UTC),
+                actor,
+                new["organization_id"],
+                str(new["id"]),
+                new["name"],
+                json.dumps(diff),
+            )
+            return new
+
+    return Contender(
+        "asyncpg by hand (pool)",
+        {"authz_read": authz_read, "audited_update": audited_update},
+        pool.close,
+    )
+
+
+LAYERED = {
+    "asyncpg-by-hand": asyncpg_by_hand,
+    "txstore-pg-layered": txstore_pg_layered,
+    "txstore-metrics": txstore_metrics,
+    "txstore-authz": txstore_authz,
+    "txstore-audit": txstore_audit,
+    "txstore-full": txstore_full,
+}
