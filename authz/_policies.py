@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 from authz._policy import (
     Policy,
@@ -23,12 +24,21 @@ from authz._policy import (
     system_only,
 )
 from authz._rbac import Action
-from store import QUERIES
+from authz.errors import PolicyError
+from store import QUERIES, Query
 
 __all__ = ["POLICIES", "RESOURCES"]
 
 _R, _U, _D = Action.READ, Action.UPDATE, Action.DELETE
-_Q = QUERIES
+
+
+def _q(name: str) -> Query[Any]:
+    """A query the policies below fetch with; a renamed one fails here, by name."""
+    found = QUERIES.get(name)
+    if found is None:
+        raise PolicyError([f"authz/_policies.py: query {name} used to fetch rows no longer exists"])
+    return found
+
 
 ORGANIZATION = Resource("organization", ("id",), owner=None, org="id")
 USER = Resource("user", ("id",), owner="id", org=None)
@@ -41,7 +51,7 @@ OAUTH2_APP_SECRET = Resource(
     "oauth2_app_secret",
     ("id",),
     owner=None,
-    org=Via(_Q["get_oauth2_provider_app_by_id"], "app_id", "organization_id"),
+    org=Via(_q("get_oauth2_provider_app_by_id"), "app_id", "organization_id"),
 )
 # The list of an app's secrets joins the app (alias ``a``) for its organization.
 OAUTH2_APP_SECRET_OF_APP = Resource("oauth2_app_secret", ("id",), None, org="organization_id")
@@ -66,13 +76,13 @@ RESOURCES: Mapping[str, Resource] = MappingProxyType(
     }
 )
 
-_APP = _Q["get_oauth2_provider_app_by_id"]
-_SECRET = _Q["get_oauth2_provider_app_secret_by_id"]
-_KEY = _Q["get_api_key_by_id"]
-_ORG = _Q["get_organization_by_id"]
-_MEMBER = _Q["get_organization_member"]
-_USER = _Q["get_user_by_id"]
-_WS = _Q["get_workspace_by_id"]
+_APP = _q("get_oauth2_provider_app_by_id")
+_SECRET = _q("get_oauth2_provider_app_secret_by_id")
+_KEY = _q("get_api_key_by_id")
+_ORG = _q("get_organization_by_id")
+_MEMBER = _q("get_organization_member")
+_USER = _q("get_user_by_id")
+_WS = _q("get_workspace_by_id")
 
 POLICIES: Mapping[str, Policy] = MappingProxyType(
     {
