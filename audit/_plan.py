@@ -210,7 +210,7 @@ class _Checker:
                 return None
             query = lock
         elif declared.lock:
-            query = dataclasses.replace(query, sql=query.sql.rstrip().rstrip(";") + "\nFOR UPDATE")
+            query = query.for_update()
         return query, tuple(indices)
 
     def resource(self, table: str, line: int | None) -> None:

@@ -129,7 +129,7 @@ class AuthzStore(Queries):
         table = self._table
         policy = table.policies.get(query.name)
         known = table.queries.get(query.name)
-        if policy is None or known is None or (known is not query and known.sql != query.sql):
+        if policy is None or known is None or not query.is_variant_of(known):
             raise PolicyError(
                 [
                     f"no policy for query {query.name} ({query.source}); declare one in "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -59,6 +60,18 @@ class Query(Generic[RowT]):
 
     def __repr__(self) -> str:
         return f"<Query {self.name} :{self.kind} at {self.source}>"
+
+    def for_update(self) -> Query[RowT]:
+        """This query with ``FOR UPDATE``: the same rows, locked until the transaction ends."""
+        return dataclasses.replace(self, sql=self.sql.rstrip().rstrip(";") + "\nFOR UPDATE")
+
+    def is_variant_of(self, other: Query[Any]) -> bool:
+        """True when this is ``other`` or ``other.for_update()`` (the same rows, locked).
+
+        Layers use it to accept the locking variant another layer derived under
+        the same name, and nothing else.
+        """
+        return self is other or self.sql == other.sql or self.sql == other.for_update().sql
 
 
 class QueryRunner:

@@ -92,3 +92,20 @@ async def test_authorized_updates_over_the_audit_layer_are_audited(pg: store.PgS
     assert created.action is models.AuditAction.CREATE
     assert renamed.diff == {"name": {"old": "rename-me", "new": "renamed"}}
     assert renamed.organization_id == ACME
+
+
+async def test_an_audited_update_over_authz_locks_checks_and_records(pg: store.PgStore) -> None:
+    audited = audit.AuditStore(AuthzStore(pg))  # the locking lookup runs through authz
+    with as_subject(OWNER):
+        workspace = await _workspace(audited, ACME, "before")
+        renamed = await audited.update_workspace_name(id=workspace.id, name="after")
+    assert renamed.name == "after"
+    writes = [e for e in await _search(pg) if e.action == models.AuditAction.WRITE]
+    assert [(e.resource_id, e.diff) for e in writes] == [
+        (str(workspace.id), {"name": {"old": "before", "new": "after"}})
+    ]
+
+    with as_subject(ORG_AUDITOR), pytest.raises(NotAuthorized):
+        await audited.update_workspace_name(id=workspace.id, name="sneaky")
+    assert (await pg.get_workspace_by_id(id=workspace.id)).name == "after"
+    assert len([e for e in await _search(pg) if e.action == models.AuditAction.WRITE]) == 1
