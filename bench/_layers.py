@@ -6,6 +6,7 @@ organization; every layered contender runs its operations as that subject.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import uuid
@@ -34,8 +35,8 @@ def _rename(i: int) -> str:
 
 
 def layered_ops(s: store.Store, world: World, prefix: str) -> dict[str, Op]:
-    """The common operations plus the authorized and audited ones."""
-    ops = store_ops(s, world, prefix)
+    """The common operations on the acting owner's rows, plus authorized and audited ones."""
+    ops = store_ops(s, dataclasses.replace(world, user_ids=[world.list_owner_id]), prefix)
     ops["authz_read"] = lambda i: s.get_workspace_by_id(id=world.workspace(i))
     ops["audited_update"] = lambda i: s.update_workspace_name(
         id=world.workspace(i), name=_rename(i)
