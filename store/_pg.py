@@ -22,8 +22,11 @@ from store._tx import (
     PoisonMode,
     TxConn,
     check_outer,
+    connection_lost,
     enter_scope,
     exit_scope,
+    lost,
+    refuse_naive,
 )
 from store.errors import DatabaseUnavailable, NotFound, SerializationFailure
 
@@ -179,11 +182,12 @@ class PgStoreBase(QueryRunner):
         conn = await self._acquire(query.name)
         started = time.perf_counter()
         try:
+            refuse_naive(query, args)
             return await getattr(conn, method)(query.sql, *args)
         except asyncpg.PostgresError as exc:
             raise translate(exc, query.name, self._constraints) from exc
         except (OSError, asyncpg.InterfaceError) as exc:
-            if isinstance(exc, asyncpg.InterfaceError) and not conn.is_closed():
+            if isinstance(exc, asyncpg.InterfaceError) and not lost(conn):
                 raise
             raise DatabaseUnavailable(f"{query.name}: connection lost: {exc}", host="pool") from exc
         finally:
@@ -292,6 +296,8 @@ class PgStoreBase(QueryRunner):
                 await conn.execute(begin)
             except asyncpg.PostgresError as exc:
                 raise translate(exc, "in_tx", self._constraints) from exc
+            except (OSError, asyncpg.InterfaceError) as exc:
+                raise connection_lost(conn, exc, "in_tx") from exc
             _log.debug("transaction begin", tx_id=tx_id)
             try:
                 result = await fn(tx)
@@ -305,6 +311,11 @@ class PgStoreBase(QueryRunner):
                 if is_retryable(exc):
                     c.retry = exc
                 raise translate(exc, "in_tx", self._constraints) from exc
+            except (OSError, asyncpg.InterfaceError) as exc:
+                # The server may have committed before the connection went away.
+                raise connection_lost(
+                    conn, exc, f"in_tx: COMMIT of {tx_id!r} (outcome unknown)"
+                ) from exc
             committed = True
             _log.debug(
                 "transaction commit",
@@ -327,7 +338,7 @@ class PgStoreBase(QueryRunner):
 
     async def _finish(self, conn: PoolConnectionProxy[asyncpg.Record], tx_id: str) -> None:
         """Return the connection clean: roll back anything open; discard it if that fails."""
-        if not conn.is_closed():
+        if not lost(conn):
             try:
                 if conn.is_in_transaction():
                     await conn.execute("ROLLBACK")

@@ -8,6 +8,7 @@ handle are refused rather than left to the driver.
 
 from __future__ import annotations
 
+import datetime
 import enum
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -23,12 +24,23 @@ from store._query import Query, QueryRunner, RowT
 from store._sqlstate import is_retryable, translate
 from store.errors import (
     ConcurrentTransactionUse,
+    DatabaseUnavailable,
     NotFound,
     OuterStoreUsedInTransaction,
     TransactionClosed,
 )
 
-__all__ = ["Isolation", "PoisonMode", "Scope", "TxConn", "TxState", "check_outer"]
+__all__ = [
+    "Isolation",
+    "PoisonMode",
+    "Scope",
+    "TxConn",
+    "TxState",
+    "check_outer",
+    "connection_lost",
+    "lost",
+    "refuse_naive",
+]
 
 T = TypeVar("T")
 PoisonMode = Literal["raise", "log"]
@@ -92,6 +104,52 @@ def exit_scope(scope: Scope, token: object) -> None:
     _SCOPE.reset(token)  # type: ignore[arg-type]  # the token enter_scope made
 
 
+def refuse_naive(query: Query[Any], args: tuple[object, ...]) -> None:
+    """Refuse a naive ``datetime`` for a ``timestamptz`` parameter.
+
+    asyncpg would take it as UTC, so a local wall-clock time (``datetime.now()``)
+    would be stored hours off without a word. Raised as asyncpg's client-side
+    ``DataError`` so it is translated like every other invalid argument.
+    """
+    for index, (param, value) in enumerate(zip(query.params, args, strict=False), 1):
+        if (
+            isinstance(value, datetime.datetime)
+            and value.tzinfo is None
+            and param.pg_type == "timestamptz"
+        ):
+            raise asyncpg.DataError(
+                f"invalid input for query argument ${index} ({param.name}): {value!r} "
+                "is a naive datetime for a timestamptz parameter; pass an aware datetime "
+                "(datetime.now(datetime.UTC), or .replace(tzinfo=...) on a known zone)"
+            )
+
+
+def lost(conn: PoolConnectionProxy[asyncpg.Record]) -> bool:
+    """True when the connection is gone.
+
+    asyncpg detaches the proxy of a connection that died (a server restart,
+    ``pg_terminate_backend``) and hands its holder back to the pool; after that
+    every method of the proxy, ``is_closed`` included, raises ``InterfaceError``.
+    """
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True
+
+
+def connection_lost(
+    conn: PoolConnectionProxy[asyncpg.Record], exc: BaseException, where: str
+) -> BaseException:
+    """``DatabaseUnavailable`` when ``exc`` means the connection died, else ``exc`` itself.
+
+    An ``InterfaceError`` on a live connection is a client-side misuse (a wrong
+    argument count, say) and stays what it is.
+    """
+    if isinstance(exc, asyncpg.InterfaceError) and not lost(conn):
+        return exc
+    return DatabaseUnavailable(f"{where}: connection lost: {exc}", host="pool")
+
+
 @dataclass(eq=False, slots=True)
 class TxConn:
     """What every handle of one transaction (its savepoint levels included) shares."""
@@ -145,9 +203,15 @@ class PgTxBase(QueryRunner):
         conn = self._enter(query.name)
         started = time.perf_counter()
         try:
+            refuse_naive(query, args)
             result = await getattr(conn, method)(query.sql, *args)
         except asyncpg.PostgresError as exc:
             raise self._fail(exc, query.name) from exc
+        except (OSError, asyncpg.InterfaceError) as exc:
+            error = self._fail(connection_lost(conn, exc, query.name), query.name)
+            if error is exc:
+                raise
+            raise error from exc
         except BaseException as exc:
             self._fail(exc, query.name)
             raise
@@ -187,6 +251,11 @@ class PgTxBase(QueryRunner):
             await conn.execute(sql)
         except asyncpg.PostgresError as exc:
             raise self._fail(exc, method) from exc
+        except (OSError, asyncpg.InterfaceError) as exc:
+            error = self._fail(connection_lost(conn, exc, method), method)
+            if error is exc:
+                raise
+            raise error from exc
         finally:
             self._c.busy = False
 
