@@ -152,6 +152,7 @@ POLICIES: Mapping[str, Policy] = MappingProxyType(
         "soft_delete_workspace": mutate(WORKSPACE, _D, _WS),
         "list_workspaces_by_owner_id": filtered(WORKSPACE),
         "list_workspaces_by_organization_id": filtered(WORKSPACE),
+        "list_workspaces": filtered(WORKSPACE),
         "count_workspaces_per_organization": site("workspace", _R),
     }
 )

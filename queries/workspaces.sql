@@ -83,6 +83,19 @@ WHERE organization_id = @organization_id AND NOT deleted
 ORDER BY created_at DESC, id DESC
 LIMIT @limit_rows;
 
+-- name: ListWorkspaces :many
+-- Every live workspace the caller may see, newest first, by keyset: pass the
+-- created_at and id of the last row seen, or NULL for the first page. Only the
+-- authorization predicate narrows it.
+-- nullable: after_created_at, after_id
+SELECT * FROM workspaces
+WHERE NOT deleted
+  AND (@after_created_at::timestamptz IS NULL
+       OR (created_at, id) < (@after_created_at, @after_id::uuid))
+  -- @authorize_filter
+ORDER BY created_at DESC, id DESC
+LIMIT @limit_rows;
+
 -- name: CountWorkspacesPerOrganization :many
 -- Number of live workspaces in every organization, including those with none.
 SELECT o.id AS organization_id, o.name AS organization_name, count(w.id) AS workspace_count

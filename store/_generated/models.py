@@ -234,7 +234,7 @@ class ListOrganizationMembersRow(BaseModel):
 
 
 class CountWorkspacesPerOrganizationRow(BaseModel):
-    """A row of ``CountWorkspacesPerOrganization`` (queries/workspaces.sql:86)."""
+    """A row of ``CountWorkspacesPerOrganization`` (queries/workspaces.sql:99)."""
 
     organization_id: uuid.UUID
     organization_name: str

@@ -72,6 +72,7 @@ __all__ = [
     "LIST_ORGANIZATIONS_BY_USER_ID",
     "LIST_ORGANIZATION_MEMBERS",
     "LIST_USERS",
+    "LIST_WORKSPACES",
     "LIST_WORKSPACES_BY_ORGANIZATION_ID",
     "LIST_WORKSPACES_BY_OWNER_ID",
     "QUERIES",
@@ -2414,6 +2415,48 @@ LIMIT $4
     ),
 )
 
+LIST_WORKSPACES: Query[Workspace] = Query(
+    name="list_workspaces",
+    kind=Kind.MANY,
+    sql="""
+SELECT * FROM workspaces
+WHERE NOT deleted
+  AND ($1::timestamptz IS NULL
+       OR (created_at, id) < ($1, $2::uuid))
+  AND TRUE /*authorize_filter*/
+ORDER BY created_at DESC, id DESC
+LIMIT $3
+""",
+    params=(
+        Param("after_created_at", "timestamptz", nullable=True),
+        Param("after_id", "uuid", nullable=True),
+        Param("limit_rows", "int8"),
+    ),
+    decode=_decode_workspace,
+    source="queries/workspaces.sql:86",
+    tables=("workspaces",),
+    mutates=None,
+    authorize_filter="workspaces",
+    doc=(
+        "Every live workspace the caller may see, newest first, by keyset: pass the\n"
+        "created_at and id of the last row seen, or NULL for the first page. Only the\n"
+        "authorization predicate narrows it."
+    ),
+    columns=(
+        "id",
+        "owner_id",
+        "organization_id",
+        "name",
+        "deleted",
+        "autostart_schedule",
+        "ttl",
+        "last_used_at",
+        "created_at",
+        "updated_at",
+        "dormant_at",
+    ),
+)
+
 COUNT_WORKSPACES_PER_ORGANIZATION: Query[CountWorkspacesPerOrganizationRow] = Query(
     name="count_workspaces_per_organization",
     kind=Kind.MANY,
@@ -2426,7 +2469,7 @@ ORDER BY o.name
 """,
     params=(),
     decode=_decode_count_workspaces_per_organization_row,
-    source="queries/workspaces.sql:86",
+    source="queries/workspaces.sql:99",
     tables=(
         "organizations",
         "workspaces",
@@ -2500,6 +2543,7 @@ QUERIES: dict[str, Query[Any]] = {
     "soft_delete_workspace": SOFT_DELETE_WORKSPACE,
     "list_workspaces_by_owner_id": LIST_WORKSPACES_BY_OWNER_ID,
     "list_workspaces_by_organization_id": LIST_WORKSPACES_BY_ORGANIZATION_ID,
+    "list_workspaces": LIST_WORKSPACES,
     "count_workspaces_per_organization": COUNT_WORKSPACES_PER_ORGANIZATION,
 }
 
@@ -2816,6 +2860,14 @@ class Querier(Protocol):
         self,
         *,
         organization_id: uuid.UUID,
+        after_created_at: datetime.datetime | None,
+        after_id: uuid.UUID | None,
+        limit_rows: int,
+    ) -> list[Workspace]: ...
+
+    async def list_workspaces(
+        self,
+        *,
         after_created_at: datetime.datetime | None,
         after_id: uuid.UUID | None,
         limit_rows: int,
@@ -3560,6 +3612,26 @@ class Queries(QueryRunner):
             LIST_WORKSPACES_BY_ORGANIZATION_ID,
             (
                 organization_id,
+                after_created_at,
+                after_id,
+                limit_rows,
+            ),
+        )
+
+    async def list_workspaces(
+        self,
+        *,
+        after_created_at: datetime.datetime | None,
+        after_id: uuid.UUID | None,
+        limit_rows: int,
+    ) -> list[Workspace]:
+        """Every live workspace the caller may see, newest first, by keyset: pass the
+        created_at and id of the last row seen, or NULL for the first page. Only the
+        authorization predicate narrows it.
+        """
+        return await self.fetch_many(
+            LIST_WORKSPACES,
+            (
                 after_created_at,
                 after_id,
                 limit_rows,

@@ -409,6 +409,12 @@ CASES: dict[str, Case] = {
         _outsider,
         target=lambda w: w.ws.id,
     ),
+    "list_workspaces": Case(
+        lambda s, w: s.list_workspaces(after_created_at=None, after_id=None, limit_rows=50),
+        _member,
+        _outsider,
+        target=lambda w: w.ws.id,
+    ),
     "count_workspaces_per_organization": Case(
         lambda s, w: s.count_workspaces_per_organization(), _site_owner, _admin
     ),
