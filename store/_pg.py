@@ -17,6 +17,7 @@ from asyncpg.pool import PoolConnectionProxy
 from store._query import Query, QueryRunner, RowT
 from store._sqlstate import is_retryable, translate, unavailable
 from store._tx import (
+    CONNECTION_ERRORS,
     Isolation,
     PgTxBase,
     PoisonMode,
@@ -186,7 +187,7 @@ class PgStoreBase(QueryRunner):
             return await getattr(conn, method)(query.sql, *args)
         except asyncpg.PostgresError as exc:
             raise translate(exc, query.name, self._constraints) from exc
-        except (OSError, asyncpg.InterfaceError) as exc:
+        except CONNECTION_ERRORS as exc:
             if isinstance(exc, asyncpg.InterfaceError) and not lost(conn):
                 raise
             raise DatabaseUnavailable(f"{query.name}: connection lost: {exc}", host="pool") from exc
@@ -296,7 +297,7 @@ class PgStoreBase(QueryRunner):
                 await conn.execute(begin)
             except asyncpg.PostgresError as exc:
                 raise translate(exc, "in_tx", self._constraints) from exc
-            except (OSError, asyncpg.InterfaceError) as exc:
+            except CONNECTION_ERRORS as exc:
                 raise connection_lost(conn, exc, "in_tx") from exc
             _log.debug("transaction begin", tx_id=tx_id)
             try:
@@ -311,7 +312,7 @@ class PgStoreBase(QueryRunner):
                 if is_retryable(exc):
                     c.retry = exc
                 raise translate(exc, "in_tx", self._constraints) from exc
-            except (OSError, asyncpg.InterfaceError) as exc:
+            except CONNECTION_ERRORS as exc:
                 # The server may have committed before the connection went away.
                 raise connection_lost(
                     conn, exc, f"in_tx: COMMIT of {tx_id!r} (outcome unknown)"

@@ -31,6 +31,7 @@ from store.errors import (
 )
 
 __all__ = [
+    "CONNECTION_ERRORS",
     "Isolation",
     "PoisonMode",
     "Scope",
@@ -124,6 +125,13 @@ def refuse_naive(query: Query[Any], args: tuple[object, ...]) -> None:
             )
 
 
+#: What asyncpg raises when the connection died under a call: a socket error, the
+#: detached proxy of a dead pooled connection (``InterfaceError``), or a protocol
+#: left mid-state by a FATAL message that arrived while it was idle
+#: (``InternalClientError``: "cannot switch to state ...").
+CONNECTION_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError)
+
+
 def lost(conn: PoolConnectionProxy[asyncpg.Record]) -> bool:
     """True when the connection is gone.
 
@@ -146,7 +154,7 @@ def connection_lost(
     argument count, say) and stays what it is.
     """
     if isinstance(exc, asyncpg.InterfaceError) and not lost(conn):
-        return exc
+        return exc  # a client-side misuse on a live connection
     return DatabaseUnavailable(f"{where}: connection lost: {exc}", host="pool")
 
 
@@ -207,7 +215,7 @@ class PgTxBase(QueryRunner):
             result = await getattr(conn, method)(query.sql, *args)
         except asyncpg.PostgresError as exc:
             raise self._fail(exc, query.name) from exc
-        except (OSError, asyncpg.InterfaceError) as exc:
+        except CONNECTION_ERRORS as exc:
             error = self._fail(connection_lost(conn, exc, query.name), query.name)
             if error is exc:
                 raise
@@ -251,7 +259,7 @@ class PgTxBase(QueryRunner):
             await conn.execute(sql)
         except asyncpg.PostgresError as exc:
             raise self._fail(exc, method) from exc
-        except (OSError, asyncpg.InterfaceError) as exc:
+        except CONNECTION_ERRORS as exc:
             error = self._fail(connection_lost(conn, exc, method), method)
             if error is exc:
                 raise
