@@ -73,9 +73,8 @@ async def _nested_workload(pg: store.PgStore) -> list[str]:
             await tx.execute(INSERT_ITEM, (n, "inner"))
             if n < POOL:
                 await inside.wait()
-            await pg.fetch_many(
-                LIST_ITEMS, ()
-            )  # txstore-lint: ignore[outer-store-in-tx] -- the deadlock under test
+            # The bug under test: the outer store inside the closure.
+            await pg.fetch_many(LIST_ITEMS, ())  # txstore-lint: ignore[outer-store-in-tx]
 
         try:
             await pg.in_tx(closure, tx_id=f"nested_{n}")
