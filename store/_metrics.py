@@ -26,9 +26,8 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
         "store metrics need prometheus_client: pip install 'txstore[metrics]'"
     ) from missing
 
-import asyncpg
-
 from store._generated.queries import Queries
+from store._pool import Pool
 from store._query import Query, RowT
 from store._store import Store
 from store._tx import Isolation, poison_listeners
@@ -45,7 +44,7 @@ class _PoolCollector(Collector):
     """Reads pool sizes at scrape time, so the gauges are never stale."""
 
     def __init__(self) -> None:
-        self.pools: dict[str, asyncpg.Pool] = {}
+        self.pools: dict[str, Pool] = {}
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(
@@ -106,7 +105,7 @@ class StoreMetrics:
     def _on_poison(self, method: str, tx_id: str) -> None:
         self.poisoned.labels(method, tx_id).inc()
 
-    def watch_pool(self, pool: asyncpg.Pool, name: str = "default") -> None:
+    def watch_pool(self, pool: Pool, name: str = "default") -> None:
         """Export the in-use and idle connection counts of ``pool``."""
         self._pools.pools[name] = pool
 
@@ -139,7 +138,7 @@ class MetricsStore(Queries):
         self._m = metrics
         self._top = _top
         pool = getattr(inner, "pool", None)
-        if _top and isinstance(pool, asyncpg.Pool):
+        if _top and isinstance(pool, Pool):
             metrics.watch_pool(pool)
 
     async def _timed(self, query: Query[Any], call: Awaitable[T]) -> T:

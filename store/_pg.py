@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 
 import asyncpg
 import structlog
-from asyncpg.pool import PoolConnectionProxy
 
+from store._pool import Pool
 from store._query import Query, QueryRunner, RowT
 from store._sqlstate import is_retryable, translate, unavailable
 from store._tx import (
@@ -44,18 +44,6 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
-async def _reset_connection(conn: asyncpg.Connection) -> None:
-    """Nothing to reset beyond what asyncpg already does.
-
-    asyncpg rolls back an open transaction before calling this. The store only
-    changes transaction-scoped state (``SET LOCAL``, transaction advisory
-    locks), so the default session reset (``RESET ALL``, ``UNLISTEN *``,
-    ``pg_advisory_unlock_all()``...) would be a round trip per call that
-    cleans nothing. Pass ``reset_on_release=True`` to :func:`open_pool` for
-    code that changes session state.
-    """
-
-
 async def open_pool(
     dsn: str,
     *,
@@ -67,8 +55,8 @@ async def open_pool(
     connect_timeout: float = 10.0,
     reset_on_release: bool = False,
     server_settings: Mapping[str, str] | None = None,
-) -> asyncpg.Pool:
-    """Open an asyncpg pool set up the way the store expects.
+) -> Pool:
+    """Open a connection pool set up the way the store expects.
 
     ``statement_cache_size=0`` is the setting for PgBouncer in transaction
     pooling mode, where a prepared statement may not exist on the next
@@ -84,18 +72,21 @@ async def open_pool(
         settings["statement_timeout"] = str(int(statement_timeout * 1000))
     if lock_timeout is not None:
         settings["lock_timeout"] = str(int(lock_timeout * 1000))
+    kwargs = {
+        "statement_cache_size": statement_cache_size,
+        "max_cached_statement_lifetime": 0,
+        "timeout": connect_timeout,
+        "server_settings": settings,
+    }
     try:
-        pool = await asyncpg.create_pool(
+        return await Pool(
             dsn,
             min_size=min_size,
             max_size=max_size,
-            statement_cache_size=statement_cache_size,
-            max_cached_statement_lifetime=0,
-            timeout=connect_timeout,
+            connect_kwargs=kwargs,
             init=_init_connection,
-            reset=None if reset_on_release else _reset_connection,
-            server_settings=settings,
-        )
+            reset_on_release=reset_on_release,
+        ).open()
     except (
         OSError,
         TimeoutError,
@@ -105,8 +96,6 @@ async def open_pool(
         asyncpg.InterfaceError,
     ) as exc:
         raise unavailable(dsn, exc) from None
-    assert pool is not None
-    return pool
 
 
 class _Retry(Exception):  # a signal between _attempt and in_tx, never escapes
@@ -142,7 +131,7 @@ class PgStoreBase(QueryRunner):
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        pool: Pool,
         *,
         constraints: Mapping[str, enum.Enum] | None = None,
         poison_mode: PoisonMode = "raise",
@@ -162,14 +151,13 @@ class PgStoreBase(QueryRunner):
         self._backoff = retry_backoff
 
     # -- primitives on the pool -------------------------------------------------
-    async def _acquire(self, method: str) -> PoolConnectionProxy[asyncpg.Record]:
+    async def _acquire(self, method: str) -> asyncpg.Connection:
         check_outer(self.poison_key, method, self.poison_mode)
         try:
             if self._acquire_timeout is None:
-                return await self.pool.acquire()
-            # asyncio.timeout arms a timer; acquire(timeout=) would start a task per call.
+                return await self.pool.take()
             async with asyncio.timeout(self._acquire_timeout):
-                return await self.pool.acquire()
+                return await self.pool.take()
         except TimeoutError:
             raise DatabaseUnavailable(
                 f"{method}: no connection free in the pool within {self._acquire_timeout} s "
@@ -182,17 +170,25 @@ class PgStoreBase(QueryRunner):
     async def _call(self, query: Query[Any], method: str, args: tuple[object, ...]) -> Any:
         conn = await self._acquire(query.name)
         started = time.perf_counter()
+        clean = False
         try:
             refuse_naive(query, args)
-            return await getattr(conn, method)(query.sql, *args)
+            result = await getattr(conn, method)(query.sql, *args)
+            clean = True
+            return result
         except asyncpg.PostgresError as exc:
+            clean = not conn.is_in_transaction()  # the server said no; the connection is fine
             raise translate(exc, query.name, self._constraints) from exc
         except CONNECTION_ERRORS as exc:
             if isinstance(exc, asyncpg.InterfaceError) and not lost(conn):
                 raise
             raise DatabaseUnavailable(f"{query.name}: connection lost: {exc}", host="pool") from exc
         finally:
-            await self.pool.release(conn)  # asyncpg shields the release itself
+            # Returning is synchronous, so no cancellation can leave it half done.
+            if clean:
+                self.pool.put(conn)
+            else:
+                self.pool.put_dirty(conn)
             elapsed = time.perf_counter() - started
             _log.debug("query", query=query.name, duration_ms=elapsed * 1e3)
             if elapsed >= self._slow_s:
@@ -226,15 +222,20 @@ class PgStoreBase(QueryRunner):
             OuterStoreUsedInTransaction: called inside an ``in_tx`` closure of this store.
         """
         conn = await self._acquire("ping")
+        clean = False
         try:
             await conn.execute("SELECT 1")
+            clean = True
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise DatabaseUnavailable(f"ping: {exc}", host="pool") from exc
         finally:
-            await self.pool.release(conn)
+            if clean:
+                self.pool.put(conn)
+            else:
+                self.pool.put_dirty(conn)
 
     async def close(self) -> None:
-        """Close the pool, waiting for connections in use to be released."""
+        """Close the pool: idle connections now, those in use as they come back."""
         await self.pool.close()
 
     # -- transactions ------------------------------------------------------------
@@ -332,12 +333,12 @@ class PgStoreBase(QueryRunner):
         finally:
             exit_scope(scope, token)
             if committed:
-                await self.pool.release(conn)  # asyncpg shields the release itself
+                self.pool.put(conn)
             else:
                 # Rollback and release must finish even if this task is being cancelled.
                 await asyncio.shield(self._finish(conn, tx_id))
 
-    async def _finish(self, conn: PoolConnectionProxy[asyncpg.Record], tx_id: str) -> None:
+    async def _finish(self, conn: asyncpg.Connection, tx_id: str) -> None:
         """Return the connection clean: roll back anything open; discard it if that fails."""
         if not lost(conn):
             try:
@@ -346,4 +347,4 @@ class PgStoreBase(QueryRunner):
                 _log.debug("transaction rollback", tx_id=tx_id)
             except Exception:  # still busy with a cancelled statement, or broken
                 conn.terminate()
-        await self.pool.release(conn)
+        self.pool.put(conn)

@@ -18,7 +18,6 @@ from typing import Any, Literal, TypeVar
 
 import asyncpg
 import structlog
-from asyncpg.pool import PoolConnectionProxy
 
 from store._query import Query, QueryRunner, RowT
 from store._sqlstate import is_retryable, translate
@@ -132,7 +131,7 @@ def refuse_naive(query: Query[Any], args: tuple[object, ...]) -> None:
 CONNECTION_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError)
 
 
-def lost(conn: PoolConnectionProxy[asyncpg.Record]) -> bool:
+def lost(conn: asyncpg.Connection) -> bool:
     """True when the connection is gone.
 
     asyncpg detaches the proxy of a connection that died (a server restart,
@@ -145,9 +144,7 @@ def lost(conn: PoolConnectionProxy[asyncpg.Record]) -> bool:
         return True
 
 
-def connection_lost(
-    conn: PoolConnectionProxy[asyncpg.Record], exc: BaseException, where: str
-) -> BaseException:
+def connection_lost(conn: asyncpg.Connection, exc: BaseException, where: str) -> BaseException:
     """``DatabaseUnavailable`` when ``exc`` means the connection died, else ``exc`` itself.
 
     An ``InterfaceError`` on a live connection is a client-side misuse (a wrong
@@ -162,7 +159,7 @@ def connection_lost(
 class TxConn:
     """What every handle of one transaction (its savepoint levels included) shares."""
 
-    conn: PoolConnectionProxy[asyncpg.Record]
+    conn: asyncpg.Connection
     constraints: Mapping[str, enum.Enum]
     busy: bool = False
     failed: BaseException | None = None  # what aborted the current savepoint level
@@ -187,7 +184,7 @@ class PgTxBase(QueryRunner):
     def tx_id(self) -> str:
         return self._tx_id
 
-    def _enter(self, method: str) -> PoolConnectionProxy[asyncpg.Record]:
+    def _enter(self, method: str) -> asyncpg.Connection:
         if self._state is TxState.CLOSED:
             raise TransactionClosed(method, self._tx_id)
         c = self._c

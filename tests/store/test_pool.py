@@ -1,0 +1,149 @@
+"""The store's pool: hand-over without awaits, dirty connections cleaned, bounded size."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from store._pool import Pool
+
+
+@pytest_asyncio.fixture
+async def pool(empty_db_dsn: str) -> AsyncIterator[Pool]:
+    p = await Pool(empty_db_dsn, min_size=1, max_size=2, connect_kwargs={}).open()
+    yield p
+    await p.close()
+
+
+async def _backend(conn: object) -> int:
+    return int(await conn.fetchval("SELECT pg_backend_pid()"))  # type: ignore[attr-defined]
+
+
+async def test_last_returned_connection_is_taken_first(pool: Pool) -> None:
+    first = await pool.take()
+    second = await pool.take()
+    assert pool.get_size() == 2
+    pool.put(first)
+    pool.put(second)
+    assert pool.get_idle_size() == 2
+    again = await pool.take()
+    assert again is second
+    pool.put(again)
+
+
+async def test_a_waiter_gets_the_next_returned_connection(pool: Pool) -> None:
+    held = [await pool.take(), await pool.take()]
+    waiting = asyncio.create_task(pool.take())
+    await asyncio.sleep(0.01)
+    assert not waiting.done(), "the pool is at max_size"
+    pool.put(held[0])
+    assert await asyncio.wait_for(waiting, 1) is held[0]
+    assert pool.get_size() == 2
+    pool.put(held[0])
+    pool.put(held[1])
+
+
+async def test_a_cancelled_waiter_leaks_no_connection(pool: Pool) -> None:
+    held = [await pool.take(), await pool.take()]
+    waiting = asyncio.create_task(pool.take())
+    await asyncio.sleep(0.01)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    for conn in held:
+        pool.put(conn)
+    assert pool.get_idle_size() == 2
+    assert pool.get_size() == 2
+
+
+async def test_a_connection_left_in_a_transaction_is_rolled_back_before_reuse(pool: Pool) -> None:
+    conn = await pool.take()
+    await conn.execute("CREATE TABLE t (x int)")
+    await conn.execute("BEGIN")
+    await conn.execute("INSERT INTO t VALUES (1)")
+    pool.put(conn)  # still in the transaction: cleaned in the background
+    again = await pool.take()
+    assert not again.is_in_transaction()
+    assert await again.fetchval("SELECT count(*) FROM t") == 0
+    pool.put(again)
+
+
+async def test_a_cancelled_statement_never_reaches_the_next_caller(pool: Pool) -> None:
+    conn = await pool.take()
+    running = asyncio.create_task(conn.execute("SELECT pg_sleep(5)"))
+    await asyncio.sleep(0.05)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    pool.put_dirty(conn)
+    again = await asyncio.wait_for(pool.take(), 5)
+    assert await again.fetchval("SELECT 41 + 1") == 42
+    pool.put(again)
+
+
+async def test_a_dead_connection_is_dropped_and_its_slot_reopened(
+    pool: Pool, empty_db_dsn: str
+) -> None:
+    held = [await pool.take(), await pool.take()]
+    waiting = asyncio.create_task(pool.take())
+    await asyncio.sleep(0.01)
+    held[0].terminate()
+    pool.put(held[0])  # dead: dropped; the waiter opens a fresh connection
+    fresh = await asyncio.wait_for(waiting, 5)
+    assert fresh is not held[0]
+    assert await fresh.fetchval("SELECT 1") == 1
+    assert pool.get_size() == 2
+    pool.put(fresh)
+    pool.put(held[1])
+
+
+async def test_idle_connections_past_their_lifetime_are_replaced(empty_db_dsn: str) -> None:
+    p = await Pool(
+        empty_db_dsn, min_size=1, max_size=1, connect_kwargs={}, max_inactive_lifetime=0.0
+    ).open()
+    try:
+        conn = await p.take()
+        pid = await _backend(conn)
+        p.put(conn)
+        await asyncio.sleep(0.01)
+        again = await p.take()
+        assert await _backend(again) != pid
+        p.put(again)
+    finally:
+        await p.close()
+
+
+async def test_session_reset_only_when_asked(empty_db_dsn: str) -> None:
+    for reset, expected in ((False, "off"), (True, "on")):
+        p = await Pool(
+            empty_db_dsn, min_size=1, max_size=1, connect_kwargs={}, reset_on_release=reset
+        ).open()
+        try:
+            conn = await p.take()
+            await conn.execute("SET enable_seqscan = off")
+            p.put(conn)
+            again = await p.take()
+            assert await again.fetchval("SHOW enable_seqscan") == expected
+            p.put(again)
+        finally:
+            await p.close()
+
+
+async def test_close_closes_idle_now_and_busy_on_return(pool: Pool) -> None:
+    busy = await pool.take()
+    await pool.close()
+    assert pool.get_idle_size() == 0
+    assert not busy.is_closed()
+    pool.put(busy)
+    assert busy.is_closed()
+    assert pool.get_size() == 0
+    with pytest.raises(RuntimeError, match="closed"):
+        await pool.take()
+
+
+def test_sizes_are_checked() -> None:
+    with pytest.raises(ValueError, match="min_size"):
+        Pool("postgresql://x", min_size=3, max_size=2, connect_kwargs={})
