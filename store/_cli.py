@@ -16,6 +16,7 @@ _COMMANDS: dict[str, str] = {
     "gen": "store._gen.cli",
     "demo": "store._demo",
     "lint": "store._lint.cli",
+    "dev": "store._dev",
 }
 
 
