@@ -8,6 +8,8 @@ from audit._diff import Change, diff, diff_json
 from audit._entry import AuditEntry, RequestMetadata, current_request, request_metadata
 from audit._field import IGNORE, SECRET, TRACK, Auditable, Field, Problem
 from audit._plan import Plans, check, check_declarations, compile_plans
+from audit._purge import PurgeConfig, PurgeResult, PurgeWorker
+from audit._stack import connect_stack
 from audit._store import AuditStore, AuditTx
 
 __all__ = [
@@ -27,6 +29,9 @@ __all__ = [
     "Lookup",
     "Plans",
     "Problem",
+    "PurgeConfig",
+    "PurgeResult",
+    "PurgeWorker",
     "RequestMetadata",
     "Resource",
     "Unaudited",
@@ -37,6 +42,7 @@ __all__ = [
     "classification_of",
     "combine",
     "compile_plans",
+    "connect_stack",
     "current_request",
     "diff",
     "diff_json",

@@ -10,7 +10,7 @@ from typing import Any
 
 from authz import _policies
 from authz._policy import Policy
-from store import QUERIES, Query
+from store import FRAMEWORK_QUERIES, QUERIES, Query
 
 __all__ = ["POLICIES_FILE", "Problem", "check_policies", "relative"]
 
@@ -68,7 +68,7 @@ def check_policies(
     Called by ``txstore lint`` and by ``AuthzStore`` at construction.
     """
     policies = _policies.POLICIES if policies is None else policies
-    queries = QUERIES if queries is None else queries
+    queries = {**QUERIES, **FRAMEWORK_QUERIES} if queries is None else queries
     entries, table = _lines(file)
     where = relative(file)
     found: list[Problem] = []

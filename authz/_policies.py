@@ -15,6 +15,7 @@ from authz._policy import (
     Policy,
     Resource,
     Via,
+    any_subject,
     check_args,
     filtered,
     insert,
@@ -58,6 +59,8 @@ OAUTH2_APP_SECRET_OF_APP = Resource("oauth2_app_secret", ("id",), None, org="org
 API_KEY = Resource("api_key", ("id",), owner="user_id", org=None)
 API_KEYS_OF_USER = Resource("api_key", (), owner="user_id", org=None)
 AUDIT_LOG = Resource("audit_log", ("id",), owner="user_id", org="organization_id")
+# Not a row: the transaction-scoped advisory locks of store.locks (leader election).
+ADVISORY_LOCK = Resource("advisory_lock", (), owner=None, org=None)
 
 #: Every object type and how its rows name id, owner and organization.
 RESOURCES: Mapping[str, Resource] = MappingProxyType(
@@ -72,6 +75,7 @@ RESOURCES: Mapping[str, Resource] = MappingProxyType(
             OAUTH2_APP_SECRET,
             API_KEY,
             AUDIT_LOG,
+            ADVISORY_LOCK,
         )
     }
 )
@@ -154,5 +158,9 @@ POLICIES: Mapping[str, Policy] = MappingProxyType(
         "list_workspaces_by_organization_id": filtered(WORKSPACE),
         "list_workspaces": filtered(WORKSPACE),
         "count_workspaces_per_organization": site("workspace", _R),
+        # framework queries (store.FRAMEWORK_QUERIES)
+        "txstore.locks.TryAcquire": system_only("advisory_lock", Action.USE),
+        "txstore.locks.Acquire": system_only("advisory_lock", Action.USE),
+        "txstore.pubsub.Publish": any_subject("a notification carries no row; channels are code"),
     }
 )

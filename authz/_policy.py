@@ -254,6 +254,26 @@ class _SystemOnly(Policy):
         return f"system identities with {self.action} {self.type} only"
 
 
+@dataclass(frozen=True, slots=True)
+class _AnySubject(Policy):
+    reason: str
+
+    def problems(self, query: Query[Any]) -> list[str]:
+        return [] if query.mutates is None else [f"any-subject policy on a write ({query.mutates})"]
+
+    async def run(self, g: Guard, query: Query[Any], args: tuple[object, ...], call: Call[T]) -> T:
+        del g  # a subject is bound (the store checked); nothing more is asked of it
+        return await call(query, args)
+
+    def describe(self) -> str:
+        return f"any acting subject ({self.reason})"
+
+
+def any_subject(reason: str) -> Policy:
+    """Any bound subject may run the query; for statements that touch no row (say why)."""
+    return _AnySubject(reason)
+
+
 def read(resource: Resource, action: Action = Action.READ) -> Policy:
     """Fetch the one row through the inner store, build its object, check ``action`` (read)."""
     return _FetchThenCheck(resource, action)

@@ -16,7 +16,7 @@ from authz._policy import Call, Policy, Resource
 from authz._rbac import Action, Object
 from authz._subject import Acting, Subject, acting
 from authz.errors import NoSubject, NotAuthorized, PolicyError
-from store import QUERIES, Isolation, Queries, Query, Store
+from store import FRAMEWORK_QUERIES, QUERIES, Isolation, Queries, Query, Store
 
 __all__ = ["AuthzStore"]
 
@@ -106,7 +106,7 @@ class AuthzStore(Queries):
         self._inner: Store = inner
         self._table = _Table(
             POLICIES if policies is None else policies,
-            QUERIES if queries is None else queries,
+            {**QUERIES, **FRAMEWORK_QUERIES} if queries is None else queries,
             Filters(),
         )
 

@@ -49,7 +49,7 @@ SYSTEM_RESTRICTED = _identity(
 AUDIT_PURGER = _identity(
     "audit-purger",
     "the purge worker: read and delete old audit logs, delete expired API keys",
-    {"audit_log": ["read", "purge"], "api_key": ["purge"]},
+    {"audit_log": ["read", "purge"], "api_key": ["purge"], "advisory_lock": ["use"]},
 )
 
 _REGISTRY: dict[str, SystemIdentity] = {i.name: i for i in (SYSTEM_RESTRICTED, AUDIT_PURGER)}

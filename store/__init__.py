@@ -1,12 +1,14 @@
 """txstore's store: typed queries generated from SQL, and transactions that guard themselves."""
 
 from store import constraints, errors, models
+from store._framework import FRAMEWORK_QUERIES
 from store._generated.queries import QUERIES, Querier, Queries
 from store._query import Kind, Param, Query, QueryRunner
 from store._store import PgStore, PgTx, Store, connect
 from store._tx import Isolation, PoisonMode
 
 __all__ = [
+    "FRAMEWORK_QUERIES",
     "QUERIES",
     "Isolation",
     "Kind",
