@@ -1,0 +1,273 @@
+"""``txstore demo``: the framework walked through as a new user would, on an embedded PostgreSQL.
+
+It lives in ``audit`` because it uses every layer; ``store``'s command line
+finds it by name and never imports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime
+import json
+import os
+import time
+import uuid
+
+import structlog
+from prometheus_client import CollectorRegistry
+
+import migrations
+from audit._purge import PurgeConfig, PurgeWorker
+from audit._stack import connect_stack
+from authz import Subject, as_subject, as_system_restricted
+from authz.errors import NotAuthorized
+from store import PgStore, Store, connect
+from store._config import load_config
+from store._localpg import LocalCluster
+from store.errors import OuterStoreUsedInTransaction
+from store.metrics import StoreMetrics
+from store.models import AuditAction, LoginType, User, UserStatus
+from store.pubsub import Event, Message, PubSub, publish
+
+__all__ = ["HELP", "add_arguments", "run"]
+
+HELP = "walk through txstore on an embedded PostgreSQL (the README's main command)"
+_NOW = datetime.datetime.now(datetime.UTC)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dsn",
+        default=os.environ.get("TXSTORE_DSN"),
+        help="use this server instead of starting an embedded one (default: $TXSTORE_DSN)",
+    )
+
+
+def _say(title: str, text: str = "") -> None:
+    print(f"  {title:<30} {text}".rstrip(), flush=True)
+
+
+def _step(title: str) -> None:
+    print(f"\n== {title}", flush=True)
+
+
+async def _user(s: Store, name: str, roles: tuple[str, ...], password: bytes) -> User:
+    return await s.insert_user(
+        id=uuid.uuid4(),
+        email=f"{name}@example.com",
+        username=name,
+        name=name.title(),
+        hashed_password=password,
+        status=UserStatus.ACTIVE,
+        rbac_roles=list(roles),
+        avatar_url=None,
+        login_type=LoginType.PASSWORD,
+        created_at=_NOW,
+    )
+
+
+async def _walk(dsn: str) -> None:
+    config = load_config()
+    _step("migrations")
+    started = time.perf_counter()
+    applied = await migrations.up(dsn, directory=config.migrations)
+    took = (time.perf_counter() - started) * 1e3
+    _say("applied", f"{len(applied)} migration(s) in {took:.0f} ms")
+    state = await migrations.status(dsn, directory=config.migrations)
+    _say("schema version", f"{state.current} ({len(state.pending)} pending)")
+
+    metrics = StoreMetrics(CollectorRegistry())
+    s = await connect_stack(dsn, metrics=metrics, min_size=1, max_size=4)
+    raw = await connect(dsn, min_size=1, max_size=2)  # below every layer, to show what landed
+    try:
+        await _tour(s, raw, dsn)
+        _step("metrics")
+        for sample in _samples(metrics):
+            _say(*sample)
+    finally:
+        metrics.close()
+        await s.close()
+        await raw.close()
+
+
+def _samples(metrics: StoreMetrics) -> list[tuple[str, str]]:
+    rows = []
+    for family in metrics.registry.collect():
+        for sample in family.samples:
+            if sample.name == "txstore_transactions_total":
+                label = f"{sample.labels['tx_id']} {sample.labels['outcome']}"
+                rows.append((f"transactions {label}", f"{sample.value:.0f}"))
+    return sorted(rows)
+
+
+async def _tour(s: Store, raw: PgStore, dsn: str) -> None:
+    admin = Subject.user(uuid.uuid4(), site_roles=("owner",))
+    _step("an organization and its people (as a site owner)")
+    with as_subject(admin):
+        org = await s.insert_organization(
+            id=uuid.uuid4(),
+            name="acme",
+            display_name="Acme",
+            description="",
+            icon="",
+            is_default=True,
+            created_at=_NOW,
+        )
+        alice = await _user(s, "alice", ("member",), b"alice-hash-v1")
+        bob = await _user(s, "bob", ("member",), b"bob-hash-v1")
+        for person, roles in ((alice, ["org-admin"]), (bob, ["org-member"])):
+            await s.insert_organization_member(
+                organization_id=org.id, user_id=person.id, roles=roles, created_at=_NOW
+            )
+    _say("organization", f"{org.name} {org.id}")
+    _say("users", "alice (org-admin), bob (org-member)")
+
+    as_alice = Subject.user(alice.id, org_roles={org.id: ("org-admin",)})
+    as_bob = Subject.user(bob.id, org_roles={org.id: ("org-member",)})
+    _step("workspaces, each created by its owner")
+    with as_subject(as_alice):
+        private = await s.insert_workspace(
+            id=uuid.uuid4(),
+            owner_id=alice.id,
+            organization_id=org.id,
+            name="alice-dev",
+            autostart_schedule=None,
+            ttl=None,
+            created_at=_NOW,
+        )
+    with as_subject(as_bob):
+        await s.insert_workspace(
+            id=uuid.uuid4(),
+            owner_id=bob.id,
+            organization_id=org.id,
+            name="bob-dev",
+            autostart_schedule=None,
+            ttl=None,
+            created_at=_NOW,
+        )
+        mine = await s.list_workspaces_by_organization_id(
+            organization_id=org.id, after_created_at=None, after_id=None, limit_rows=10
+        )
+    _say("bob lists the organization", ", ".join(w.name for w in mine) + " (filtered in SQL)")
+
+    _step("a denied read")
+    with as_subject(as_bob):
+        try:
+            await s.get_workspace_by_id(id=private.id)
+        except NotAuthorized as denied:
+            _say("bob reads alice-dev", f"{type(denied).__name__}: {denied}")
+            _say("", "(a NotFound: the API answers 404 and reveals nothing)")
+
+    _step("the outer store used inside in_tx")
+
+    async def careless(tx: Store) -> None:
+        await tx.get_user_by_id(id=alice.id)
+        await s.get_user_by_id(id=alice.id)  # txstore-lint: ignore[outer-store-in-tx] -- on purpose
+
+    with as_subject(as_alice):
+        try:
+            await s.in_tx(careless, tx_id="update_profile")
+        except OuterStoreUsedInTransaction as caught:
+            _say("caught", str(caught))
+
+    _step("an audited update with a secret field")
+    with as_subject(admin):
+        await s.update_user_hashed_password(id=alice.id, hashed_password=b"alice-hash-v2")
+        await s.update_user_profile(
+            id=alice.id,
+            email=alice.email,
+            username=alice.username,
+            name="Alice Liddell",
+            avatar_url=None,
+            updated_at=_NOW,
+        )
+    with as_system_restricted():
+        entries = await raw.search_audit_logs(
+            resource_type="user",
+            resource_id=str(alice.id),
+            user_id=None,
+            organization_id=None,
+            action=AuditAction.WRITE,
+            from_time=None,
+            to_time=None,
+            limit_rows=10,
+            offset_rows=0,
+        )
+    for entry in reversed(entries):
+        _say(f"audit {entry.action} user", json.dumps(entry.diff, sort_keys=True))
+    _say("", "(hashed_password changed: shown as secret, never its value)")
+
+    _step("pub/sub: delivered on commit only")
+    received: asyncio.Queue[Event] = asyncio.Queue()
+
+    async def on_event(event: Event) -> None:
+        received.put_nowait(event)
+
+    async with PubSub(dsn) as bus:
+        await bus.subscribe("workspace_events", on_event)
+        with as_subject(as_alice):
+            await _publish(s, "workspace_events", "rolled back", commit=False)
+            await _publish(s, "workspace_events", "alice-dev renamed", commit=True)
+        delivered = await asyncio.wait_for(received.get(), 5)
+        await asyncio.sleep(0.1)  # time for anything else to arrive
+        payload = delivered.payload if isinstance(delivered, Message) else repr(delivered)
+        _say("published twice", "once in a rolled-back transaction, once committed")
+        _say("received", f"{payload!r}, and {received.qsize()} other message(s)")
+
+    _step("a purge tick (as the audit-purger identity)")
+    with as_system_restricted():
+        await raw.insert_audit_log(
+            id=uuid.uuid4(),
+            time=_NOW - datetime.timedelta(days=400),
+            user_id=admin.id,
+            organization_id=org.id,
+            ip=None,
+            user_agent=None,
+            request_id=None,
+            resource_type="workspace",
+            resource_id=str(private.id),
+            resource_target="ancient",
+            action=AuditAction.WRITE,
+            diff={},
+            status_code=200,
+            additional_fields={},
+        )
+    result = await PurgeWorker(s, PurgeConfig(retention=datetime.timedelta(days=90))).tick()
+    _say("purged", f"{result}")
+
+
+async def _publish(s: Store, channel: str, payload: str, *, commit: bool) -> None:
+    async def send(tx: Store) -> None:
+        await publish(tx, channel, payload)
+        if not commit:
+            raise _Rollback
+
+    with contextlib.suppress(_Rollback):
+        await s.in_tx(send, tx_id="notify")
+
+
+class _Rollback(Exception):
+    pass
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo; returns the exit code."""
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))  # errors only
+    if args.dsn:
+        _say("server", "given by --dsn / TXSTORE_DSN")
+        asyncio.run(_walk(args.dsn))
+        return 0
+    started = time.perf_counter()
+    with LocalCluster() as cluster:
+        ready = (time.perf_counter() - started) * 1e3
+        binaries = cluster.binaries
+        _step("embedded PostgreSQL")
+        _say("ready", f"in {ready:.0f} ms ({binaries.source}, PostgreSQL {binaries.major})")
+        _say("DSN", cluster.dsn())
+        asyncio.run(_walk(cluster.dsn()))
+        stopping = time.perf_counter()
+    _step("done")
+    _say("server stopped", f"in {(time.perf_counter() - stopping) * 1e3:.0f} ms")
+    return 0
