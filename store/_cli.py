@@ -37,7 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="txstore", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, module in _COMMANDS.items():
-        command = _load(module)
+        try:
+            command = _load(module)
+        except ImportError as missing:  # an optional extra is not installed
+            sub.add_parser(name, help=f"unavailable: {missing}")
+            continue
         command.add_arguments(sub.add_parser(name, help=command.HELP, description=command.HELP))
     return parser
 
@@ -45,13 +49,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``txstore`` command line; returns the exit code."""
     args = build_parser().parse_args(argv)
-    return _load(_COMMANDS[args.command]).run(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        command = _load(_COMMANDS[args.command])
+    except ImportError as missing:
+        print(f"txstore {args.command}: {missing}", file=sys.stderr)
+        return 2
+    return command.run(args)
 
 
 def console() -> None:
     """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
     sys.exit(main())
