@@ -65,7 +65,14 @@ async def open_pool(
     Raises:
         DatabaseUnavailable: the server cannot be reached or refused the login;
             the message names the host and never the password.
+        ValueError: impossible pool sizes (not a DSN problem, so not the error above).
     """
+    if not 0 <= min_size <= max_size or max_size < 1:
+        # Checked here: asyncpg's ValueError would read as a malformed DSN below.
+        raise ValueError(
+            f"pool sizes must satisfy 0 <= min_size <= max_size >= 1, "
+            f"got min_size={min_size}, max_size={max_size}"
+        )
     settings = dict(server_settings or {})
     settings.setdefault("application_name", "txstore")
     if statement_timeout is not None:
