@@ -16,7 +16,7 @@ from store.errors import DatabaseUnavailable
 from store.testing._server import TestServer
 
 PASSWORD = "Corr3ct-horse-battery"  # noqa: S105  # a test role's password
-WRONG = "Wr0ng-staple-guess"  # noqa: S105  # the password a misconfigured client sends
+WRONG = "Wr0ng-staple-guess"  # the password a misconfigured client sends
 HBA = """\
 host all postgres 127.0.0.1/32 trust
 host all all 127.0.0.1/32 scram-sha-256
