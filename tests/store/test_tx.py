@@ -340,3 +340,30 @@ async def test_cancellation_mid_transaction_leaves_nothing(pg: PgStoreBase) -> N
             assert await conn.fetchval("SELECT 1") == 1
     assert pg.pool.get_size() <= 5
     assert pg.pool.get_idle_size() == pg.pool.get_size()
+
+
+async def test_events_name_queries_and_transactions_without_parameters(
+    empty_db_dsn: str,
+) -> None:
+    conn = await asyncpg.connect(empty_db_dsn)
+    await conn.execute(SCHEMA)
+    await conn.close()
+    store = PgStoreBase(await open_pool(empty_db_dsn, min_size=1, max_size=2), slow_query_ms=0)
+    try:
+
+        async def work(tx: Tx) -> None:
+            await tx.execute(INSERT_ITEM, (1, "top-secret-label"))
+
+        with structlog.testing.capture_logs() as logs:
+            await store.in_tx(work, tx_id="events")
+            await store.fetch_many(LIST_ITEMS, ())
+    finally:
+        await store.close()
+    by_event = [(e["event"], e.get("query"), e.get("tx_id"), e["log_level"]) for e in logs]
+    assert ("transaction begin", None, "events", "debug") in by_event
+    assert ("query", "insert_item", "events", "debug") in by_event
+    assert ("slow query", "insert_item", "events", "warning") in by_event  # threshold 0 ms
+    assert ("transaction commit", None, "events", "debug") in by_event
+    assert ("query", "list_items", None, "debug") in by_event
+    assert all(e.get("duration_ms", 0) >= 0 for e in logs)
+    assert "top-secret-label" not in repr(logs), "parameters are never logged"
