@@ -374,23 +374,24 @@ class PubSub:
 
         Raises:
             InvalidChannel: ``channel`` is not a valid channel name.
+            ValueError: ``queue_size`` is less than 1.
             PubSubClosed: the hub is not started or already closed.
         """
         validate_channel(channel)
         if self._closed or self._supervisor is None:
             raise PubSubClosed(f"cannot subscribe to {channel!r}: the PubSub is not running")
-        sub = Subscription(self, channel, callback, queue_size or self._queue_size)
-        first = channel not in self._subs
+        size = self._queue_size if queue_size is None else queue_size
+        if size < 1:
+            raise ValueError(f"queue_size must be at least 1, not {size}")
+        sub = Subscription(self, channel, callback, size)
         self._subs.setdefault(channel, []).append(sub)
-        if not first:
-            return sub
         async with self._lock:
             conn = self._conn
             if conn is None or conn.is_closed():
                 sub._lost = True  # the reconnect will LISTEN and signal the gap
                 return sub
             try:
-                await conn.add_listener(channel, self._on_notify)
+                await conn.add_listener(channel, self._on_notify)  # LISTEN once per channel
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 _log.warning("listen failed; reconnecting", channel=channel, error=str(exc))
                 sub._lost = True
@@ -459,8 +460,8 @@ class PubSub:
                 attempt += 1
                 try:
                     await self._connect()
-                except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
-                    _log.warning("listener reconnect failed", attempt=attempt, error=str(e))
+                except Exception as e:  # whatever failed, the supervisor must keep trying
+                    _log.warning("listener reconnect failed", attempt=attempt, error=repr(e))
                     continue
                 self.reconnects += 1
                 _log.info("listener reconnected", attempt=attempt)
@@ -479,7 +480,8 @@ class PubSub:
             try:
                 async with self._lock, asyncio.timeout(self._connect_timeout):
                     await conn.execute("SELECT 1")
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except Exception as e:  # a connection dying mid-ping can raise internal errors too
+                _log.warning("listener ping failed", error=repr(e))
                 return
 
 
@@ -487,5 +489,5 @@ async def _close(conn: asyncpg.Connection) -> None:
     try:
         async with asyncio.timeout(1.0):
             await conn.close()
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+    except Exception:  # already broken: drop the socket
         conn.terminate()
