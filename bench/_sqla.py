@@ -92,30 +92,38 @@ class AuditedSession(Session):
 
 @event.listens_for(AuditedSession, "before_flush")
 def _audit_hook(session: Session, flush_context: object, instances: object) -> None:
+    """Record creates and changes of workspaces, as txstore's audit layer does."""
+    changes: list[tuple[WorkspaceRow, str, dict[str, object]]] = []
+    for obj in list(session.new):
+        if isinstance(obj, WorkspaceRow):
+            fields = ("name", "owner_id", "organization_id", "deleted")
+            changes.append((obj, "create", {f: {"new": str(getattr(obj, f))} for f in fields}))
     for obj in list(session.dirty):
         if not isinstance(obj, WorkspaceRow):
             continue
         state = inspect(obj)
-        diff = {}
+        diff: dict[str, object] = {}
         for attr in ("name", "owner_id", "organization_id", "deleted"):
             history = state.attrs[attr].history
             if history.has_changes():
                 old, new = list(history.deleted or ()), list(history.added or ())
                 diff[attr] = {"old": str(old[:1]), "new": str(new[:1])}
         if diff:
-            session.add(
-                AuditLogRow(
-                    id=uuid.uuid4(),
-                    time=datetime.datetime.now(datetime.UTC),
-                    user_id=cast(AuditedSession, session).actor,
-                    organization_id=obj.organization_id,
-                    resource_type="workspace",
-                    resource_id=str(obj.id),
-                    resource_target=obj.name,
-                    action="write",
-                    diff=diff,
-                )
+            changes.append((obj, "write", diff))
+    for obj, action, diff in changes:
+        session.add(
+            AuditLogRow(
+                id=uuid.uuid4(),
+                time=datetime.datetime.now(datetime.UTC),
+                user_id=cast(AuditedSession, session).actor,
+                organization_id=obj.organization_id,
+                resource_type="workspace",
+                resource_id=str(obj.id),
+                resource_target=obj.name,
+                action=action,
+                diff=diff,
             )
+        )
 
 
 def _url(dsn: str) -> str:
