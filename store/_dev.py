@@ -147,8 +147,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--port",
         type=int,
         default=None,
-        help=f"the server port (default: ${PORT_ENV}, else {DEFAULT_PORT} + a per-checkout "
-        "offset)",
+        help=f"the server port (default: ${PORT_ENV}, else {DEFAULT_PORT} + a per-checkout offset)",
     )
     parser.add_argument(
         "--no-offset",

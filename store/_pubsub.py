@@ -198,7 +198,11 @@ class Subscription:
         return not self._closed
 
     async def unsubscribe(self) -> None:
-        """Stop delivery: nothing is delivered after this returns (idempotent)."""
+        """Stop delivery: nothing is delivered after this returns (idempotent).
+
+        Called from another task, a callback still running for this subscription
+        is cancelled; called from the callback itself, it finishes normally.
+        """
         if self._closed:
             return
         self._stop()
