@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from migrations import LOCK_KEY as MIGRATIONS_LOCK_KEY
 from store._query import Kind, Param, Query, RowT
 from store.errors import MisuseError
 
@@ -198,11 +199,8 @@ class LockRegistry:
 #: The process-wide registry behind :func:`register`, :func:`try_acquire` and
 #: :func:`acquire`.
 REGISTRY = LockRegistry()
-# The migrations runner's session lock (migrations/_lock.py) shares the id space.
-REGISTRY.register(
-    "txstore.migrations",
-    id=int.from_bytes(hashlib.sha256(b"txstore.migrations").digest()[:8]) & _INT64_MAX,
-)
+# The migrations runner's session lock shares the id space: no name may take its id.
+REGISTRY.register("txstore.migrations", id=MIGRATIONS_LOCK_KEY)
 
 
 def register(name: str, *, id: int | None = None) -> AdvisoryLock:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from migrations._lock import LOCK_KEY as MIGRATIONS_LOCK_KEY
+from migrations import LOCK_KEY as MIGRATIONS_LOCK_KEY
 from store import PgStore, Store, connect
 from store.errors import LockTimeout
 from store.locks import (
