@@ -110,6 +110,21 @@ class Guard(Protocol):
         self, query: Query[Any], resource: Resource, action: Action
     ) -> tuple[Query[Any], tuple[object, ...]]: ...
 
+    @property
+    def locked(self) -> dict[tuple[str, tuple[object, ...]], Object] | None:
+        """Objects of rows this transaction read ``FOR UPDATE``, by (get query, arguments).
+
+        None outside a transaction. A locked row cannot change under the
+        transaction, and the store clears the memo after every write it runs,
+        so a mutation's check may reuse the object instead of fetching the row
+        again.
+        """
+        ...
+
+
+def _locking(query: Query[Any]) -> bool:
+    return query.sql.rstrip().upper().endswith("FOR UPDATE")
+
 
 def _args(query: Query[Any], args: tuple[object, ...]) -> Callable[[str], Any]:
     return dict(zip((p.name for p in query.params), args, strict=True)).__getitem__
@@ -157,7 +172,11 @@ class _FetchThenCheck(Policy):
 
     async def run(self, g: Guard, query: Query[Any], args: tuple[object, ...], call: Call[T]) -> T:
         row = await call(query, args)
-        g.check(query, self.action, await self.resource.object(row.__getattribute__, g.inner))
+        obj = await self.resource.object(row.__getattribute__, g.inner)
+        g.check(query, self.action, obj)
+        locked = g.locked
+        if locked is not None and _locking(query):
+            locked[(query.name, args)] = obj
         return row
 
     def describe(self) -> str:
@@ -199,8 +218,13 @@ class _FetchCheckMutate(Policy):
 
     async def run(self, g: Guard, query: Query[Any], args: tuple[object, ...], call: Call[T]) -> T:
         by_name = _args(query, args)
-        current = await g.inner.fetch_one(self.get, tuple(by_name(p.name) for p in self.get.params))
-        g.check(query, self.action, await self.resource.object(current.__getattribute__, g.inner))
+        get_args = tuple(by_name(p.name) for p in self.get.params)
+        locked = g.locked
+        obj = None if locked is None else locked.get((self.get.name, get_args))
+        if obj is None:  # not read FOR UPDATE earlier in this transaction: fetch it now
+            current = await g.inner.fetch_one(self.get, get_args)
+            obj = await self.resource.object(current.__getattribute__, g.inner)
+        g.check(query, self.action, obj)
         return await call(query, args)
 
     def describe(self) -> str:

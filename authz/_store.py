@@ -41,6 +41,7 @@ class _Guard:
     inner: Store
     bound: Acting
     filters: Filters
+    locked: dict[tuple[str, tuple[object, ...]], Object] | None
 
     @property
     def subject(self) -> Subject:
@@ -91,7 +92,7 @@ class AuthzStore(Queries):
             message names each method and the file where policies are declared.
     """
 
-    __slots__ = ("_inner", "_table")
+    __slots__ = ("_inner", "_locked", "_table")
 
     def __init__(
         self,
@@ -104,6 +105,7 @@ class AuthzStore(Queries):
         if problems:
             raise PolicyError([str(p) for p in problems])
         self._inner: Store = inner
+        self._locked: dict[tuple[str, tuple[object, ...]], Object] | None = None
         self._table = _Table(
             POLICIES if policies is None else policies,
             {**QUERIES, **FRAMEWORK_QUERIES} if queries is None else queries,
@@ -115,6 +117,7 @@ class AuthzStore(Queries):
         store = cls.__new__(cls)
         store._inner = inner
         store._table = table
+        store._locked = {}  # a transaction handle: rows it locks stay as read
         return store
 
     @property
@@ -136,7 +139,13 @@ class AuthzStore(Queries):
                     f"{relative(POLICIES_FILE)}"
                 ]
             )
-        return await policy.run(_Guard(self._inner, bound, table.filters), query, args, call)
+        locked = self._locked
+        result = await policy.run(
+            _Guard(self._inner, bound, table.filters, locked), query, args, call
+        )
+        if locked and query.mutates is not None:
+            locked.clear()  # a write may have changed what a remembered object says
+        return result
 
     async def fetch_one(self, query: Query[RowT], args: tuple[object, ...]) -> RowT:
         return await self._run(query, args, self._inner.fetch_one)

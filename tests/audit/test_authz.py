@@ -109,3 +109,30 @@ async def test_an_audited_update_over_authz_locks_checks_and_records(pg: store.P
         await audited.update_workspace_name(id=workspace.id, name="sneaky")
     assert (await pg.get_workspace_by_id(id=workspace.id)).name == "after"
     assert len([e for e in await _search(pg) if e.action == models.AuditAction.WRITE]) == 1
+
+
+async def test_an_audited_update_reads_its_row_once(pg: store.PgStore) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from store.metrics import MetricsStore, StoreMetrics
+
+    metrics = StoreMetrics(CollectorRegistry())
+    try:
+        audited = audit.AuditStore(AuthzStore(MetricsStore(pg, metrics)))
+        with as_subject(OWNER):
+            workspace = await _workspace(audited, ACME, "once")
+            await audited.update_workspace_name(id=workspace.id, name="twice")
+
+        def calls(query: str) -> float:
+            value = metrics.registry.get_sample_value(
+                "txstore_query_duration_seconds_count", {"query": query, "outcome": "ok"}
+            )
+            return value or 0.0
+
+        # The audit layer's locked lookup serves authorization's check as well:
+        # one read of the row, not one per layer.
+        assert calls("get_workspace_by_id") == 1
+        assert calls("update_workspace_name") == 1
+        assert calls("insert_audit_log") == 2
+    finally:
+        metrics.close()
