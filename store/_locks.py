@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from migrations import LOCK_KEY as MIGRATIONS_LOCK_KEY
 from store._query import Kind, Param, Query, RowT
-from store.errors import MisuseError
+from store.errors import LockIdCollision, LockNameConflict, UnregisteredLock
 
 __all__ = [
     "ACQUIRE",
@@ -68,25 +68,6 @@ ACQUIRE: Query[None] = Query(
     decode=None,
     source="store/_locks.py",
 )
-
-
-class LockIdCollision(MisuseError):
-    """Two names map to one lock id; rename one of them."""
-
-
-class LockNameConflict(MisuseError):
-    """A name was registered again with a different id (ids are never reused or moved)."""
-
-
-class UnregisteredLock(MisuseError, LookupError):
-    """A lock name was used without being registered first."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(
-            f"advisory lock {name!r} is not registered; call store.locks.register({name!r}) "
-            "where the worker that uses it is defined"
-        )
-        self.name = name
 
 
 @dataclass(frozen=True, slots=True)

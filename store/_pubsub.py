@@ -27,7 +27,7 @@ import structlog
 
 from store._query import Kind, Param, Query
 from store._sqlstate import unavailable
-from store.errors import MisuseError
+from store.errors import InvalidChannel, PayloadTooLarge, PubSubClosed
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",
@@ -65,29 +65,6 @@ PUBLISH: Query[None] = Query(
 )
 
 
-class InvalidChannel(MisuseError, ValueError):
-    """A channel name is empty, too long, or has characters outside ``[A-Za-z0-9_.:-]``."""
-
-
-class PayloadTooLarge(MisuseError, ValueError):
-    """A payload is ``MAX_PAYLOAD_BYTES`` + 1 bytes or more in UTF-8, or holds a NUL character.
-
-    Raised before anything is sent; ``size`` is the payload's UTF-8 length.
-    """
-
-    def __init__(self, channel: str, size: int) -> None:
-        super().__init__(
-            f"cannot publish on {channel!r}: the payload is {size} bytes in UTF-8; NOTIFY "
-            f"takes at most {MAX_PAYLOAD_BYTES}. Publish an id and let subscribers read the row"
-        )
-        self.channel = channel
-        self.size = size
-
-
-class PubSubClosed(MisuseError):
-    """``subscribe`` was called on a :class:`PubSub` that is not started or already closed."""
-
-
 def validate_channel(channel: str) -> str:
     """Return ``channel`` when it is a valid channel name.
 
@@ -123,7 +100,7 @@ async def publish(store: _Executes, channel: str, payload: str = "") -> None:
     validate_channel(channel)
     size = len(payload.encode())
     if size > MAX_PAYLOAD_BYTES or "\x00" in payload:
-        raise PayloadTooLarge(channel, size)
+        raise PayloadTooLarge(channel, size, MAX_PAYLOAD_BYTES)
     await store.execute(PUBLISH, (channel, payload))
 
 

@@ -17,18 +17,24 @@ __all__ = [
     "DatabaseError",
     "DatabaseUnavailable",
     "ForeignKeyViolation",
+    "InvalidChannel",
+    "LockIdCollision",
+    "LockNameConflict",
     "LockTimeout",
     "MisuseError",
     "NotFound",
     "NotNullViolation",
     "OuterStoreUsedInTransaction",
+    "PayloadTooLarge",
     "PostgresNotFound",
     "PostgresStartError",
+    "PubSubClosed",
     "QueryCanceled",
     "SerializationFailure",
     "StatementTimeout",
     "StoreError",
     "TransactionClosed",
+    "UnregisteredLock",
 ]
 
 
@@ -73,6 +79,51 @@ class ConcurrentTransactionUse(_TxMisuse):
     """Two operations ran at once on one transaction handle."""
 
     reason = "is busy with another operation; await one call at a time on a tx handle"
+
+
+# -- pub/sub and advisory locks ----------------------------------------------------
+
+
+class InvalidChannel(MisuseError, ValueError):
+    """A channel name is empty, too long, or has characters outside ``[A-Za-z0-9_.:-]``."""
+
+
+class PayloadTooLarge(MisuseError, ValueError):
+    """A payload is over ``limit`` bytes (7999) in UTF-8, or holds a NUL character.
+
+    Raised before anything is sent; ``size`` is the payload's UTF-8 length.
+    """
+
+    def __init__(self, channel: str, size: int, limit: int = 7999) -> None:
+        super().__init__(
+            f"cannot publish on {channel!r}: the payload is {size} bytes in UTF-8; NOTIFY "
+            f"takes at most {limit}. Publish an id and let subscribers read the row"
+        )
+        self.channel = channel
+        self.size = size
+
+
+class PubSubClosed(MisuseError):
+    """``subscribe`` was called on a :class:`PubSub` that is not started or already closed."""
+
+
+class LockIdCollision(MisuseError):
+    """Two names map to one lock id; rename one of them."""
+
+
+class LockNameConflict(MisuseError):
+    """A name was registered again with a different id (ids are never reused or moved)."""
+
+
+class UnregisteredLock(MisuseError, LookupError):
+    """A lock name was used without being registered first."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"advisory lock {name!r} is not registered; call store.locks.register({name!r}) "
+            "where the worker that uses it is defined"
+        )
+        self.name = name
 
 
 # -- set-up -------------------------------------------------------------------
