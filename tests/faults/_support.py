@@ -59,7 +59,8 @@ async def assert_pool_clean(pg: PgStore, admin_dsn: str) -> None:
     try:
         stuck = await conn.fetch(
             "SELECT pid, state, query FROM pg_stat_activity "
-            "WHERE application_name = 'txstore' AND state <> 'idle'"
+            "WHERE datname = current_database() AND application_name = 'txstore' "
+            "AND state <> 'idle'"
         )
     finally:
         await conn.close()
