@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
@@ -53,15 +54,31 @@ def persistent_cluster(
 
 
 async def assert_pool_clean(pg: PgStore, admin_dsn: str) -> None:
-    """Every pooled connection is idle, and no session of the store is left in a transaction."""
-    assert pg.pool.get_idle_size() == pg.pool.get_size()
+    """Every pooled connection is idle, and no session of the store is left in a transaction.
+
+    A cancelled caller returns while its shielded rollback and release are still
+    running, so this waits (bounded) for them to land before asserting.
+    """
     conn = await asyncpg.connect(admin_dsn)
     try:
-        stuck = await conn.fetch(
-            "SELECT pid, state, query FROM pg_stat_activity "
-            "WHERE datname = current_database() AND application_name = 'txstore' "
-            "AND state <> 'idle'"
-        )
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(10):
+                while not await _clean(pg, conn):  # noqa: ASYNC110  # no event to wait on
+                    await asyncio.sleep(0.01)
+        assert pg.pool.get_idle_size() == pg.pool.get_size()
+        stuck = await _stuck(conn)
     finally:
         await conn.close()
     assert stuck == [], f"sessions not idle: {stuck}"
+
+
+async def _stuck(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT pid, state, query FROM pg_stat_activity "
+        "WHERE datname = current_database() AND application_name = 'txstore' "
+        "AND state <> 'idle'"
+    )
+
+
+async def _clean(pg: PgStore, conn: asyncpg.Connection) -> bool:
+    return pg.pool.get_idle_size() == pg.pool.get_size() and not await _stuck(conn)
