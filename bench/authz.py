@@ -40,7 +40,7 @@ def decisions() -> None:
     )
     obj = Object("workspace", "w", uuid.uuid4(), orgs[-1])
     query = store.QUERIES["get_workspace_by_id"]
-    guard = _Guard(None, Acting(subject), None)  # type: ignore[arg-type]  # check() needs neither
+    guard = _Guard(None, Acting(subject), None, None)  # type: ignore[arg-type]  # check() needs neither
     cache = authz.DecisionCache()
     cache.put(Action.UPDATE, obj, False)
     uncached = _per_call(lambda: authz.authorize(subject, Action.UPDATE, obj))
