@@ -346,12 +346,10 @@ class PgStoreBase(QueryRunner):
                 await asyncio.shield(self._finish(conn, tx_id))
 
     async def _finish(self, conn: asyncpg.Connection, tx_id: str) -> None:
-        """Return the connection clean: roll back anything open; discard it if that fails."""
-        if not lost(conn):
-            try:
-                if conn.is_in_transaction():
-                    await conn.execute("ROLLBACK")
-                _log.debug("transaction rollback", tx_id=tx_id)
-            except Exception:  # still busy with a cancelled statement, or broken
-                conn.terminate()
-        self.pool.put(conn)
+        """Return the connection clean: roll back anything open; discard it if that fails.
+
+        Done by the pool, which first waits out a statement cancelled mid-flight
+        (whose outcome, a ``BEGIN`` say, the client has not seen yet).
+        """
+        await self.pool.clean(conn)
+        _log.debug("transaction rollback", tx_id=tx_id)

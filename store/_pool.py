@@ -60,7 +60,7 @@ class Pool:
         self._idle: collections.deque[tuple[Conn, float]] = collections.deque()
         self._size = 0  # open connections plus those being opened
         self._waiters: collections.deque[asyncio.Future[Conn]] = collections.deque()
-        self._cleanups: set[asyncio.Task[None]] = set()
+        self._cleanups: set[asyncio.Task[Any]] = set()
         self._closed = False
 
     # -- sizes ---------------------------------------------------------------------
@@ -120,8 +120,15 @@ class Pool:
             return conn
         if self._size < self._max:
             self._size += 1
+            opening = asyncio.get_running_loop().create_task(self._connect())
             try:
-                return await self._connect()
+                return await asyncio.shield(opening)
+            except asyncio.CancelledError:
+                # The caller gave up, not the connection: it joins the pool when
+                # open, rather than being cut off mid-handshake (or mid-setup query).
+                self._cleanups.add(opening)
+                opening.add_done_callback(self._adopt)
+                raise
             except BaseException:
                 self._size -= 1
                 self._wake_one_to_open()
@@ -134,6 +141,14 @@ class Pool:
             if waiter.done() and not waiter.cancelled():
                 self.put(waiter.result())  # handed over just as we were cancelled
             raise
+
+    def _adopt(self, opening: asyncio.Task[Conn]) -> None:
+        self._cleanups.discard(opening)
+        if opening.cancelled() or opening.exception() is not None:
+            self._size -= 1
+            self._wake_one_to_open()
+        else:
+            self.put(opening.result())
 
     # -- returning ---------------------------------------------------------------------
     def put(self, conn: Conn) -> None:
@@ -159,11 +174,12 @@ class Pool:
 
     def put_dirty(self, conn: Conn) -> None:
         """Return a connection after an error or cancellation: cleaned before reuse."""
-        task = asyncio.get_running_loop().create_task(self._clean(conn))
+        task = asyncio.get_running_loop().create_task(self.clean(conn))
         self._cleanups.add(task)
         task.add_done_callback(self._cleanups.discard)
 
-    async def _clean(self, conn: Conn) -> None:
+    async def clean(self, conn: Conn) -> None:
+        """Roll back, resynchronize and return ``conn``; terminate it if that fails."""
         try:
             async with asyncio.timeout(5):
                 while not conn.is_closed():

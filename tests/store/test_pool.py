@@ -147,3 +147,21 @@ async def test_close_closes_idle_now_and_busy_on_return(pool: Pool) -> None:
 def test_sizes_are_checked() -> None:
     with pytest.raises(ValueError, match="min_size"):
         Pool("postgresql://x", min_size=3, max_size=2, connect_kwargs={})
+
+
+async def test_a_caller_cancelled_while_a_connection_opens_leaves_it_to_the_pool(
+    empty_db_dsn: str,
+) -> None:
+    p = await Pool(empty_db_dsn, min_size=0, max_size=1, connect_kwargs={}).open()
+    try:
+        taking = asyncio.create_task(p.take())
+        await asyncio.sleep(0)  # the connection starts opening
+        taking.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await taking
+        conn = await asyncio.wait_for(p.take(), 5)  # the same slot, now open and idle
+        assert await conn.fetchval("SELECT 1") == 1
+        assert p.get_size() == 1
+        p.put(conn)
+    finally:
+        await p.close()
