@@ -17,8 +17,12 @@ from authz._rbac import Action, Object
 from authz._subject import Acting, Subject, acting
 from authz.errors import NoSubject, NotAuthorized, PolicyError
 from store import FRAMEWORK_QUERIES, QUERIES, Isolation, Queries, Query, Store
+from store.errors import NotFound, OuterStoreUsedInTransaction
+from store.models import UserStatus
 
 __all__ = ["AuthzStore"]
+
+_GET_USER = QUERIES["get_user_by_id"]
 
 T = TypeVar("T")
 RowT = TypeVar("RowT")
@@ -120,6 +124,23 @@ class AuthzStore(Queries):
         store._locked = {}  # a transaction handle: rows it locks stay as read
         return store
 
+    async def _revoked(self, subject: Subject) -> bool:
+        """True when the subject's user row says deleted or not active.
+
+        Subjects are built by trusted code (authentication), so a role is taken
+        as given; what the database can still say is that the user was deleted
+        or suspended since the session began. System identities have no row.
+        An id with no user row is not a revocation (tests and bootstrap code
+        act as users that were never stored).
+        """
+        if subject.system is not None:
+            return False
+        try:
+            user = await self._inner.fetch_one(_GET_USER, (subject.id,))
+        except NotFound:
+            return False
+        return bool(user.deleted) or user.status != UserStatus.ACTIVE
+
     @property
     def derived_queries(self) -> int:
         """How many filtered list queries have been derived (one per query and predicate shape)."""
@@ -138,6 +159,20 @@ class AuthzStore(Queries):
                     f"no policy for query {query.name} ({query.source}); declare one in "
                     f"{relative(POLICIES_FILE)}"
                 ]
+            )
+        if bound.revoked is None:
+            try:
+                bound.revoked = await self._revoked(bound.subject)
+            except OuterStoreUsedInTransaction as misuse:  # name the call that was made
+                raise OuterStoreUsedInTransaction(query.name, misuse.tx_id) from None
+        if bound.revoked:
+            _log.warning(
+                "authorization denied: subject revoked",
+                subject_id=str(bound.subject.id),
+                query=query.name,
+            )
+            raise NotAuthorized(
+                query.name, Action.READ if query.mutates is None else Action.UPDATE, "user"
             )
         locked = self._locked
         result = await policy.run(
@@ -174,8 +209,11 @@ class AuthzStore(Queries):
             NoSubject: no subject is bound.
             OuterStoreUsedInTransaction: this store is used inside one of its own closures.
         """
-        if acting() is None:
+        bound = acting()
+        if bound is None:
             raise NoSubject("in_tx")
+        if bound.revoked is None:
+            bound.revoked = await self._revoked(bound.subject)
         table = self._table
         return await self._inner.in_tx(
             lambda tx: fn(AuthzStore._wrap(tx, table)),

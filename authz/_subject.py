@@ -131,10 +131,12 @@ class DecisionCache:
 
 @dataclass(eq=False, slots=True)
 class Acting:
-    """One binding of a subject: the subject and its decision cache."""
+    """One binding of a subject: the subject, its decision cache, and whether its
+    user row was checked for revocation (done once per binding)."""
 
     subject: Subject
     decisions: DecisionCache = field(default_factory=DecisionCache)
+    revoked: bool | None = None  # None: not checked yet
 
 
 _ACTING: ContextVar[Acting | None] = ContextVar("txstore_authz_subject", default=None)
