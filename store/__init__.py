@@ -4,6 +4,7 @@ from store import constraints, errors, models
 from store._framework import FRAMEWORK_QUERIES
 from store._generated.queries import QUERIES, Querier, Queries
 from store._query import Kind, Param, Query, QueryRunner
+from store._replica import ReplicaRoutingStore, connect_with_replica
 from store._store import PgStore, PgTx, Store, connect
 from store._tx import Isolation, PoisonMode
 
@@ -20,8 +21,10 @@ __all__ = [
     "Queries",
     "Query",
     "QueryRunner",
+    "ReplicaRoutingStore",
     "Store",
     "connect",
+    "connect_with_replica",
     "constraints",
     "errors",
     "models",
