@@ -20,10 +20,15 @@ postgres: $(STAMP)
 demo: $(STAMP) postgres
 	@$(VENV)/bin/txstore demo
 
-## The whole test suite on real PostgreSQL (started by the suite itself).
+## The whole test suite on real PostgreSQL (started by the suite itself), then the
+## store, authz and audit suites again through PgBouncer in transaction pooling mode.
+PGBOUNCER_SUITES := tests/store/test_store.py tests/store/test_tx.py tests/store/test_metrics.py \
+	tests/authz tests/audit
 test: $(STAMP) postgres
 	@mkdir -p build
 	$(PY) -m pytest -n 2 --dist loadfile --junitxml=build/junit.xml $(PYTEST_ARGS)
+	TXSTORE_TEST_PGBOUNCER=1 TXSTORE_STATEMENT_CACHE_SIZE=0 \
+		$(PY) -m pytest -n 2 --dist loadfile --junitxml=build/junit-pgbouncer.xml $(PGBOUNCER_SUITES)
 
 lint: $(STAMP) postgres
 	$(VENV)/bin/ruff check .

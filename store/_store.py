@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol, TypeVar
 
@@ -69,7 +70,7 @@ async def connect(
     *,
     min_size: int = 2,
     max_size: int = 10,
-    statement_cache_size: int = 1024,
+    statement_cache_size: int | None = None,
     statement_timeout: float | None = None,
     lock_timeout: float | None = None,
     acquire_timeout: float | None = 30.0,
@@ -80,8 +81,10 @@ async def connect(
     """Open a pool on ``dsn`` and return a :class:`PgStore` over it.
 
     ``statement_cache_size=0`` is the setting behind PgBouncer in transaction
-    pooling mode. ``statement_timeout`` and ``lock_timeout`` (seconds) apply to
-    every statement; ``in_tx`` can tighten them per transaction.
+    pooling mode; left unset it is ``$TXSTORE_STATEMENT_CACHE_SIZE`` or 1024,
+    so a deployment behind PgBouncer can say so without a code change.
+    ``statement_timeout`` and ``lock_timeout`` (seconds) apply to every
+    statement; ``in_tx`` can tighten them per transaction.
     ``poison_mode="log"`` logs outer-store use inside ``in_tx`` instead of
     raising, for roll-outs.
 
@@ -89,6 +92,8 @@ async def connect(
         DatabaseUnavailable: the server is unreachable or refused the login (the
             message names the host and never the password).
     """
+    if statement_cache_size is None:
+        statement_cache_size = int(os.environ.get("TXSTORE_STATEMENT_CACHE_SIZE", "1024"))
     pool = await open_pool(
         dsn,
         min_size=min_size,

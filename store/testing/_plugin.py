@@ -12,6 +12,7 @@ Fixtures: ``pg_server`` (session), ``db_dsn`` (a new database migrated to head),
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 import pytest_asyncio
 
 from store._config import load_config
+from store.testing._pgbouncer import PgBouncer
 from store.testing._server import TEST_TIMEZONE, TestServer, start_server
 
 __all__ = ["db_dsn", "empty_db_dsn", "pg_server"]
@@ -26,6 +28,19 @@ __all__ = ["db_dsn", "empty_db_dsn", "pg_server"]
 _SERVER = pytest.StashKey[TestServer]()
 _OWNED = pytest.StashKey[bool]()
 _TEMPLATE = pytest.StashKey[str]()
+_BOUNCER = pytest.StashKey[PgBouncer]()
+
+
+def _bouncer(config: pytest.Config, server: TestServer) -> PgBouncer | None:
+    """With ``TXSTORE_TEST_PGBOUNCER=1``, ``db_dsn`` goes through a PgBouncer in
+    transaction pooling mode (one per test process), started on first use."""
+    if os.environ.get("TXSTORE_TEST_PGBOUNCER") != "1":
+        return None
+    bouncer = config.stash.get(_BOUNCER, None)
+    if bouncer is None:
+        bouncer = config.stash[_BOUNCER] = PgBouncer(server.admin_dsn, default_pool_size=20)
+        bouncer.start()
+    return bouncer
 
 
 def _server(config: pytest.Config) -> TestServer:
@@ -60,10 +75,18 @@ def pytest_configure_node(node: Any) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"txstore: PostgreSQL from {_server(config).source}; time zone {TEST_TIMEZONE}"
+    via = (
+        " via PgBouncer (transaction pooling)"
+        if os.environ.get("TXSTORE_TEST_PGBOUNCER") == "1"
+        else ""
+    )
+    return f"txstore: PostgreSQL from {_server(config).source}{via}; time zone {TEST_TIMEZONE}"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    bouncer = config.stash.get(_BOUNCER, None)
+    if bouncer is not None:
+        bouncer.stop()
     server = config.stash.get(_SERVER, None)
     if server is not None and config.stash.get(_OWNED, False):
         server.stop()
@@ -83,8 +106,9 @@ async def db_dsn(pytestconfig: pytest.Config, pg_server: TestServer) -> AsyncIte
         template = await pg_server.ensure_template(load_config().migrations)
         pytestconfig.stash[_TEMPLATE] = template
     name = await pg_server.create_database(template)
+    bouncer = _bouncer(pytestconfig, pg_server)
     try:
-        yield pg_server.dsn(name)
+        yield bouncer.dsn(name) if bouncer else pg_server.dsn(name)
     finally:
         await pg_server.drop_database(name)
 

@@ -24,7 +24,7 @@ RECENT = NOW - datetime.timedelta(days=10)
 
 
 async def seed(dsn: str, *, old_logs: int, recent_logs: int = 3, expired_keys: int = 0) -> None:
-    conn = await asyncpg.connect(dsn)
+    conn = await asyncpg.connect(dsn, statement_cache_size=0)
     try:
         actor = uuid.uuid4()
         await conn.copy_records_to_table(
@@ -65,7 +65,7 @@ async def seed(dsn: str, *, old_logs: int, recent_logs: int = 3, expired_keys: i
 
 
 async def _count(dsn: str, sql: str) -> int:
-    conn = await asyncpg.connect(dsn)
+    conn = await asyncpg.connect(dsn, statement_cache_size=0)
     try:
         return int(await conn.fetchval(sql))
     finally:
@@ -95,7 +95,7 @@ async def test_a_tick_deletes_past_retention_in_batches_and_records_itself(
     # The recent entries and the live key stay; the purge wrote one entry of its own.
     assert await _count(db_dsn, "SELECT count(*) FROM audit_logs WHERE resource_id = 'recent'") == 3
     assert await _count(db_dsn, "SELECT count(*) FROM api_keys") == 1
-    conn = await asyncpg.connect(db_dsn)
+    conn = await asyncpg.connect(db_dsn, statement_cache_size=0)
     try:
         own = await conn.fetchrow(
             "SELECT (additional_fields->>'audit_logs_deleted')::int AS logs,"
@@ -180,7 +180,7 @@ asyncio.run(main(sys.argv[1]))
 
 async def test_sigterm_mid_batch_stops_cleanly_with_whole_batches(db_dsn: str) -> None:
     await seed(db_dsn, old_logs=400, recent_logs=0)
-    conn = await asyncpg.connect(db_dsn)
+    conn = await asyncpg.connect(db_dsn, statement_cache_size=0)
     try:
         # Every batch's DELETE takes a while, so the signal lands mid-tick.
         await conn.execute(

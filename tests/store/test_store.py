@@ -124,11 +124,11 @@ async def test_unusable_dsn_is_one_clear_error_without_password(dsn: str, expect
     assert "hunter2" not in str(caught.value)
 
 
-async def test_wrong_password_is_named_without_echoing_it(db_dsn: str) -> None:
+async def test_wrong_password_is_named_without_echoing_it(empty_db_dsn: str) -> None:
     from urllib.parse import urlsplit
 
-    parts = urlsplit(db_dsn)
-    admin = await store.connect(db_dsn, min_size=1, max_size=1)
+    parts = urlsplit(empty_db_dsn)
+    admin = await store.connect(empty_db_dsn, min_size=1, max_size=1)
     try:
         conn = await admin.pool.acquire()
         try:
