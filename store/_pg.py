@@ -14,7 +14,7 @@ import asyncpg
 import structlog
 
 from store._pool import Pool
-from store._query import Query, QueryRunner, RowT
+from store._query import DriverRunner, Query
 from store._sqlstate import is_retryable, translate, unavailable
 from store._tx import (
     CONNECTION_ERRORS,
@@ -29,7 +29,7 @@ from store._tx import (
     lost,
     refuse_naive,
 )
-from store.errors import DatabaseUnavailable, NotFound, SerializationFailure
+from store.errors import DatabaseUnavailable, SerializationFailure
 
 __all__ = ["PgStoreBase", "open_pool"]
 
@@ -131,7 +131,7 @@ def _begin_sql(
     return sql
 
 
-class PgStoreBase(QueryRunner):
+class PgStoreBase(DriverRunner):
     """Runs queries on an asyncpg pool; ``in_tx`` hands closures a one-connection handle."""
 
     _tx_class: type[PgTxBase] = PgTxBase
@@ -200,26 +200,6 @@ class PgStoreBase(QueryRunner):
             _log.debug("query", query=query.name, duration_ms=elapsed * 1e3)
             if elapsed >= self._slow_s:
                 _log.warning("slow query", query=query.name, duration_ms=elapsed * 1e3)
-
-    async def fetch_one(self, query: Query[RowT], args: tuple[object, ...]) -> RowT:
-        row = await self._call(query, "fetchrow", args)
-        if row is None:
-            raise NotFound(query.name)
-        assert query.decode is not None
-        return query.decode(row)
-
-    async def fetch_many(self, query: Query[RowT], args: tuple[object, ...]) -> list[RowT]:
-        rows = await self._call(query, "fetch", args)
-        decode = query.decode
-        assert decode is not None
-        return [decode(row) for row in rows]
-
-    async def execute(self, query: Query[None], args: tuple[object, ...]) -> None:
-        await self._call(query, "execute", args)
-
-    async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int:
-        status: str = await self._call(query, "execute", args)
-        return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
 
     async def ping(self) -> None:
         """Run ``SELECT 1``.

@@ -8,7 +8,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-__all__ = ["Kind", "Param", "Query", "QueryRunner", "RowT"]
+from store.errors import NotFound
+
+__all__ = ["DriverRunner", "Kind", "Param", "Query", "QueryRunner", "RowT"]
 
 RowT = TypeVar("RowT")
 
@@ -98,3 +100,41 @@ class QueryRunner:
     async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int:
         """Run an ``:execrows`` query; returns the affected row count."""
         raise NotImplementedError
+
+
+class DriverRunner(QueryRunner):
+    """The four primitives over one driver call, ``_call(query, method, args)``.
+
+    ``method`` is the asyncpg connection method (``fetchrow``, ``fetch``,
+    ``execute``); the store on a pool and the transaction handle differ only
+    in how they get a connection and what a failure does to it.
+    """
+
+    __slots__ = ()
+
+    async def _call(self, query: Query[Any], method: str, args: tuple[object, ...]) -> Any:
+        raise NotImplementedError
+
+    async def fetch_one(self, query: Query[RowT], args: tuple[object, ...]) -> RowT:
+        """Run a ``:one`` query; raises ``NotFound`` when no row comes back."""
+        row = await self._call(query, "fetchrow", args)
+        if row is None:
+            raise NotFound(query.name)
+        assert query.decode is not None
+        return query.decode(row)
+
+    async def fetch_many(self, query: Query[RowT], args: tuple[object, ...]) -> list[RowT]:
+        """Run a ``:many`` query."""
+        rows = await self._call(query, "fetch", args)
+        decode = query.decode
+        assert decode is not None
+        return [decode(row) for row in rows]
+
+    async def execute(self, query: Query[None], args: tuple[object, ...]) -> None:
+        """Run an ``:exec`` query."""
+        await self._call(query, "execute", args)
+
+    async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int:
+        """Run an ``:execrows`` query; returns the affected row count from the command tag."""
+        status: str = await self._call(query, "execute", args)
+        return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0

@@ -19,12 +19,11 @@ from typing import Any, Literal, TypeVar
 import asyncpg
 import structlog
 
-from store._query import Query, QueryRunner, RowT
+from store._query import DriverRunner, Query
 from store._sqlstate import is_retryable, translate
 from store.errors import (
     ConcurrentTransactionUse,
     DatabaseUnavailable,
-    NotFound,
     OuterStoreUsedInTransaction,
     TransactionClosed,
 )
@@ -169,7 +168,7 @@ class TxConn:
     started: float = field(default_factory=time.perf_counter)
 
 
-class PgTxBase(QueryRunner):
+class PgTxBase(DriverRunner):
     """The handle an ``in_tx`` closure receives: statements on one connection."""
 
     __slots__ = ("_c", "_depth", "_state", "_tx_id")
@@ -229,26 +228,6 @@ class PgTxBase(QueryRunner):
                 "slow query", query=query.name, tx_id=self._tx_id, duration_ms=elapsed * 1e3
             )
         return result
-
-    async def fetch_one(self, query: Query[RowT], args: tuple[object, ...]) -> RowT:
-        row = await self._call(query, "fetchrow", args)
-        if row is None:
-            raise NotFound(query.name)
-        assert query.decode is not None
-        return query.decode(row)
-
-    async def fetch_many(self, query: Query[RowT], args: tuple[object, ...]) -> list[RowT]:
-        rows = await self._call(query, "fetch", args)
-        decode = query.decode
-        assert decode is not None
-        return [decode(row) for row in rows]
-
-    async def execute(self, query: Query[None], args: tuple[object, ...]) -> None:
-        await self._call(query, "execute", args)
-
-    async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int:
-        status: str = await self._call(query, "execute", args)
-        return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
 
     async def _simple(self, sql: str, method: str) -> None:
         conn = self._enter(method)
