@@ -1,17 +1,23 @@
-"""One contender in its own process: ``python -m bench._run NAME DSN WORLD_JSON``.
+"""One contender in its own process, measuring on command.
 
-Prints one JSON object: per operation, the median microseconds per call over
-several rounds, sequential and 8-way concurrent.
+``python -m bench._run NAME DSN WORLD_JSON LOOP`` builds the contender, prints
+a JSON line describing it, then reads commands from stdin, one per line, and
+answers each with one line:
+
+- ``seq OP N OFFSET`` / ``conc OP N OFFSET``: run N calls (sequentially, or
+  from 8 tasks), answer the microseconds per call;
+- ``quit``: close and exit.
+
+The orchestrator sends one round at a time to each contender in turn, so every
+contender meets the same moments of machine noise.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import statistics
 import sys
 import time
-from typing import Any
 
 import structlog
 
@@ -41,36 +47,42 @@ async def _concurrent(op: Op, n: int, offset: int) -> float:
     return (time.perf_counter() - started) / (per_task * CONCURRENCY)
 
 
-async def measure(name: str, dsn: str, world: World, n: int, rounds: int) -> dict[str, Any]:
+async def serve(name: str, dsn: str, world: World) -> None:
     contender = await {**CONTENDERS, **LAYERED}[name](dsn, world)
-    results: dict[str, Any] = {"label": contender.name, "notes": contender.notes, "ops": {}}
+    loop = asyncio.get_running_loop()
+    print(
+        json.dumps(
+            {
+                "label": contender.name,
+                "ops": sorted(contender.ops),
+                "concurrent": not contender.extra.get("sequential_only"),
+            }
+        ),
+        flush=True,
+    )
     try:
-        for op_name, op in contender.ops.items():
-            await _sequential(op, max(n // 10, 20), 0)  # warm caches and prepared statements
-            seq = [await _sequential(op, n, r * n) for r in range(rounds)]
-            entry = {"seq_us": statistics.median(seq) * 1e6}
-            if not contender.extra.get("sequential_only"):
-                conc = [await _concurrent(op, n, (rounds + r) * n) for r in range(rounds)]
-                entry["conc8_us"] = statistics.median(conc) * 1e6
-            results["ops"][op_name] = entry
+        while True:
+            line = (await loop.run_in_executor(None, sys.stdin.readline)).split()
+            if not line or line[0] == "quit":
+                return
+            mode, op_name, n, offset = line[0], line[1], int(line[2]), int(line[3])
+            run = _sequential if mode == "seq" else _concurrent
+            print(f"{await run(contender.ops[op_name], n, offset) * 1e6:.3f}", flush=True)
     finally:
         await contender.close()
-    return results
 
 
 def main() -> None:
     name, dsn, world_json, loop_name = sys.argv[1:5]
-    n, rounds = int(sys.argv[5]), int(sys.argv[6])
     world = World.from_json(json.loads(world_json))
     # Production logging: INFO and above, so debug events cost a no-op call.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(20))
     if loop_name == "uvloop":
         import uvloop
 
-        result = uvloop.run(measure(name, dsn, world, n, rounds))
+        uvloop.run(serve(name, dsn, world))
     else:
-        result = asyncio.run(measure(name, dsn, world, n, rounds))
-    print(json.dumps(result))
+        asyncio.run(serve(name, dsn, world))
 
 
 if __name__ == "__main__":
