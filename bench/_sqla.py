@@ -15,6 +15,7 @@ from sqlalchemy import (
     Uuid,
     event,
     inspect,
+    not_,
     select,
     update,
 )
@@ -135,9 +136,11 @@ _workspaces = cast(Table, WorkspaceRow.__table__)
 
 
 def _list_stmt(owner: uuid.UUID):  # type: ignore[no-untyped-def]  # SQLAlchemy's Select generics are noisy
+    # NOT deleted (not "deleted IS false") so the planner can use the partial
+    # index on (owner_id, created_at DESC, id DESC) WHERE NOT deleted.
     return (
         select(WorkspaceRow)
-        .where(WorkspaceRow.owner_id == owner, WorkspaceRow.deleted.is_(False))
+        .where(WorkspaceRow.owner_id == owner, not_(WorkspaceRow.deleted))
         .order_by(WorkspaceRow.created_at.desc(), WorkspaceRow.id.desc())
         .limit(10)
     )
@@ -153,7 +156,7 @@ async def core_contender(dsn: str, world: World) -> Contender:
     async def list10(i: int) -> object:
         stmt = (
             select(_workspaces)
-            .where(_workspaces.c.owner_id == world.list_owner_id, _workspaces.c.deleted.is_(False))
+            .where(_workspaces.c.owner_id == world.list_owner_id, not_(_workspaces.c.deleted))
             .order_by(_workspaces.c.created_at.desc(), _workspaces.c.id.desc())
             .limit(10)
         )
