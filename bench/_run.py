@@ -75,8 +75,13 @@ async def serve(name: str, dsn: str, world: World) -> None:
 def main() -> None:
     name, dsn, world_json, loop_name = sys.argv[1:5]
     world = World.from_json(json.loads(world_json))
-    # Production logging: INFO and above, so debug events cost a no-op call.
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(20))
+    # Production logging: INFO and above, so debug events cost a no-op call,
+    # and loggers cached on first use (otherwise structlog rebuilds the bound
+    # logger behind every module-level get_logger() proxy on every event).
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(20),
+        cache_logger_on_first_use=True,
+    )
     if loop_name == "uvloop":
         import uvloop
 
