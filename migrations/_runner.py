@@ -80,10 +80,11 @@ async def _connect(dsn: str, directory: Path) -> asyncpg.Connection:
         conn: asyncpg.Connection = await asyncpg.connect(dsn, server_settings=settings)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
         raise DatabaseUnreachable(directory, str(exc) or type(exc).__name__) from exc
-    if conn.get_server_version().major >= 14:
+    if conn.get_server_version().major >= 14 and "client_connection_check_interval" not in dsn:
         # A killed runner's statement would otherwise run on, holding its locks,
         # until it ends; with this the server notices the dead client within 1 s.
-        # (A startup setting would be refused by servers before 14.)
+        # (A startup setting would be refused by servers before 14; a value in
+        # the DSN is the caller's choice and stays.)
         await conn.execute("SET client_connection_check_interval = 1000")
     return conn
 

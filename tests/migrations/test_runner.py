@@ -400,3 +400,32 @@ async def test_failing_no_transaction_migration_says_what_stayed(
         await up(empty_db_dsn, directory=directory)
     assert "1 statement(s) before it stay applied" in str(info.value)
     assert await recorded_versions(empty_db_dsn) == [1]
+
+
+# -- the runner's own session ------------------------------------------------------------
+
+CHECK_INTERVAL_TREE = {
+    # Records the interval the migration ran under, so the test can read it back.
+    "000001_record_check_interval.up.sql": """\
+        CREATE TABLE seen AS
+            SELECT current_setting('client_connection_check_interval') AS interval;
+        """,
+    "000001_record_check_interval.down.sql": "DROP TABLE seen;\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", "1s"),  # the runner's default: a killed runner's statement ends within 1 s
+        ("?client_connection_check_interval=100", "100ms"),  # the DSN's value stays
+    ],
+)
+async def test_migrations_run_with_a_client_connection_check(
+    empty_db_dsn: str, tmp_path: Path, query: str, expected: str
+) -> None:
+    directory = write_tree(tmp_path / "m", CHECK_INTERVAL_TREE)
+    assert await up(empty_db_dsn + query, directory=directory) == [1]
+    assert [r["interval"] for r in await fetch(empty_db_dsn, "SELECT interval FROM seen")] == [
+        expected
+    ]
