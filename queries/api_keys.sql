@@ -33,11 +33,16 @@ LIMIT @limit_rows OFFSET @offset_rows;
 -- nullable: ip_address
 UPDATE api_keys
 SET last_used = @last_used, expires_at = @expires_at, ip_address = @ip_address, updated_at = now()
-WHERE id = @id;
+WHERE id = @id
+  -- @authorize_filter
+;
 
 -- name: DeleteAPIKey :one
 -- Revoke one key and return the deleted row.
-DELETE FROM api_keys WHERE id = @id RETURNING *;
+DELETE FROM api_keys
+WHERE id = @id
+  -- @authorize_filter
+RETURNING *;
 
 -- name: DeleteAPIKeysByUserID :execrows
 -- Revoke every key of one user (sign out everywhere).

@@ -23,11 +23,15 @@ ORDER BY name, id;
 UPDATE oauth2_provider_apps
 SET name = @name, callback_url = @callback_url, icon = @icon, updated_at = @updated_at
 WHERE id = @id
+  -- @authorize_filter
 RETURNING *;
 
 -- name: DeleteOAuth2ProviderApp :one
 -- Delete an app (its secrets go with it) and return the deleted row.
-DELETE FROM oauth2_provider_apps WHERE id = @id RETURNING *;
+DELETE FROM oauth2_provider_apps
+WHERE id = @id
+  -- @authorize_filter
+RETURNING *;
 
 -- name: InsertOAuth2ProviderAppSecret :one
 -- Store a new client secret (hashed) for an app.

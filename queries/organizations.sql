@@ -40,12 +40,16 @@ UPDATE organizations
 SET name = @name, display_name = @display_name, description = @description, icon = @icon,
     updated_at = @updated_at
 WHERE id = @id
+  -- @authorize_filter
 RETURNING *;
 
 -- name: DeleteOrganization :one
 -- Delete an organization (memberships and OAuth2 apps go with it; fails
 -- while it still has workspaces) and return the deleted row.
-DELETE FROM organizations WHERE id = @id RETURNING *;
+DELETE FROM organizations
+WHERE id = @id
+  -- @authorize_filter
+RETURNING *;
 
 -- name: InsertOrganizationMember :one
 -- Add a user to an organization with organization roles.
@@ -63,12 +67,14 @@ WHERE organization_id = @organization_id AND user_id = @user_id;
 UPDATE organization_members
 SET roles = @roles::text[], updated_at = now()
 WHERE organization_id = @organization_id AND user_id = @user_id
+  -- @authorize_filter
 RETURNING *;
 
 -- name: DeleteOrganizationMember :one
 -- Remove a user from an organization and return the deleted membership.
 DELETE FROM organization_members
 WHERE organization_id = @organization_id AND user_id = @user_id
+  -- @authorize_filter
 RETURNING *;
 
 -- name: ListOrganizationMembers :many

@@ -31,6 +31,7 @@ UPDATE users
 SET email = @email, username = @username, name = @name, avatar_url = @avatar_url,
     updated_at = @updated_at
 WHERE id = @id AND NOT deleted
+  -- @authorize_filter
 RETURNING *;
 
 -- name: UpdateUserStatus :one
@@ -38,6 +39,7 @@ RETURNING *;
 UPDATE users
 SET status = @status, updated_at = @updated_at
 WHERE id = @id
+  -- @authorize_filter
 RETURNING *;
 
 -- name: UpdateUserRBACRoles :one
@@ -45,6 +47,7 @@ RETURNING *;
 UPDATE users
 SET rbac_roles = @rbac_roles::text[], updated_at = now()
 WHERE id = @id AND NOT deleted
+  -- @authorize_filter
 RETURNING *;
 
 -- name: UpdateUserHashedPassword :one
@@ -53,17 +56,22 @@ RETURNING *;
 UPDATE users
 SET hashed_password = @hashed_password, updated_at = now()
 WHERE id = @id AND NOT deleted
+  -- @authorize_filter
 RETURNING *;
 
 -- name: UpdateUserLastSeenAt :exec
 -- Record activity; not audited.
-UPDATE users SET last_seen_at = @last_seen_at WHERE id = @id;
+UPDATE users SET last_seen_at = @last_seen_at
+WHERE id = @id
+  -- @authorize_filter
+;
 
 -- name: SoftDeleteUser :one
 -- Mark a live user deleted; releases the email and username for reuse.
 UPDATE users
 SET deleted = true, updated_at = now()
 WHERE id = @id AND NOT deleted
+  -- @authorize_filter
 RETURNING *;
 
 -- name: ListUsers :many

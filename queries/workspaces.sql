@@ -24,6 +24,7 @@ WHERE owner_id = @owner_id AND lower(name) = lower(@name) AND NOT deleted;
 UPDATE workspaces
 SET name = @name, updated_at = now()
 WHERE id = @id AND NOT deleted
+  -- @authorize_filter
 RETURNING *;
 
 -- name: UpdateWorkspaceAutostart :one
@@ -32,6 +33,7 @@ RETURNING *;
 UPDATE workspaces
 SET autostart_schedule = @autostart_schedule, updated_at = now()
 WHERE id = @id AND NOT deleted
+  -- @authorize_filter
 RETURNING *;
 
 -- name: UpdateWorkspaceTTL :one
@@ -40,13 +42,16 @@ RETURNING *;
 UPDATE workspaces
 SET ttl = @ttl, updated_at = now()
 WHERE id = @id AND NOT deleted
+  -- @authorize_filter
 RETURNING *;
 
 -- name: UpdateWorkspaceLastUsedAt :exec
 -- Record activity; also wakes a dormant workspace. Not audited.
 UPDATE workspaces
 SET last_used_at = @last_used_at, dormant_at = NULL
-WHERE id = @id;
+WHERE id = @id
+  -- @authorize_filter
+;
 
 -- name: UpdateWorkspaceDormantAt :one
 -- Mark a live workspace dormant, or clear the mark (NULL).
@@ -54,6 +59,7 @@ WHERE id = @id;
 UPDATE workspaces
 SET dormant_at = @dormant_at, updated_at = now()
 WHERE id = @id AND NOT deleted
+  -- @authorize_filter
 RETURNING *;
 
 -- name: SoftDeleteWorkspace :one
@@ -61,6 +67,7 @@ RETURNING *;
 UPDATE workspaces
 SET deleted = true, updated_at = now()
 WHERE id = @id AND NOT deleted
+  -- @authorize_filter
 RETURNING *;
 
 -- name: ListWorkspacesByOwnerID :many

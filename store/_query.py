@@ -41,7 +41,8 @@ class Query(Generic[RowT]):
     model, or a scalar for one-column results); it is None for ``:exec`` and
     ``:execrows``. ``tables`` lists the base tables the query reads or writes;
     ``mutates`` is the table an INSERT/UPDATE/DELETE writes, if any.
-    ``authorize_filter`` is set for list queries whose SQL holds the placeholder
+    ``authorize_filter`` is set for list queries (and writes checked in their
+    own WHERE clause) whose SQL holds the placeholder
     ``TRUE /*authorize_filter*/`` (written as ``-- @authorize_filter [alias]`` in
     the source); its value is the table alias (or table name) that the
     authorization layer qualifies its predicate's columns with when it replaces

@@ -218,7 +218,7 @@ class SearchAuditLogsRow(BaseModel):
 
 
 class ListOrganizationMembersRow(BaseModel):
-    """A row of ``ListOrganizationMembers`` (queries/organizations.sql:74)."""
+    """A row of ``ListOrganizationMembers`` (queries/organizations.sql:80)."""
 
     organization_id: uuid.UUID
     user_id: uuid.UUID
@@ -234,7 +234,7 @@ class ListOrganizationMembersRow(BaseModel):
 
 
 class CountWorkspacesPerOrganizationRow(BaseModel):
-    """A row of ``CountWorkspacesPerOrganization`` (queries/workspaces.sql:99)."""
+    """A row of ``CountWorkspacesPerOrganization`` (queries/workspaces.sql:106)."""
 
     organization_id: uuid.UUID
     organization_name: str

@@ -697,6 +697,7 @@ UPDATE_API_KEY_USAGE: Query[None] = Query(
 UPDATE api_keys
 SET last_used = $1, expires_at = $2, ip_address = $3, updated_at = now()
 WHERE id = $4
+  AND TRUE /*authorize_filter*/
 """,
     params=(
         Param("last_used", "timestamptz"),
@@ -708,7 +709,7 @@ WHERE id = $4
     source="queries/api_keys.sql:31",
     tables=("api_keys",),
     mutates="api_keys",
-    authorize_filter=None,
+    authorize_filter="api_keys",
     doc="Record a key's use and slide its expiry; not audited.",
     columns=(),
 )
@@ -717,14 +718,17 @@ DELETE_API_KEY: Query[APIKey] = Query(
     name="delete_api_key",
     kind=Kind.ONE,
     sql="""
-DELETE FROM api_keys WHERE id = $1 RETURNING *
+DELETE FROM api_keys
+WHERE id = $1
+  AND TRUE /*authorize_filter*/
+RETURNING *
 """,
     params=(Param("id", "text"),),
     decode=_decode_api_key,
-    source="queries/api_keys.sql:38",
+    source="queries/api_keys.sql:40",
     tables=("api_keys",),
     mutates="api_keys",
-    authorize_filter=None,
+    authorize_filter="api_keys",
     doc="Revoke one key and return the deleted row.",
     columns=(
         "id",
@@ -750,7 +754,7 @@ DELETE FROM api_keys WHERE user_id = $1
 """,
     params=(Param("user_id", "uuid"),),
     decode=None,
-    source="queries/api_keys.sql:42",
+    source="queries/api_keys.sql:47",
     tables=("api_keys",),
     mutates="api_keys",
     authorize_filter=None,
@@ -776,7 +780,7 @@ WHERE id IN (
         Param("batch_size", "int8"),
     ),
     decode=None,
-    source="queries/api_keys.sql:46",
+    source="queries/api_keys.sql:51",
     tables=("api_keys",),
     mutates="api_keys",
     authorize_filter=None,
@@ -1055,6 +1059,7 @@ UPDATE_OAUTH2_PROVIDER_APP: Query[OAuth2ProviderApp] = Query(
 UPDATE oauth2_provider_apps
 SET name = $1, callback_url = $2, icon = $3, updated_at = $4
 WHERE id = $5
+  AND TRUE /*authorize_filter*/
 RETURNING *
 """,
     params=(
@@ -1068,7 +1073,7 @@ RETURNING *
     source="queries/oauth2.sql:21",
     tables=("oauth2_provider_apps",),
     mutates="oauth2_provider_apps",
-    authorize_filter=None,
+    authorize_filter="oauth2_provider_apps",
     doc="Change an app's name, callback URL and icon.",
     columns=(
         "id",
@@ -1085,14 +1090,17 @@ DELETE_OAUTH2_PROVIDER_APP: Query[OAuth2ProviderApp] = Query(
     name="delete_oauth2_provider_app",
     kind=Kind.ONE,
     sql="""
-DELETE FROM oauth2_provider_apps WHERE id = $1 RETURNING *
+DELETE FROM oauth2_provider_apps
+WHERE id = $1
+  AND TRUE /*authorize_filter*/
+RETURNING *
 """,
     params=(Param("id", "uuid"),),
     decode=_decode_oauth2_provider_app,
-    source="queries/oauth2.sql:28",
+    source="queries/oauth2.sql:29",
     tables=("oauth2_provider_apps",),
     mutates="oauth2_provider_apps",
-    authorize_filter=None,
+    authorize_filter="oauth2_provider_apps",
     doc="Delete an app (its secrets go with it) and return the deleted row.",
     columns=(
         "id",
@@ -1122,7 +1130,7 @@ RETURNING *
         Param("created_at", "timestamptz"),
     ),
     decode=_decode_oauth2_provider_app_secret,
-    source="queries/oauth2.sql:32",
+    source="queries/oauth2.sql:36",
     tables=("oauth2_provider_app_secrets",),
     mutates="oauth2_provider_app_secrets",
     authorize_filter=None,
@@ -1146,7 +1154,7 @@ SELECT * FROM oauth2_provider_app_secrets WHERE id = $1
 """,
     params=(Param("id", "uuid"),),
     decode=_decode_oauth2_provider_app_secret,
-    source="queries/oauth2.sql:38",
+    source="queries/oauth2.sql:42",
     tables=("oauth2_provider_app_secrets",),
     mutates=None,
     authorize_filter=None,
@@ -1170,7 +1178,7 @@ SELECT * FROM oauth2_provider_app_secrets WHERE secret_prefix = $1
 """,
     params=(Param("secret_prefix", "text"),),
     decode=_decode_oauth2_provider_app_secret,
-    source="queries/oauth2.sql:42",
+    source="queries/oauth2.sql:46",
     tables=("oauth2_provider_app_secrets",),
     mutates=None,
     authorize_filter=None,
@@ -1198,7 +1206,7 @@ ORDER BY s.created_at, s.id
 """,
     params=(Param("app_id", "uuid"),),
     decode=_decode_oauth2_provider_app_secret,
-    source="queries/oauth2.sql:46",
+    source="queries/oauth2.sql:50",
     tables=(
         "oauth2_provider_app_secrets",
         "oauth2_provider_apps",
@@ -1231,7 +1239,7 @@ UPDATE oauth2_provider_app_secrets SET last_used_at = $1 WHERE id = $2
         Param("id", "uuid"),
     ),
     decode=None,
-    source="queries/oauth2.sql:55",
+    source="queries/oauth2.sql:59",
     tables=("oauth2_provider_app_secrets",),
     mutates="oauth2_provider_app_secrets",
     authorize_filter=None,
@@ -1247,7 +1255,7 @@ DELETE FROM oauth2_provider_app_secrets WHERE id = $1 RETURNING *
 """,
     params=(Param("id", "uuid"),),
     decode=_decode_oauth2_provider_app_secret,
-    source="queries/oauth2.sql:59",
+    source="queries/oauth2.sql:63",
     tables=("oauth2_provider_app_secrets",),
     mutates="oauth2_provider_app_secrets",
     authorize_filter=None,
@@ -1445,6 +1453,7 @@ UPDATE organizations
 SET name = $1, display_name = $2, description = $3, icon = $4,
     updated_at = $5
 WHERE id = $6
+  AND TRUE /*authorize_filter*/
 RETURNING *
 """,
     params=(
@@ -1459,7 +1468,7 @@ RETURNING *
     source="queries/organizations.sql:37",
     tables=("organizations",),
     mutates="organizations",
-    authorize_filter=None,
+    authorize_filter="organizations",
     doc="Change the name and presentation of an organization.",
     columns=(
         "id",
@@ -1477,14 +1486,17 @@ DELETE_ORGANIZATION: Query[Organization] = Query(
     name="delete_organization",
     kind=Kind.ONE,
     sql="""
-DELETE FROM organizations WHERE id = $1 RETURNING *
+DELETE FROM organizations
+WHERE id = $1
+  AND TRUE /*authorize_filter*/
+RETURNING *
 """,
     params=(Param("id", "uuid"),),
     decode=_decode_organization,
-    source="queries/organizations.sql:45",
+    source="queries/organizations.sql:46",
     tables=("organizations",),
     mutates="organizations",
-    authorize_filter=None,
+    authorize_filter="organizations",
     doc=(
         "Delete an organization (memberships and OAuth2 apps go with it; fails\n"
         "while it still has workspaces) and return the deleted row."
@@ -1516,7 +1528,7 @@ RETURNING *
         Param("created_at", "timestamptz"),
     ),
     decode=_decode_organization_member,
-    source="queries/organizations.sql:50",
+    source="queries/organizations.sql:54",
     tables=("organization_members",),
     mutates="organization_members",
     authorize_filter=None,
@@ -1542,7 +1554,7 @@ WHERE organization_id = $1 AND user_id = $2
         Param("user_id", "uuid"),
     ),
     decode=_decode_organization_member,
-    source="queries/organizations.sql:56",
+    source="queries/organizations.sql:60",
     tables=("organization_members",),
     mutates=None,
     authorize_filter=None,
@@ -1563,6 +1575,7 @@ UPDATE_MEMBER_ROLES: Query[OrganizationMember] = Query(
 UPDATE organization_members
 SET roles = $1::text[], updated_at = now()
 WHERE organization_id = $2 AND user_id = $3
+  AND TRUE /*authorize_filter*/
 RETURNING *
 """,
     params=(
@@ -1571,10 +1584,10 @@ RETURNING *
         Param("user_id", "uuid"),
     ),
     decode=_decode_organization_member,
-    source="queries/organizations.sql:61",
+    source="queries/organizations.sql:65",
     tables=("organization_members",),
     mutates="organization_members",
-    authorize_filter=None,
+    authorize_filter="organization_members",
     doc="Replace the organization roles of one member.",
     columns=(
         "user_id",
@@ -1591,6 +1604,7 @@ DELETE_ORGANIZATION_MEMBER: Query[OrganizationMember] = Query(
     sql="""
 DELETE FROM organization_members
 WHERE organization_id = $1 AND user_id = $2
+  AND TRUE /*authorize_filter*/
 RETURNING *
 """,
     params=(
@@ -1598,10 +1612,10 @@ RETURNING *
         Param("user_id", "uuid"),
     ),
     decode=_decode_organization_member,
-    source="queries/organizations.sql:68",
+    source="queries/organizations.sql:73",
     tables=("organization_members",),
     mutates="organization_members",
-    authorize_filter=None,
+    authorize_filter="organization_members",
     doc="Remove a user from an organization and return the deleted membership.",
     columns=(
         "user_id",
@@ -1632,7 +1646,7 @@ LIMIT $2 OFFSET $3
         Param("offset_rows", "int8"),
     ),
     decode=_decode_list_organization_members_row,
-    source="queries/organizations.sql:74",
+    source="queries/organizations.sql:80",
     tables=(
         "organization_members",
         "users",
@@ -1804,6 +1818,7 @@ UPDATE users
 SET email = $1, username = $2, name = $3, avatar_url = $4,
     updated_at = $5
 WHERE id = $6 AND NOT deleted
+  AND TRUE /*authorize_filter*/
 RETURNING *
 """,
     params=(
@@ -1818,7 +1833,7 @@ RETURNING *
     source="queries/users.sql:27",
     tables=("users",),
     mutates="users",
-    authorize_filter=None,
+    authorize_filter="users",
     doc="Change the profile fields of a live user.",
     columns=(
         "id",
@@ -1844,6 +1859,7 @@ UPDATE_USER_STATUS: Query[User] = Query(
 UPDATE users
 SET status = $1, updated_at = $2
 WHERE id = $3
+  AND TRUE /*authorize_filter*/
 RETURNING *
 """,
     params=(
@@ -1852,10 +1868,10 @@ RETURNING *
         Param("id", "uuid"),
     ),
     decode=_decode_user,
-    source="queries/users.sql:36",
+    source="queries/users.sql:37",
     tables=("users",),
     mutates="users",
-    authorize_filter=None,
+    authorize_filter="users",
     doc="Activate, suspend or mark a user dormant.",
     columns=(
         "id",
@@ -1881,6 +1897,7 @@ UPDATE_USER_RBAC_ROLES: Query[User] = Query(
 UPDATE users
 SET rbac_roles = $1::text[], updated_at = now()
 WHERE id = $2 AND NOT deleted
+  AND TRUE /*authorize_filter*/
 RETURNING *
 """,
     params=(
@@ -1888,10 +1905,10 @@ RETURNING *
         Param("id", "uuid"),
     ),
     decode=_decode_user,
-    source="queries/users.sql:43",
+    source="queries/users.sql:45",
     tables=("users",),
     mutates="users",
-    authorize_filter=None,
+    authorize_filter="users",
     doc="Replace the site roles of a live user.",
     columns=(
         "id",
@@ -1917,6 +1934,7 @@ UPDATE_USER_HASHED_PASSWORD: Query[User] = Query(
 UPDATE users
 SET hashed_password = $1, updated_at = now()
 WHERE id = $2 AND NOT deleted
+  AND TRUE /*authorize_filter*/
 RETURNING *
 """,
     params=(
@@ -1924,10 +1942,10 @@ RETURNING *
         Param("id", "uuid"),
     ),
     decode=_decode_user,
-    source="queries/users.sql:50",
+    source="queries/users.sql:53",
     tables=("users",),
     mutates="users",
-    authorize_filter=None,
+    authorize_filter="users",
     doc=(
         "Replace the password hash. The row is returned for the audit diff, where\n"
         "hashed_password is a secret field."
@@ -1953,17 +1971,19 @@ UPDATE_USER_LAST_SEEN_AT: Query[None] = Query(
     name="update_user_last_seen_at",
     kind=Kind.EXEC,
     sql="""
-UPDATE users SET last_seen_at = $1 WHERE id = $2
+UPDATE users SET last_seen_at = $1
+WHERE id = $2
+  AND TRUE /*authorize_filter*/
 """,
     params=(
         Param("last_seen_at", "timestamptz"),
         Param("id", "uuid"),
     ),
     decode=None,
-    source="queries/users.sql:58",
+    source="queries/users.sql:62",
     tables=("users",),
     mutates="users",
-    authorize_filter=None,
+    authorize_filter="users",
     doc="Record activity; not audited.",
     columns=(),
 )
@@ -1975,14 +1995,15 @@ SOFT_DELETE_USER: Query[User] = Query(
 UPDATE users
 SET deleted = true, updated_at = now()
 WHERE id = $1 AND NOT deleted
+  AND TRUE /*authorize_filter*/
 RETURNING *
 """,
     params=(Param("id", "uuid"),),
     decode=_decode_user,
-    source="queries/users.sql:62",
+    source="queries/users.sql:69",
     tables=("users",),
     mutates="users",
-    authorize_filter=None,
+    authorize_filter="users",
     doc="Mark a live user deleted; releases the email and username for reuse.",
     columns=(
         "id",
@@ -2023,7 +2044,7 @@ LIMIT $3 OFFSET $4
         Param("offset_rows", "int8"),
     ),
     decode=_decode_user,
-    source="queries/users.sql:69",
+    source="queries/users.sql:77",
     tables=("users",),
     mutates=None,
     authorize_filter="users",
@@ -2156,6 +2177,7 @@ UPDATE_WORKSPACE_NAME: Query[Workspace] = Query(
 UPDATE workspaces
 SET name = $1, updated_at = now()
 WHERE id = $2 AND NOT deleted
+  AND TRUE /*authorize_filter*/
 RETURNING *
 """,
     params=(
@@ -2166,7 +2188,7 @@ RETURNING *
     source="queries/workspaces.sql:22",
     tables=("workspaces",),
     mutates="workspaces",
-    authorize_filter=None,
+    authorize_filter="workspaces",
     doc="Rename a live workspace.",
     columns=(
         "id",
@@ -2190,6 +2212,7 @@ UPDATE_WORKSPACE_AUTOSTART: Query[Workspace] = Query(
 UPDATE workspaces
 SET autostart_schedule = $1, updated_at = now()
 WHERE id = $2 AND NOT deleted
+  AND TRUE /*authorize_filter*/
 RETURNING *
 """,
     params=(
@@ -2197,10 +2220,10 @@ RETURNING *
         Param("id", "uuid"),
     ),
     decode=_decode_workspace,
-    source="queries/workspaces.sql:29",
+    source="queries/workspaces.sql:30",
     tables=("workspaces",),
     mutates="workspaces",
-    authorize_filter=None,
+    authorize_filter="workspaces",
     doc="Set or clear (NULL) the autostart schedule.",
     columns=(
         "id",
@@ -2224,6 +2247,7 @@ UPDATE_WORKSPACE_TTL: Query[Workspace] = Query(
 UPDATE workspaces
 SET ttl = $1, updated_at = now()
 WHERE id = $2 AND NOT deleted
+  AND TRUE /*authorize_filter*/
 RETURNING *
 """,
     params=(
@@ -2231,10 +2255,10 @@ RETURNING *
         Param("id", "uuid"),
     ),
     decode=_decode_workspace,
-    source="queries/workspaces.sql:37",
+    source="queries/workspaces.sql:39",
     tables=("workspaces",),
     mutates="workspaces",
-    authorize_filter=None,
+    authorize_filter="workspaces",
     doc="Set or clear (NULL) the inactivity time-to-live, in milliseconds.",
     columns=(
         "id",
@@ -2258,16 +2282,17 @@ UPDATE_WORKSPACE_LAST_USED_AT: Query[None] = Query(
 UPDATE workspaces
 SET last_used_at = $1, dormant_at = NULL
 WHERE id = $2
+  AND TRUE /*authorize_filter*/
 """,
     params=(
         Param("last_used_at", "timestamptz"),
         Param("id", "uuid"),
     ),
     decode=None,
-    source="queries/workspaces.sql:45",
+    source="queries/workspaces.sql:48",
     tables=("workspaces",),
     mutates="workspaces",
-    authorize_filter=None,
+    authorize_filter="workspaces",
     doc="Record activity; also wakes a dormant workspace. Not audited.",
     columns=(),
 )
@@ -2279,6 +2304,7 @@ UPDATE_WORKSPACE_DORMANT_AT: Query[Workspace] = Query(
 UPDATE workspaces
 SET dormant_at = $1, updated_at = now()
 WHERE id = $2 AND NOT deleted
+  AND TRUE /*authorize_filter*/
 RETURNING *
 """,
     params=(
@@ -2286,10 +2312,10 @@ RETURNING *
         Param("id", "uuid"),
     ),
     decode=_decode_workspace,
-    source="queries/workspaces.sql:51",
+    source="queries/workspaces.sql:56",
     tables=("workspaces",),
     mutates="workspaces",
-    authorize_filter=None,
+    authorize_filter="workspaces",
     doc="Mark a live workspace dormant, or clear the mark (NULL).",
     columns=(
         "id",
@@ -2313,14 +2339,15 @@ SOFT_DELETE_WORKSPACE: Query[Workspace] = Query(
 UPDATE workspaces
 SET deleted = true, updated_at = now()
 WHERE id = $1 AND NOT deleted
+  AND TRUE /*authorize_filter*/
 RETURNING *
 """,
     params=(Param("id", "uuid"),),
     decode=_decode_workspace,
-    source="queries/workspaces.sql:59",
+    source="queries/workspaces.sql:65",
     tables=("workspaces",),
     mutates="workspaces",
-    authorize_filter=None,
+    authorize_filter="workspaces",
     doc="Mark a live workspace deleted; frees its name for its owner.",
     columns=(
         "id",
@@ -2353,7 +2380,7 @@ LIMIT $2 OFFSET $3
         Param("offset_rows", "int8"),
     ),
     decode=_decode_workspace,
-    source="queries/workspaces.sql:66",
+    source="queries/workspaces.sql:73",
     tables=("workspaces",),
     mutates=None,
     authorize_filter="workspaces",
@@ -2392,7 +2419,7 @@ LIMIT $4
         Param("limit_rows", "int8"),
     ),
     decode=_decode_workspace,
-    source="queries/workspaces.sql:74",
+    source="queries/workspaces.sql:81",
     tables=("workspaces",),
     mutates=None,
     authorize_filter="workspaces",
@@ -2433,7 +2460,7 @@ LIMIT $3
         Param("limit_rows", "int8"),
     ),
     decode=_decode_workspace,
-    source="queries/workspaces.sql:86",
+    source="queries/workspaces.sql:93",
     tables=("workspaces",),
     mutates=None,
     authorize_filter="workspaces",
@@ -2469,7 +2496,7 @@ ORDER BY o.name
 """,
     params=(),
     decode=_decode_count_workspaces_per_organization_row,
-    source="queries/workspaces.sql:99",
+    source="queries/workspaces.sql:106",
     tables=(
         "organizations",
         "workspaces",

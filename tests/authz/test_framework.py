@@ -30,8 +30,9 @@ async def test_only_an_identity_granted_locks_may_take_one(guarded: AuthzStore) 
 
     with as_audit_purger():
         assert await guarded.in_tx(take) is True
-    with as_subject(Subject.user(uuid.uuid4(), site_roles=("owner",))), pytest.raises(
-        NotAuthorized
+    with (
+        as_subject(Subject.user(uuid.uuid4(), site_roles=("owner",))),
+        pytest.raises(NotAuthorized),
     ):
         await guarded.in_tx(take)
     with pytest.raises(NoSubject):
