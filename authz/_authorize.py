@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from authz._rbac import ORG_ROLES, SITE_ROLES, Action, Object
 from authz._subject import Subject
 
-__all__ = ["Grants", "authorize", "grants"]
+__all__ = ["Grants", "assignable", "authorize", "grants"]
 
 
 def authorize(subject: Subject, action: Action | str, obj: Object) -> bool:
@@ -42,6 +42,23 @@ def authorize(subject: Subject, action: Action | str, obj: Object) -> bool:
             if action in role.org.get(kind, ()) or (owned and action in role.owned.get(kind, ())):
                 return True
     return False
+
+
+def assignable(subject: Subject, org_id: uuid.UUID | None = None) -> frozenset[str]:
+    """The roles ``subject`` may grant or take away: site roles, or those of ``org_id``.
+
+    The union of what its site roles assign and, for an organization, what its
+    roles there assign. System identities assign none.
+    """
+    if subject.system is not None:
+        return frozenset()
+    found: set[str] = set()
+    for name in subject.site_roles:
+        found |= SITE_ROLES[name].assigns
+    if org_id is not None:
+        for name in subject.org_roles.get(org_id, ()):
+            found |= ORG_ROLES[name].assigns
+    return frozenset(found)
 
 
 @dataclass(frozen=True, slots=True)

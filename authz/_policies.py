@@ -21,6 +21,7 @@ from authz._policy import (
     insert,
     mutate,
     read,
+    roles,
     site,
     system_only,
 )
@@ -127,19 +128,23 @@ POLICIES: Mapping[str, Policy] = MappingProxyType(
         "insert_organization": insert(ORGANIZATION),
         "update_organization": mutate(ORGANIZATION, _U, _ORG),
         "delete_organization": mutate(ORGANIZATION, _D, _ORG),
-        "insert_organization_member": insert(MEMBER),
+        "insert_organization_member": roles(insert(MEMBER), "roles", org="organization_id"),
         "get_organization_member": read(MEMBER),
-        "update_member_roles": mutate(MEMBER, Action.ASSIGN_ROLE, _MEMBER),
+        "update_member_roles": roles(
+            mutate(MEMBER, Action.ASSIGN_ROLE, _MEMBER), "roles", org="organization_id", get=_MEMBER
+        ),
         "delete_organization_member": mutate(MEMBER, _D, _MEMBER),
         "list_organization_members": filtered(MEMBER),
         # users.sql
         "get_user_by_id": read(USER),
         "get_user_by_email": read(USER),
         "get_user_by_username": read(USER),
-        "insert_user": insert(USER),
+        "insert_user": roles(insert(USER), "rbac_roles"),
         "update_user_profile": mutate(USER, Action.UPDATE_PERSONAL, _USER),
         "update_user_status": mutate(USER, _U, _USER),
-        "update_user_rbac_roles": mutate(USER, Action.ASSIGN_ROLE, _USER),
+        "update_user_rbac_roles": roles(
+            mutate(USER, Action.ASSIGN_ROLE, _USER), "rbac_roles", get=_USER
+        ),
         "update_user_hashed_password": mutate(USER, Action.UPDATE_PERSONAL, _USER),
         "update_user_last_seen_at": mutate(USER, Action.USE, _USER),
         "soft_delete_user": mutate(USER, _D, _USER),

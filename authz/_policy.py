@@ -11,12 +11,14 @@ at construction rather than at run time.
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol, TypeVar, cast
 
-from authz._rbac import Action, Object
+from authz._authorize import assignable
+from authz._rbac import ORG_ROLES, SITE_ROLES, Action, Object
 from authz._subject import Subject
+from authz.errors import UnknownRole
 from store import Kind, Query, Store
 from store.errors import NotFound
 
@@ -32,6 +34,7 @@ __all__ = [
     "insert",
     "mutate",
     "read",
+    "roles",
     "site",
     "system_only",
 ]
@@ -338,6 +341,73 @@ class _AnySubject(Policy):
 
     def describe(self) -> str:
         return f"any acting subject ({self.reason})"
+
+
+@dataclass(frozen=True, slots=True)
+class _RoleCeiling(Policy):
+    """``policy``, after checking that the subject may assign every role the write changes."""
+
+    policy: Policy
+    param: str
+    org: str | None
+    get: Query[Any] | None
+
+    @property
+    def _known(self) -> Mapping[str, object]:
+        return SITE_ROLES if self.org is None else ORG_ROLES
+
+    def problems(self, query: Query[Any]) -> list[str]:
+        params = [p.name for p in query.params]
+        found = self.policy.problems(query)
+        found += _missing({self.param} | ({self.org} if self.org else set()), params, "parameters")
+        if self.get is not None:
+            found += _missing({p.name for p in self.get.params}, params, f"{self.get.name}:")
+            found += _missing({self.param}, self.get.columns, f"{self.get.name} columns")
+        return found
+
+    async def run(self, g: Guard, query: Query[Any], args: tuple[object, ...], call: Call[T]) -> T:
+        by_name = _args(query, args)
+        new = frozenset(cast("list[str] | None", by_name(self.param)) or ())
+        unknown = sorted(new - set(self._known))
+        if unknown:
+            raise UnknownRole(
+                f"{query.name}: {self.param} names unknown role(s) {', '.join(unknown)}; "
+                f"the roles are {sorted(self._known)}"
+            )
+        old: frozenset[str] = frozenset()
+        if self.get is not None:
+            get = self.get if g.locked is None else self.get.for_update()
+            try:
+                current = await g.inner.fetch_one(get, tuple(by_name(p.name) for p in get.params))
+                old = frozenset(getattr(current, self.param) or ())
+            except NotFound:
+                pass  # the write reports the missing row
+        org = by_name(self.org) if self.org else None
+        beyond = (new ^ old) - assignable(g.subject, org)
+        if beyond:
+            g.deny(query, Action.ASSIGN_ROLE, Object("role", ",".join(sorted(beyond)), None, org))
+        return await self.policy.run(g, query, args, call)
+
+    def describe(self) -> str:
+        return f"{self.policy.describe()}; only roles the subject may assign ({self.param})"
+
+
+def roles(
+    policy: Policy, param: str, *, org: str | None = None, get: Query[Any] | None = None
+) -> Policy:
+    """``policy``, for a write that sets roles: every role added or removed must be assignable.
+
+    ``param`` is the parameter (and ``get``'s column) holding the role names:
+    site roles, or organization roles of the organization in parameter ``org``.
+    ``get`` reads the current roles of an existing row, so that taking a role
+    away needs the right to assign it too; inserts have none. Inside a
+    transaction (and the audit layer runs every audited write in one) the
+    current row is read ``FOR UPDATE``, so a concurrent change of its roles
+    cannot slip between the check and the write; outside one, it is read
+    without a lock. Unknown role names raise :class:`UnknownRole` before
+    anything is written.
+    """
+    return _RoleCeiling(policy, param, org, get)
 
 
 def any_subject(reason: str) -> Policy:

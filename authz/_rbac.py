@@ -70,12 +70,18 @@ class Object:
 
 @dataclass(frozen=True, slots=True)
 class Role:
-    """A named set of grants at site, organization and owner level."""
+    """A named set of grants at site, organization and owner level.
+
+    ``assigns`` names the roles a holder may grant or take away (the ceiling
+    of role assignment): site roles and organization roles alike, an
+    organization role's only in the organization where it is held.
+    """
 
     name: str
     site: Perms = field(default_factory=lambda: perms({}))
     org: Perms = field(default_factory=lambda: perms({}))
     owned: Perms = field(default_factory=lambda: perms({}))
+    assigns: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +112,9 @@ _R, _C, _U, _D = Action.READ, Action.CREATE, Action.UPDATE, Action.DELETE
 _UP, _AR, _USE = Action.UPDATE_PERSONAL, Action.ASSIGN_ROLE, Action.USE
 _MANAGE = (_R, _C, _U, _D, _USE)
 
+_SITE = frozenset({"owner", "member", "auditor", "user-admin"})
+_ORG = frozenset({"org-admin", "org-member", "org-auditor"})
+
 SITE_ROLES: Mapping[str, Role] = MappingProxyType(
     {
         "owner": Role(
@@ -122,6 +131,7 @@ SITE_ROLES: Mapping[str, Role] = MappingProxyType(
                     "audit_log": [_R],
                 }
             ),
+            assigns=_SITE | _ORG,
         ),
         "member": Role(
             "member",
@@ -147,6 +157,8 @@ SITE_ROLES: Mapping[str, Role] = MappingProxyType(
                     "organization_member": [_R, _C, _U, _D, _AR],
                 }
             ),
+            # Not "owner": a user admin cannot make anyone (itself included) owner.
+            assigns=(_SITE - {"owner"}) | _ORG,
         ),
     }
 )
@@ -165,6 +177,7 @@ ORG_ROLES: Mapping[str, Role] = MappingProxyType(
                     "audit_log": [_R],
                 }
             ),
+            assigns=_ORG,
         ),
         "org-member": Role(
             "org-member",
