@@ -138,9 +138,12 @@ async def test_a_row_excluded_by_the_write_itself_is_not_found(
 
 
 async def _wait_for_lock_wait(admin: asyncpg.Connection) -> None:
+    # By the statement, not the application name: behind PgBouncer a server
+    # session does not carry the client's.
     while not await admin.fetchval(  # noqa: ASYNC110  # polling the server
         "SELECT count(*) FROM pg_stat_activity"
-        " WHERE application_name = 'txstore' AND wait_event_type = 'Lock'"
+        " WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE workspaces%'"
+        " AND pid <> pg_backend_pid()"
     ):
         await asyncio.sleep(0.01)
 
@@ -152,8 +155,9 @@ async def test_an_owner_change_during_the_write_is_seen_by_the_check(
     # lock. Checked before the write, the rename would go through on the
     # strength of the old owner; checked in the write, it sees the new one.
     guarded = authz.AuthzStore(pg)
-    other = await asyncpg.connect(db_dsn)
-    admin = await asyncpg.connect(db_dsn)
+    # No statement cache: db_dsn may lead through PgBouncer in transaction mode.
+    other = await asyncpg.connect(db_dsn, statement_cache_size=0)
+    admin = await asyncpg.connect(db_dsn, statement_cache_size=0)
     try:
         async with asyncio.timeout(20):
             handover = other.transaction()
