@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections.abc import AsyncIterator, Callable
 
 import asyncpg
@@ -22,6 +24,7 @@ from store.pubsub import (
     PubSubClosed,
     publish,
 )
+from store.testing import TestServer
 
 TIMEOUT = 5.0
 
@@ -282,3 +285,33 @@ async def test_a_subscriber_added_while_disconnected_gets_the_drop_signal(
 async def test_queue_size_must_be_positive(hub: PubSub) -> None:
     with pytest.raises(ValueError, match="queue_size"):
         await hub.subscribe("x", Inbox(), queue_size=0)
+
+
+async def test_a_frozen_listener_backend_is_found_by_the_ping_and_replaced(
+    pg_server: TestServer, db_dsn: str, store: Store
+) -> None:
+    # A half-open connection: the socket stays up but nothing answers, as when a
+    # server host vanishes without closing its connections. SIGSTOP on the
+    # listener's backend process gives exactly that on a local server.
+    if pg_server.source.startswith(("TXSTORE_TEST_DSN", "testcontainers")):
+        pytest.skip(f"freezing a backend needs the local server, not {pg_server.source}")
+    inbox = Inbox()
+    async with PubSub(
+        db_dsn, backoff=0.01, max_backoff=0.1, health_interval=0.1, connect_timeout=0.5
+    ) as hub:
+        await hub.subscribe("frozen", inbox)
+        await publish(store, "frozen", "before")
+        await inbox.until_payload("before")
+        frozen = hub.backend_pid
+        assert frozen is not None
+        os.kill(frozen, signal.SIGSTOP)
+        try:
+            # No termination message ever arrives: only the ping can notice.
+            await inbox.until(lambda events: any(isinstance(e, Dropped) for e in events))
+            assert inbox.events[-1] == Dropped("frozen", DropReason.RECONNECTED, None)
+            assert hub.backend_pid not in (None, frozen)
+            await publish(store, "frozen", "after")
+            await inbox.until_payload("after")
+        finally:
+            os.kill(frozen, signal.SIGCONT)  # it finds its client gone and exits
+    assert inbox.payloads == ["before", "after"]
