@@ -24,23 +24,9 @@ import store
 from authz.errors import NotAuthorized
 from store.errors import NotFound
 from store.metrics import MetricsStore, StoreMetrics
-from tests.authz._world import World, build
+from tests.authz._world import World
 
 LATER = datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC)
-
-
-@pytest_asyncio.fixture
-async def pg(db_dsn: str) -> AsyncIterator[store.PgStore]:
-    pg = await store.connect(db_dsn, min_size=1, max_size=3)
-    try:
-        yield pg
-    finally:
-        await pg.close()
-
-
-@pytest_asyncio.fixture
-async def world(pg: store.PgStore) -> World:
-    return await build(pg)
 
 
 @pytest_asyncio.fixture

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 
 import audit
 import authz
@@ -16,25 +14,11 @@ from authz._authorize import assignable
 from authz._rbac import _ORG, _SITE, ORG_ROLES, SITE_ROLES
 from authz.errors import NotAuthorized, UnknownRole
 from store import models
-from tests.authz._world import World, build
+from tests.authz._world import World
 
 T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 EVERY_SITE_ROLE = frozenset(SITE_ROLES)
 EVERY_ORG_ROLE = frozenset(ORG_ROLES)
-
-
-@pytest_asyncio.fixture
-async def pg(db_dsn: str) -> AsyncIterator[store.PgStore]:
-    pg = await store.connect(db_dsn, min_size=1, max_size=4)
-    try:
-        yield pg
-    finally:
-        await pg.close()
-
-
-@pytest_asyncio.fixture
-async def world(pg: store.PgStore) -> World:
-    return await build(pg)
 
 
 def test_the_role_name_sets_are_the_defined_roles() -> None:

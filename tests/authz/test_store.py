@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 import structlog
 
 import authz
@@ -17,21 +15,7 @@ from authz._subject import acting
 from authz.errors import NoSubject, NotAuthorized, PolicyError
 from store import Store
 from store.errors import NotFound, OuterStoreUsedInTransaction
-from tests.authz._world import World, build
-
-
-@pytest_asyncio.fixture
-async def inner(db_dsn: str) -> AsyncIterator[store.PgStore]:
-    pg = await store.connect(db_dsn, min_size=1, max_size=3)
-    try:
-        yield pg
-    finally:
-        await pg.close()
-
-
-@pytest_asyncio.fixture
-async def world(inner: store.PgStore) -> World:
-    return await build(inner)
+from tests.authz._world import World
 
 
 def test_policy_table_covers_every_query_method() -> None:
@@ -77,8 +61,8 @@ def test_read_policy_on_a_write_is_refused() -> None:
     ]
 
 
-async def test_no_subject_refuses_queries_transactions_and_ping(inner: store.PgStore) -> None:
-    s = authz.AuthzStore(inner)
+async def test_no_subject_refuses_queries_transactions_and_ping(pg: store.PgStore) -> None:
+    s = authz.AuthzStore(pg)
     assert authz.current_subject() is None
     with pytest.raises(NoSubject, match="get_default_organization"):
         await s.get_default_organization()
@@ -88,8 +72,8 @@ async def test_no_subject_refuses_queries_transactions_and_ping(inner: store.PgS
         await s.ping()
 
 
-async def test_subject_reaches_awaits_and_spawned_tasks(inner: store.PgStore, world: World) -> None:
-    s = authz.AuthzStore(inner)
+async def test_subject_reaches_awaits_and_spawned_tasks(pg: store.PgStore, world: World) -> None:
+    s = authz.AuthzStore(pg)
     subject = world.subject(world.member_a)
 
     async def read() -> str:
@@ -104,9 +88,9 @@ async def test_subject_reaches_awaits_and_spawned_tasks(inner: store.PgStore, wo
 
 
 async def test_denied_read_is_not_found_and_logs_no_row_data(
-    inner: store.PgStore, world: World
+    pg: store.PgStore, world: World
 ) -> None:
-    s = authz.AuthzStore(inner)
+    s = authz.AuthzStore(pg)
     with (
         structlog.testing.capture_logs() as logs,
         authz.as_subject(world.subject(world.outsider)),
@@ -125,9 +109,9 @@ async def test_denied_read_is_not_found_and_logs_no_row_data(
 
 
 async def test_transaction_handle_is_checked_with_the_same_subject(
-    inner: store.PgStore, world: World
+    pg: store.PgStore, world: World
 ) -> None:
-    s = authz.AuthzStore(inner)
+    s = authz.AuthzStore(pg)
 
     async def rename_both(tx: Store) -> None:
         await tx.update_workspace_name(name="mine", id=world.ws.id)
@@ -144,9 +128,9 @@ async def test_transaction_handle_is_checked_with_the_same_subject(
 
 
 async def test_outer_store_inside_its_transaction_is_still_poisoned(
-    inner: store.PgStore, world: World
+    pg: store.PgStore, world: World
 ) -> None:
-    s = authz.AuthzStore(inner)
+    s = authz.AuthzStore(pg)
 
     # The outer store inside its own closures, on purpose: the runtime check must catch it.
     async def misuse(tx: Store) -> Any:
@@ -164,9 +148,9 @@ async def test_outer_store_inside_its_transaction_is_still_poisoned(
 
 
 async def test_derived_list_queries_are_reused_across_subjects(
-    inner: store.PgStore, world: World
+    pg: store.PgStore, world: World
 ) -> None:
-    s = authz.AuthzStore(inner)
+    s = authz.AuthzStore(pg)
     for who in (world.member_a, world.admin_a, world.outsider, world.member_a):
         with authz.as_subject(world.subject(who)):
             await s.list_oauth2_provider_apps(organization_id=None)
@@ -177,8 +161,8 @@ async def test_derived_list_queries_are_reused_across_subjects(
     assert s.derived_queries == 2
 
 
-async def test_nested_savepoint_handles_are_wrapped_too(inner: store.PgStore, world: World) -> None:
-    s = authz.AuthzStore(inner)
+async def test_nested_savepoint_handles_are_wrapped_too(pg: store.PgStore, world: World) -> None:
+    s = authz.AuthzStore(pg)
 
     async def outer(tx: Store) -> None:
         async def nested(sp: Store) -> None:
@@ -191,8 +175,8 @@ async def test_nested_savepoint_handles_are_wrapped_too(inner: store.PgStore, wo
         await s.in_tx(outer)
 
 
-async def test_a_query_outside_the_table_is_refused(inner: store.PgStore, world: World) -> None:
-    s = authz.AuthzStore(inner)
+async def test_a_query_outside_the_table_is_refused(pg: store.PgStore, world: World) -> None:
+    s = authz.AuthzStore(pg)
     known = store.QUERIES["get_workspace_by_id"]
     forged = dataclasses.replace(known, sql="SELECT * FROM workspaces WHERE id = $1 OR TRUE")
     with authz.as_subject(world.subject(world.site_owner)), pytest.raises(PolicyError):
@@ -200,9 +184,9 @@ async def test_a_query_outside_the_table_is_refused(inner: store.PgStore, world:
 
 
 async def test_repeated_decisions_in_one_binding_hit_the_cache(
-    inner: store.PgStore, world: World
+    pg: store.PgStore, world: World
 ) -> None:
-    s = authz.AuthzStore(inner)
+    s = authz.AuthzStore(pg)
     with authz.as_subject(world.subject(world.member_a)):
         bound = acting()
         assert bound is not None
