@@ -102,12 +102,11 @@ class Pool:
         return conn
 
     # -- taking ----------------------------------------------------------------------
-    async def take(self) -> Conn:
-        """A connection for the caller's exclusive use; waits while all are taken.
+    def take_idle(self) -> Conn | None:
+        """An idle connection for the caller's exclusive use, or None without waiting.
 
         Raises:
             RuntimeError: the pool is closed.
-            OSError, asyncpg.PostgresError: a new connection could not be opened.
         """
         if self._closed:
             raise RuntimeError("the pool is closed")
@@ -117,6 +116,18 @@ class Pool:
             if conn.is_closed() or time.monotonic() - since > self._lifetime:
                 self._drop(conn)
                 continue
+            return conn
+        return None
+
+    async def take(self) -> Conn:
+        """A connection for the caller's exclusive use; waits while all are taken.
+
+        Raises:
+            RuntimeError: the pool is closed.
+            OSError, asyncpg.PostgresError: a new connection could not be opened.
+        """
+        conn = self.take_idle()
+        if conn is not None:
             return conn
         if self._size < self._max:
             self._size += 1
