@@ -184,7 +184,15 @@ class Pool:
         self._idle.append((conn, time.monotonic()))
 
     def put_dirty(self, conn: Conn) -> None:
-        """Return a connection after an error or cancellation: cleaned before reuse."""
+        """Return a connection after an error or cancellation: cleaned before reuse.
+
+        A connection the server closed under its caller says the others idle
+        since then are likely gone too (a restart, a mass termination), though
+        their sockets may not have told us yet: they are dropped now, so the
+        next caller opens a fresh connection instead of failing on a dead one.
+        """
+        if conn.is_closed():
+            self._drop_idle()
         task = asyncio.get_running_loop().create_task(self.clean(conn))
         self._cleanups.add(task)
         task.add_done_callback(self._cleanups.discard)
@@ -210,6 +218,11 @@ class Pool:
             self._drop(conn)
         else:
             self._hand_over(conn)
+
+    def _drop_idle(self) -> None:
+        idle, self._idle = self._idle, collections.deque()
+        for conn, _ in idle:
+            self._drop(conn)
 
     def _drop(self, conn: Conn) -> None:
         if not conn.is_closed():

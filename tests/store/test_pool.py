@@ -100,6 +100,30 @@ async def test_a_dead_connection_is_dropped_and_its_slot_reopened(
     pool.put(held[1])
 
 
+async def test_a_connection_lost_under_its_caller_takes_the_idle_ones_with_it(
+    empty_db_dsn: str,
+) -> None:
+    # A server restart kills every connection, but an idle one's socket may not
+    # have said so yet when the next caller takes it. The first loss drops the
+    # idle connections at once, so the next caller gets a fresh one.
+    pool = await Pool(empty_db_dsn, min_size=3, max_size=3, connect_kwargs={}).open()
+    try:
+        taken = [await pool.take() for _ in range(3)]
+        for conn in taken[1:]:
+            pool.put(conn)
+        assert pool.get_idle_size() == 2
+        taken[0].terminate()  # as a dead server leaves it: closed under its caller
+        pool.put_dirty(taken[0])
+        # Idle ones dropped now; the dead one leaves once its cleanup task runs.
+        assert (pool.get_idle_size(), pool.get_size()) == (0, 1)
+        fresh = await pool.take()
+        assert fresh not in taken
+        assert await fresh.fetchval("SELECT 1") == 1
+        pool.put(fresh)
+    finally:
+        await pool.close()
+
+
 async def test_idle_connections_past_their_lifetime_are_replaced(empty_db_dsn: str) -> None:
     p = await Pool(
         empty_db_dsn, min_size=1, max_size=1, connect_kwargs={}, max_inactive_lifetime=0.0
