@@ -160,16 +160,8 @@ class PgStoreBase(DriverRunner):
     # -- primitives on the pool -------------------------------------------------
     async def _acquire(self, method: str) -> asyncpg.Connection:
         check_outer(self.poison_key, method, self.poison_mode)
-        # An idle connection needs no waiting, so no timeout to arm and cancel
-        # (a timer handle per call, measurable on the hot path).
-        idle = self.pool.take_idle()
-        if idle is not None:
-            return idle
         try:
-            if self._acquire_timeout is None:
-                return await self.pool.take()
-            async with asyncio.timeout(self._acquire_timeout):
-                return await self.pool.take()
+            return await self.pool.take(self._acquire_timeout)
         except TimeoutError:
             raise DatabaseUnavailable(
                 f"{method}: no connection free in the pool within {self._acquire_timeout} s "
