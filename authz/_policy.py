@@ -239,10 +239,9 @@ class _FetchCheckMutate(Policy):
         return found + _missing(self.resource.fields(), self.get.columns, "columns")
 
     async def run(self, g: Guard, query: Query[Any], args: tuple[object, ...], call: Call[T]) -> T:
-        by_name = _args(query, args)
-        get_args = tuple(by_name(p.name) for p in self.get.params)
         locked = g.locked
-        obj = None if locked is None else locked.get((self.get.name, get_args))
+        # A row this transaction read FOR UPDATE cannot have changed: check that.
+        obj = locked.get((self.get.name, self._get_args(query, args))) if locked else None
         if obj is None and query.authorize_filter is not None:
             derived, extra = g.filtered(query, self.resource, self.action)
             wrote, result = await _write_where_allowed(g.inner, derived, args + extra, call)
@@ -250,17 +249,23 @@ class _FetchCheckMutate(Policy):
                 return cast(T, result)
             # Nothing matched: the row is missing (NotFound here), excluded by the
             # write's own conditions, or not the subject's to change (a denial).
-            current = await g.inner.fetch_one(self.get, get_args)
-            obj = await self.resource.object(current.__getattribute__, g.inner)
-            g.check(query, self.action, obj)
+            g.check(query, self.action, await self._current(g, query, args))
             if query.kind is Kind.ONE:
                 raise NotFound(query.name)
             return cast(T, result)
-        if obj is None:  # not read FOR UPDATE earlier in this transaction: fetch it now
-            current = await g.inner.fetch_one(self.get, get_args)
-            obj = await self.resource.object(current.__getattribute__, g.inner)
+        if obj is None:
+            obj = await self._current(g, query, args)
         g.check(query, self.action, obj)
         return await call(query, args)
+
+    def _get_args(self, query: Query[Any], args: tuple[object, ...]) -> tuple[object, ...]:
+        by_name = _args(query, args)
+        return tuple(by_name(p.name) for p in self.get.params)
+
+    async def _current(self, g: Guard, query: Query[Any], args: tuple[object, ...]) -> Object:
+        """The object of the row as it is now; raises ``NotFound`` when there is none."""
+        current = await g.inner.fetch_one(self.get, self._get_args(query, args))
+        return await self.resource.object(current.__getattribute__, g.inner)
 
     def describe(self) -> str:
         return f"fetch with {self.get.name}, check {self.action} {self.resource.type}, then run"
