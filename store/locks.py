@@ -1,31 +1,4 @@
 """Transaction-scoped advisory locks from a registry of named, never-reused ids."""
 
-from store._locks import (
-    ACQUIRE,
-    REGISTRY,
-    TRY_ACQUIRE,
-    AdvisoryLock,
-    LockIdCollision,
-    LockNameConflict,
-    LockRegistry,
-    UnregisteredLock,
-    acquire,
-    lock_id,
-    register,
-    try_acquire,
-)
-
-__all__ = [
-    "ACQUIRE",
-    "REGISTRY",
-    "TRY_ACQUIRE",
-    "AdvisoryLock",
-    "LockIdCollision",
-    "LockNameConflict",
-    "LockRegistry",
-    "UnregisteredLock",
-    "acquire",
-    "lock_id",
-    "register",
-    "try_acquire",
-]
+from store._locks import *  # noqa: F403  # the implementation module's __all__ is the API
+from store._locks import __all__ as __all__
