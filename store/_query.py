@@ -66,7 +66,7 @@ class Query(Generic[RowT]):
 
     def for_update(self) -> Query[RowT]:
         """This query with ``FOR UPDATE``: the same rows, locked until the transaction ends."""
-        return dataclasses.replace(self, sql=self.sql.rstrip().rstrip(";") + "\nFOR UPDATE")
+        return dataclasses.replace(self, sql=_locking_sql(self.sql))
 
     def is_variant_of(self, other: Query[Any]) -> bool:
         """True when this is ``other`` or ``other.for_update()`` (the same rows, locked).
@@ -74,7 +74,11 @@ class Query(Generic[RowT]):
         Layers use it to accept the locking variant another layer derived under
         the same name, and nothing else.
         """
-        return self is other or self.sql == other.sql or self.sql == other.for_update().sql
+        return self is other or self.sql == other.sql or self.sql == _locking_sql(other.sql)
+
+
+def _locking_sql(sql: str) -> str:
+    return sql.rstrip().rstrip(";") + "\nFOR UPDATE"
 
 
 class QueryRunner:
