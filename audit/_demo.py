@@ -28,7 +28,7 @@ from store._config import load_config
 from store._localpg import LocalCluster
 from store.errors import OuterStoreUsedInTransaction
 from store.metrics import StoreMetrics
-from store.models import AuditAction, LoginType, User, UserStatus
+from store.models import AuditAction, LoginType, User, UserStatus, Workspace
 from store.pubsub import Event, Message, PubSub, publish
 
 __all__ = ["HELP", "add_arguments", "run"]
@@ -64,6 +64,18 @@ async def _user(s: Store, name: str, roles: tuple[str, ...], password: bytes) ->
         rbac_roles=list(roles),
         avatar_url=None,
         login_type=LoginType.PASSWORD,
+        created_at=_NOW,
+    )
+
+
+async def _workspace(s: Store, owner: User, org_id: uuid.UUID, name: str) -> Workspace:
+    return await s.insert_workspace(
+        id=uuid.uuid4(),
+        owner_id=owner.id,
+        organization_id=org_id,
+        name=name,
+        autostart_schedule=None,
+        ttl=None,
         created_at=_NOW,
     )
 
@@ -128,25 +140,9 @@ async def _tour(s: Store, raw: PgStore, dsn: str) -> None:
     as_bob = Subject.user(bob.id, org_roles={org.id: ("org-member",)})
     _step("workspaces, each created by its owner")
     with as_subject(as_alice):
-        private = await s.insert_workspace(
-            id=uuid.uuid4(),
-            owner_id=alice.id,
-            organization_id=org.id,
-            name="alice-dev",
-            autostart_schedule=None,
-            ttl=None,
-            created_at=_NOW,
-        )
+        private = await _workspace(s, alice, org.id, "alice-dev")
     with as_subject(as_bob):
-        await s.insert_workspace(
-            id=uuid.uuid4(),
-            owner_id=bob.id,
-            organization_id=org.id,
-            name="bob-dev",
-            autostart_schedule=None,
-            ttl=None,
-            created_at=_NOW,
-        )
+        await _workspace(s, bob, org.id, "bob-dev")
         mine = await s.list_workspaces_by_organization_id(
             organization_id=org.id, after_created_at=None, after_id=None, limit_rows=10
         )
