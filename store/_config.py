@@ -52,5 +52,5 @@ def load_config(start: Path | None = None) -> Config:
         fixtures=path("fixtures", "schema/fixtures"),
         queries=path("queries", "queries"),
         schema_dump=path("schema_dump", "schema/schema.sql"),
-        generated=path("generated", "store/_generated"),
+        generated=path("generated", "db"),
     )

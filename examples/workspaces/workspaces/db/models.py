@@ -190,7 +190,7 @@ class Workspace(BaseModel):
 
 
 class SearchAuditLogsRow(BaseModel):
-    """A row of ``SearchAuditLogs`` (queries/audit_logs.sql:19)."""
+    """A row of ``SearchAuditLogs`` (db/queries/audit_logs.sql:19)."""
 
     id: uuid.UUID
     time: datetime.datetime
@@ -218,7 +218,7 @@ class SearchAuditLogsRow(BaseModel):
 
 
 class ListOrganizationMembersRow(BaseModel):
-    """A row of ``ListOrganizationMembers`` (queries/organizations.sql:80)."""
+    """A row of ``ListOrganizationMembers`` (db/queries/organizations.sql:79)."""
 
     organization_id: uuid.UUID
     user_id: uuid.UUID
@@ -234,7 +234,7 @@ class ListOrganizationMembersRow(BaseModel):
 
 
 class CountWorkspacesPerOrganizationRow(BaseModel):
-    """A row of ``CountWorkspacesPerOrganization`` (queries/workspaces.sql:106)."""
+    """A row of ``CountWorkspacesPerOrganization`` (db/queries/workspaces.sql:106)."""
 
     organization_id: uuid.UUID
     organization_name: str

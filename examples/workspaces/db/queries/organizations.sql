@@ -15,8 +15,7 @@ SELECT * FROM organizations WHERE is_default;
 -- name: ListOrganizations :many
 -- All organizations, by name.
 SELECT * FROM organizations
-WHERE TRUE
-  -- @authorize_filter
+-- @authorize_filter
 ORDER BY lower(name), id
 LIMIT @limit_rows OFFSET @offset_rows;
 

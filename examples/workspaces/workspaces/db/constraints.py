@@ -30,7 +30,6 @@ class UniqueConstraint(enum.StrEnum):
     ORGANIZATIONS_IS_DEFAULT_KEY = "organizations_is_default_key"
     ORGANIZATIONS_NAME_LOWER_KEY = "organizations_name_lower_key"
     ORGANIZATIONS_PKEY = "organizations_pkey"
-    TXSTORE_MIGRATIONS_PKEY = "txstore_migrations_pkey"
     USERS_EMAIL_LOWER_KEY = "users_email_lower_key"
     USERS_PKEY = "users_pkey"
     USERS_USERNAME_LOWER_KEY = "users_username_lower_key"
@@ -72,7 +71,6 @@ class CheckConstraint(enum.StrEnum):
     OAUTH2_PROVIDER_APPS_NAME_CHECK = "oauth2_provider_apps_name_check"
     ORGANIZATION_MEMBERS_ROLES_CHECK = "organization_members_roles_check"
     ORGANIZATIONS_NAME_CHECK = "organizations_name_check"
-    TXSTORE_MIGRATIONS_VERSION_CHECK = "txstore_migrations_version_check"
     USERS_EMAIL_CHECK = "users_email_check"
     USERS_RBAC_ROLES_CHECK = "users_rbac_roles_check"
     USERS_USERNAME_CHECK = "users_username_check"
@@ -114,8 +112,6 @@ CONSTRAINTS: dict[str, enum.StrEnum] = {
     "organizations_name_check": CheckConstraint.ORGANIZATIONS_NAME_CHECK,
     "organizations_name_lower_key": UniqueConstraint.ORGANIZATIONS_NAME_LOWER_KEY,
     "organizations_pkey": UniqueConstraint.ORGANIZATIONS_PKEY,
-    "txstore_migrations_pkey": UniqueConstraint.TXSTORE_MIGRATIONS_PKEY,
-    "txstore_migrations_version_check": CheckConstraint.TXSTORE_MIGRATIONS_VERSION_CHECK,
     "users_email_check": CheckConstraint.USERS_EMAIL_CHECK,
     "users_email_lower_key": UniqueConstraint.USERS_EMAIL_LOWER_KEY,
     "users_pkey": UniqueConstraint.USERS_PKEY,

@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import uuid
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType
+from typing import Any, Self, TypeVar
 
 from pydantic import JsonValue
-
-from store._query import Kind, Param, Query, QueryRunner
+from store import Isolation, Kind, Param, Query, Store
 
 from .models import (
     APIKey,
@@ -94,10 +95,10 @@ __all__ = [
     "UPDATE_WORKSPACE_LAST_USED_AT",
     "UPDATE_WORKSPACE_NAME",
     "UPDATE_WORKSPACE_TTL",
-    "Querier",
     "Queries",
 ]
 
+T = TypeVar("T")
 _new = object.__new__
 _set = object.__setattr__
 _AUDIT_ACTION: dict[str, AuditAction] = {m.value: m for m in AuditAction}
@@ -571,7 +572,7 @@ RETURNING *
         Param("token_name", "text", nullable=True),
     ),
     decode=_decode_api_key,
-    source="queries/api_keys.sql:3",
+    source="db/queries/api_keys.sql:3",
     tables=("api_keys",),
     mutates="api_keys",
     authorize_filter=None,
@@ -600,7 +601,7 @@ SELECT * FROM api_keys WHERE id = $1
 """,
     params=(Param("id", "text"),),
     decode=_decode_api_key,
-    source="queries/api_keys.sql:15",
+    source="db/queries/api_keys.sql:15",
     tables=("api_keys",),
     mutates=None,
     authorize_filter=None,
@@ -632,7 +633,7 @@ SELECT * FROM api_keys WHERE user_id = $1 AND token_name = $2
         Param("token_name", "text"),
     ),
     decode=_decode_api_key,
-    source="queries/api_keys.sql:19",
+    source="db/queries/api_keys.sql:19",
     tables=("api_keys",),
     mutates=None,
     authorize_filter=None,
@@ -669,7 +670,7 @@ LIMIT $2 OFFSET $3
         Param("offset_rows", "int8"),
     ),
     decode=_decode_api_key,
-    source="queries/api_keys.sql:23",
+    source="db/queries/api_keys.sql:23",
     tables=("api_keys",),
     mutates=None,
     authorize_filter="api_keys",
@@ -706,7 +707,7 @@ WHERE id = $4
         Param("id", "text"),
     ),
     decode=None,
-    source="queries/api_keys.sql:31",
+    source="db/queries/api_keys.sql:31",
     tables=("api_keys",),
     mutates="api_keys",
     authorize_filter="api_keys",
@@ -725,7 +726,7 @@ RETURNING *
 """,
     params=(Param("id", "text"),),
     decode=_decode_api_key,
-    source="queries/api_keys.sql:40",
+    source="db/queries/api_keys.sql:40",
     tables=("api_keys",),
     mutates="api_keys",
     authorize_filter="api_keys",
@@ -754,7 +755,7 @@ DELETE FROM api_keys WHERE user_id = $1
 """,
     params=(Param("user_id", "uuid"),),
     decode=None,
-    source="queries/api_keys.sql:47",
+    source="db/queries/api_keys.sql:47",
     tables=("api_keys",),
     mutates="api_keys",
     authorize_filter=None,
@@ -780,7 +781,7 @@ WHERE id IN (
         Param("batch_size", "int8"),
     ),
     decode=None,
-    source="queries/api_keys.sql:51",
+    source="db/queries/api_keys.sql:51",
     tables=("api_keys",),
     mutates="api_keys",
     authorize_filter=None,
@@ -821,7 +822,7 @@ RETURNING *
         Param("additional_fields", "jsonb"),
     ),
     decode=_decode_audit_log,
-    source="queries/audit_logs.sql:3",
+    source="db/queries/audit_logs.sql:3",
     tables=("audit_logs",),
     mutates="audit_logs",
     authorize_filter=None,
@@ -852,7 +853,7 @@ SELECT * FROM audit_logs WHERE id = $1
 """,
     params=(Param("id", "uuid"),),
     decode=_decode_audit_log,
-    source="queries/audit_logs.sql:15",
+    source="db/queries/audit_logs.sql:15",
     tables=("audit_logs",),
     mutates=None,
     authorize_filter=None,
@@ -905,7 +906,7 @@ LIMIT $8 OFFSET $9
         Param("offset_rows", "int8"),
     ),
     decode=_decode_search_audit_logs_row,
-    source="queries/audit_logs.sql:19",
+    source="db/queries/audit_logs.sql:19",
     tables=(
         "audit_logs",
         "users",
@@ -957,7 +958,7 @@ WHERE id IN (
         Param("batch_size", "int8"),
     ),
     decode=None,
-    source="queries/audit_logs.sql:39",
+    source="db/queries/audit_logs.sql:39",
     tables=("audit_logs",),
     mutates="audit_logs",
     authorize_filter=None,
@@ -985,7 +986,7 @@ RETURNING *
         Param("created_at", "timestamptz"),
     ),
     decode=_decode_oauth2_provider_app,
-    source="queries/oauth2.sql:3",
+    source="db/queries/oauth2.sql:3",
     tables=("oauth2_provider_apps",),
     mutates="oauth2_provider_apps",
     authorize_filter=None,
@@ -1009,7 +1010,7 @@ SELECT * FROM oauth2_provider_apps WHERE id = $1
 """,
     params=(Param("id", "uuid"),),
     decode=_decode_oauth2_provider_app,
-    source="queries/oauth2.sql:9",
+    source="db/queries/oauth2.sql:9",
     tables=("oauth2_provider_apps",),
     mutates=None,
     authorize_filter=None,
@@ -1036,7 +1037,7 @@ ORDER BY name, id
 """,
     params=(Param("organization_id", "uuid", nullable=True),),
     decode=_decode_oauth2_provider_app,
-    source="queries/oauth2.sql:13",
+    source="db/queries/oauth2.sql:13",
     tables=("oauth2_provider_apps",),
     mutates=None,
     authorize_filter="oauth2_provider_apps",
@@ -1070,7 +1071,7 @@ RETURNING *
         Param("id", "uuid"),
     ),
     decode=_decode_oauth2_provider_app,
-    source="queries/oauth2.sql:21",
+    source="db/queries/oauth2.sql:21",
     tables=("oauth2_provider_apps",),
     mutates="oauth2_provider_apps",
     authorize_filter="oauth2_provider_apps",
@@ -1097,7 +1098,7 @@ RETURNING *
 """,
     params=(Param("id", "uuid"),),
     decode=_decode_oauth2_provider_app,
-    source="queries/oauth2.sql:29",
+    source="db/queries/oauth2.sql:29",
     tables=("oauth2_provider_apps",),
     mutates="oauth2_provider_apps",
     authorize_filter="oauth2_provider_apps",
@@ -1130,7 +1131,7 @@ RETURNING *
         Param("created_at", "timestamptz"),
     ),
     decode=_decode_oauth2_provider_app_secret,
-    source="queries/oauth2.sql:36",
+    source="db/queries/oauth2.sql:36",
     tables=("oauth2_provider_app_secrets",),
     mutates="oauth2_provider_app_secrets",
     authorize_filter=None,
@@ -1154,7 +1155,7 @@ SELECT * FROM oauth2_provider_app_secrets WHERE id = $1
 """,
     params=(Param("id", "uuid"),),
     decode=_decode_oauth2_provider_app_secret,
-    source="queries/oauth2.sql:42",
+    source="db/queries/oauth2.sql:42",
     tables=("oauth2_provider_app_secrets",),
     mutates=None,
     authorize_filter=None,
@@ -1178,7 +1179,7 @@ SELECT * FROM oauth2_provider_app_secrets WHERE secret_prefix = $1
 """,
     params=(Param("secret_prefix", "text"),),
     decode=_decode_oauth2_provider_app_secret,
-    source="queries/oauth2.sql:46",
+    source="db/queries/oauth2.sql:46",
     tables=("oauth2_provider_app_secrets",),
     mutates=None,
     authorize_filter=None,
@@ -1206,7 +1207,7 @@ ORDER BY s.created_at, s.id
 """,
     params=(Param("app_id", "uuid"),),
     decode=_decode_oauth2_provider_app_secret,
-    source="queries/oauth2.sql:50",
+    source="db/queries/oauth2.sql:50",
     tables=(
         "oauth2_provider_app_secrets",
         "oauth2_provider_apps",
@@ -1239,7 +1240,7 @@ UPDATE oauth2_provider_app_secrets SET last_used_at = $1 WHERE id = $2
         Param("id", "uuid"),
     ),
     decode=None,
-    source="queries/oauth2.sql:59",
+    source="db/queries/oauth2.sql:59",
     tables=("oauth2_provider_app_secrets",),
     mutates="oauth2_provider_app_secrets",
     authorize_filter=None,
@@ -1255,7 +1256,7 @@ DELETE FROM oauth2_provider_app_secrets WHERE id = $1 RETURNING *
 """,
     params=(Param("id", "uuid"),),
     decode=_decode_oauth2_provider_app_secret,
-    source="queries/oauth2.sql:63",
+    source="db/queries/oauth2.sql:63",
     tables=("oauth2_provider_app_secrets",),
     mutates="oauth2_provider_app_secrets",
     authorize_filter=None,
@@ -1279,7 +1280,7 @@ SELECT * FROM organizations WHERE id = $1
 """,
     params=(Param("id", "uuid"),),
     decode=_decode_organization,
-    source="queries/organizations.sql:3",
+    source="db/queries/organizations.sql:3",
     tables=("organizations",),
     mutates=None,
     authorize_filter=None,
@@ -1304,7 +1305,7 @@ SELECT * FROM organizations WHERE lower(name) = lower($1)
 """,
     params=(Param("name", "text"),),
     decode=_decode_organization,
-    source="queries/organizations.sql:7",
+    source="db/queries/organizations.sql:7",
     tables=("organizations",),
     mutates=None,
     authorize_filter=None,
@@ -1329,7 +1330,7 @@ SELECT * FROM organizations WHERE is_default
 """,
     params=(),
     decode=_decode_organization,
-    source="queries/organizations.sql:11",
+    source="db/queries/organizations.sql:11",
     tables=("organizations",),
     mutates=None,
     authorize_filter=None,
@@ -1351,8 +1352,7 @@ LIST_ORGANIZATIONS: Query[Organization] = Query(
     kind=Kind.MANY,
     sql="""
 SELECT * FROM organizations
-WHERE TRUE
-  AND TRUE /*authorize_filter*/
+WHERE TRUE /*authorize_filter*/
 ORDER BY lower(name), id
 LIMIT $1 OFFSET $2
 """,
@@ -1361,7 +1361,7 @@ LIMIT $1 OFFSET $2
         Param("offset_rows", "int8"),
     ),
     decode=_decode_organization,
-    source="queries/organizations.sql:15",
+    source="db/queries/organizations.sql:15",
     tables=("organizations",),
     mutates=None,
     authorize_filter="organizations",
@@ -1390,7 +1390,7 @@ ORDER BY lower(o.name), o.id
 """,
     params=(Param("user_id", "uuid"),),
     decode=_decode_organization,
-    source="queries/organizations.sql:23",
+    source="db/queries/organizations.sql:22",
     tables=(
         "organizations",
         "organization_members",
@@ -1428,7 +1428,7 @@ RETURNING *
         Param("created_at", "timestamptz"),
     ),
     decode=_decode_organization,
-    source="queries/organizations.sql:31",
+    source="db/queries/organizations.sql:30",
     tables=("organizations",),
     mutates="organizations",
     authorize_filter=None,
@@ -1465,7 +1465,7 @@ RETURNING *
         Param("id", "uuid"),
     ),
     decode=_decode_organization,
-    source="queries/organizations.sql:37",
+    source="db/queries/organizations.sql:36",
     tables=("organizations",),
     mutates="organizations",
     authorize_filter="organizations",
@@ -1493,7 +1493,7 @@ RETURNING *
 """,
     params=(Param("id", "uuid"),),
     decode=_decode_organization,
-    source="queries/organizations.sql:46",
+    source="db/queries/organizations.sql:45",
     tables=("organizations",),
     mutates="organizations",
     authorize_filter="organizations",
@@ -1528,7 +1528,7 @@ RETURNING *
         Param("created_at", "timestamptz"),
     ),
     decode=_decode_organization_member,
-    source="queries/organizations.sql:54",
+    source="db/queries/organizations.sql:53",
     tables=("organization_members",),
     mutates="organization_members",
     authorize_filter=None,
@@ -1554,7 +1554,7 @@ WHERE organization_id = $1 AND user_id = $2
         Param("user_id", "uuid"),
     ),
     decode=_decode_organization_member,
-    source="queries/organizations.sql:60",
+    source="db/queries/organizations.sql:59",
     tables=("organization_members",),
     mutates=None,
     authorize_filter=None,
@@ -1584,7 +1584,7 @@ RETURNING *
         Param("user_id", "uuid"),
     ),
     decode=_decode_organization_member,
-    source="queries/organizations.sql:65",
+    source="db/queries/organizations.sql:64",
     tables=("organization_members",),
     mutates="organization_members",
     authorize_filter="organization_members",
@@ -1612,7 +1612,7 @@ RETURNING *
         Param("user_id", "uuid"),
     ),
     decode=_decode_organization_member,
-    source="queries/organizations.sql:73",
+    source="db/queries/organizations.sql:72",
     tables=("organization_members",),
     mutates="organization_members",
     authorize_filter="organization_members",
@@ -1646,7 +1646,7 @@ LIMIT $2 OFFSET $3
         Param("offset_rows", "int8"),
     ),
     decode=_decode_list_organization_members_row,
-    source="queries/organizations.sql:80",
+    source="db/queries/organizations.sql:79",
     tables=(
         "organization_members",
         "users",
@@ -1680,7 +1680,7 @@ SELECT * FROM users WHERE id = $1
 """,
     params=(Param("id", "uuid"),),
     decode=_decode_user,
-    source="queries/users.sql:3",
+    source="db/queries/users.sql:3",
     tables=("users",),
     mutates=None,
     authorize_filter=None,
@@ -1710,7 +1710,7 @@ SELECT * FROM users WHERE lower(email) = lower($1) AND NOT deleted
 """,
     params=(Param("email", "text"),),
     decode=_decode_user,
-    source="queries/users.sql:7",
+    source="db/queries/users.sql:7",
     tables=("users",),
     mutates=None,
     authorize_filter=None,
@@ -1740,7 +1740,7 @@ SELECT * FROM users WHERE lower(username) = lower($1) AND NOT deleted
 """,
     params=(Param("username", "text"),),
     decode=_decode_user,
-    source="queries/users.sql:11",
+    source="db/queries/users.sql:11",
     tables=("users",),
     mutates=None,
     authorize_filter=None,
@@ -1788,7 +1788,7 @@ RETURNING *
         Param("created_at", "timestamptz"),
     ),
     decode=_decode_user,
-    source="queries/users.sql:15",
+    source="db/queries/users.sql:15",
     tables=("users",),
     mutates="users",
     authorize_filter=None,
@@ -1830,7 +1830,7 @@ RETURNING *
         Param("id", "uuid"),
     ),
     decode=_decode_user,
-    source="queries/users.sql:27",
+    source="db/queries/users.sql:27",
     tables=("users",),
     mutates="users",
     authorize_filter="users",
@@ -1868,7 +1868,7 @@ RETURNING *
         Param("id", "uuid"),
     ),
     decode=_decode_user,
-    source="queries/users.sql:37",
+    source="db/queries/users.sql:37",
     tables=("users",),
     mutates="users",
     authorize_filter="users",
@@ -1905,7 +1905,7 @@ RETURNING *
         Param("id", "uuid"),
     ),
     decode=_decode_user,
-    source="queries/users.sql:45",
+    source="db/queries/users.sql:45",
     tables=("users",),
     mutates="users",
     authorize_filter="users",
@@ -1942,7 +1942,7 @@ RETURNING *
         Param("id", "uuid"),
     ),
     decode=_decode_user,
-    source="queries/users.sql:53",
+    source="db/queries/users.sql:53",
     tables=("users",),
     mutates="users",
     authorize_filter="users",
@@ -1980,7 +1980,7 @@ WHERE id = $2
         Param("id", "uuid"),
     ),
     decode=None,
-    source="queries/users.sql:62",
+    source="db/queries/users.sql:62",
     tables=("users",),
     mutates="users",
     authorize_filter="users",
@@ -2000,7 +2000,7 @@ RETURNING *
 """,
     params=(Param("id", "uuid"),),
     decode=_decode_user,
-    source="queries/users.sql:69",
+    source="db/queries/users.sql:69",
     tables=("users",),
     mutates="users",
     authorize_filter="users",
@@ -2044,7 +2044,7 @@ LIMIT $3 OFFSET $4
         Param("offset_rows", "int8"),
     ),
     decode=_decode_user,
-    source="queries/users.sql:77",
+    source="db/queries/users.sql:77",
     tables=("users",),
     mutates=None,
     authorize_filter="users",
@@ -2090,7 +2090,7 @@ RETURNING *
         Param("created_at", "timestamptz"),
     ),
     decode=_decode_workspace,
-    source="queries/workspaces.sql:3",
+    source="db/queries/workspaces.sql:3",
     tables=("workspaces",),
     mutates="workspaces",
     authorize_filter=None,
@@ -2118,7 +2118,7 @@ SELECT * FROM workspaces WHERE id = $1
 """,
     params=(Param("id", "uuid"),),
     decode=_decode_workspace,
-    source="queries/workspaces.sql:13",
+    source="db/queries/workspaces.sql:13",
     tables=("workspaces",),
     mutates=None,
     authorize_filter=None,
@@ -2150,7 +2150,7 @@ WHERE owner_id = $1 AND lower(name) = lower($2) AND NOT deleted
         Param("name", "text"),
     ),
     decode=_decode_workspace,
-    source="queries/workspaces.sql:17",
+    source="db/queries/workspaces.sql:17",
     tables=("workspaces",),
     mutates=None,
     authorize_filter=None,
@@ -2185,7 +2185,7 @@ RETURNING *
         Param("id", "uuid"),
     ),
     decode=_decode_workspace,
-    source="queries/workspaces.sql:22",
+    source="db/queries/workspaces.sql:22",
     tables=("workspaces",),
     mutates="workspaces",
     authorize_filter="workspaces",
@@ -2220,7 +2220,7 @@ RETURNING *
         Param("id", "uuid"),
     ),
     decode=_decode_workspace,
-    source="queries/workspaces.sql:30",
+    source="db/queries/workspaces.sql:30",
     tables=("workspaces",),
     mutates="workspaces",
     authorize_filter="workspaces",
@@ -2255,7 +2255,7 @@ RETURNING *
         Param("id", "uuid"),
     ),
     decode=_decode_workspace,
-    source="queries/workspaces.sql:39",
+    source="db/queries/workspaces.sql:39",
     tables=("workspaces",),
     mutates="workspaces",
     authorize_filter="workspaces",
@@ -2289,7 +2289,7 @@ WHERE id = $2
         Param("id", "uuid"),
     ),
     decode=None,
-    source="queries/workspaces.sql:48",
+    source="db/queries/workspaces.sql:48",
     tables=("workspaces",),
     mutates="workspaces",
     authorize_filter="workspaces",
@@ -2312,7 +2312,7 @@ RETURNING *
         Param("id", "uuid"),
     ),
     decode=_decode_workspace,
-    source="queries/workspaces.sql:56",
+    source="db/queries/workspaces.sql:56",
     tables=("workspaces",),
     mutates="workspaces",
     authorize_filter="workspaces",
@@ -2344,7 +2344,7 @@ RETURNING *
 """,
     params=(Param("id", "uuid"),),
     decode=_decode_workspace,
-    source="queries/workspaces.sql:65",
+    source="db/queries/workspaces.sql:65",
     tables=("workspaces",),
     mutates="workspaces",
     authorize_filter="workspaces",
@@ -2380,7 +2380,7 @@ LIMIT $2 OFFSET $3
         Param("offset_rows", "int8"),
     ),
     decode=_decode_workspace,
-    source="queries/workspaces.sql:73",
+    source="db/queries/workspaces.sql:73",
     tables=("workspaces",),
     mutates=None,
     authorize_filter="workspaces",
@@ -2419,7 +2419,7 @@ LIMIT $4
         Param("limit_rows", "int8"),
     ),
     decode=_decode_workspace,
-    source="queries/workspaces.sql:81",
+    source="db/queries/workspaces.sql:81",
     tables=("workspaces",),
     mutates=None,
     authorize_filter="workspaces",
@@ -2460,7 +2460,7 @@ LIMIT $3
         Param("limit_rows", "int8"),
     ),
     decode=_decode_workspace,
-    source="queries/workspaces.sql:93",
+    source="db/queries/workspaces.sql:93",
     tables=("workspaces",),
     mutates=None,
     authorize_filter="workspaces",
@@ -2496,7 +2496,7 @@ ORDER BY o.name
 """,
     params=(),
     decode=_decode_count_workspaces_per_organization_row,
-    source="queries/workspaces.sql:106",
+    source="db/queries/workspaces.sql:106",
     tables=(
         "organizations",
         "workspaces",
@@ -2511,404 +2511,107 @@ ORDER BY o.name
     ),
 )
 
-QUERIES: dict[str, Query[Any]] = {
-    "insert_api_key": INSERT_API_KEY,
-    "get_api_key_by_id": GET_API_KEY_BY_ID,
-    "get_api_key_by_token_name": GET_API_KEY_BY_TOKEN_NAME,
-    "list_api_keys_by_user_id": LIST_API_KEYS_BY_USER_ID,
-    "update_api_key_usage": UPDATE_API_KEY_USAGE,
-    "delete_api_key": DELETE_API_KEY,
-    "delete_api_keys_by_user_id": DELETE_API_KEYS_BY_USER_ID,
-    "delete_expired_api_keys": DELETE_EXPIRED_API_KEYS,
-    "insert_audit_log": INSERT_AUDIT_LOG,
-    "get_audit_log_by_id": GET_AUDIT_LOG_BY_ID,
-    "search_audit_logs": SEARCH_AUDIT_LOGS,
-    "delete_audit_logs_before": DELETE_AUDIT_LOGS_BEFORE,
-    "insert_oauth2_provider_app": INSERT_OAUTH2_PROVIDER_APP,
-    "get_oauth2_provider_app_by_id": GET_OAUTH2_PROVIDER_APP_BY_ID,
-    "list_oauth2_provider_apps": LIST_OAUTH2_PROVIDER_APPS,
-    "update_oauth2_provider_app": UPDATE_OAUTH2_PROVIDER_APP,
-    "delete_oauth2_provider_app": DELETE_OAUTH2_PROVIDER_APP,
-    "insert_oauth2_provider_app_secret": INSERT_OAUTH2_PROVIDER_APP_SECRET,
-    "get_oauth2_provider_app_secret_by_id": GET_OAUTH2_PROVIDER_APP_SECRET_BY_ID,
-    "get_oauth2_provider_app_secret_by_secret_prefix": GET_OAUTH2_PROVIDER_APP_SECRET_BY_SECRET_PREFIX,
-    "list_oauth2_provider_app_secrets_by_app_id": LIST_OAUTH2_PROVIDER_APP_SECRETS_BY_APP_ID,
-    "update_oauth2_provider_app_secret_last_used_at": UPDATE_OAUTH2_PROVIDER_APP_SECRET_LAST_USED_AT,
-    "delete_oauth2_provider_app_secret": DELETE_OAUTH2_PROVIDER_APP_SECRET,
-    "get_organization_by_id": GET_ORGANIZATION_BY_ID,
-    "get_organization_by_name": GET_ORGANIZATION_BY_NAME,
-    "get_default_organization": GET_DEFAULT_ORGANIZATION,
-    "list_organizations": LIST_ORGANIZATIONS,
-    "list_organizations_by_user_id": LIST_ORGANIZATIONS_BY_USER_ID,
-    "insert_organization": INSERT_ORGANIZATION,
-    "update_organization": UPDATE_ORGANIZATION,
-    "delete_organization": DELETE_ORGANIZATION,
-    "insert_organization_member": INSERT_ORGANIZATION_MEMBER,
-    "get_organization_member": GET_ORGANIZATION_MEMBER,
-    "update_member_roles": UPDATE_MEMBER_ROLES,
-    "delete_organization_member": DELETE_ORGANIZATION_MEMBER,
-    "list_organization_members": LIST_ORGANIZATION_MEMBERS,
-    "get_user_by_id": GET_USER_BY_ID,
-    "get_user_by_email": GET_USER_BY_EMAIL,
-    "get_user_by_username": GET_USER_BY_USERNAME,
-    "insert_user": INSERT_USER,
-    "update_user_profile": UPDATE_USER_PROFILE,
-    "update_user_status": UPDATE_USER_STATUS,
-    "update_user_rbac_roles": UPDATE_USER_RBAC_ROLES,
-    "update_user_hashed_password": UPDATE_USER_HASHED_PASSWORD,
-    "update_user_last_seen_at": UPDATE_USER_LAST_SEEN_AT,
-    "soft_delete_user": SOFT_DELETE_USER,
-    "list_users": LIST_USERS,
-    "insert_workspace": INSERT_WORKSPACE,
-    "get_workspace_by_id": GET_WORKSPACE_BY_ID,
-    "get_workspace_by_owner_id_and_name": GET_WORKSPACE_BY_OWNER_ID_AND_NAME,
-    "update_workspace_name": UPDATE_WORKSPACE_NAME,
-    "update_workspace_autostart": UPDATE_WORKSPACE_AUTOSTART,
-    "update_workspace_ttl": UPDATE_WORKSPACE_TTL,
-    "update_workspace_last_used_at": UPDATE_WORKSPACE_LAST_USED_AT,
-    "update_workspace_dormant_at": UPDATE_WORKSPACE_DORMANT_AT,
-    "soft_delete_workspace": SOFT_DELETE_WORKSPACE,
-    "list_workspaces_by_owner_id": LIST_WORKSPACES_BY_OWNER_ID,
-    "list_workspaces_by_organization_id": LIST_WORKSPACES_BY_ORGANIZATION_ID,
-    "list_workspaces": LIST_WORKSPACES,
-    "count_workspaces_per_organization": COUNT_WORKSPACES_PER_ORGANIZATION,
-}
+#: Every query of the application, by method name.
+QUERIES: Mapping[str, Query[Any]] = MappingProxyType(
+    {
+        "insert_api_key": INSERT_API_KEY,
+        "get_api_key_by_id": GET_API_KEY_BY_ID,
+        "get_api_key_by_token_name": GET_API_KEY_BY_TOKEN_NAME,
+        "list_api_keys_by_user_id": LIST_API_KEYS_BY_USER_ID,
+        "update_api_key_usage": UPDATE_API_KEY_USAGE,
+        "delete_api_key": DELETE_API_KEY,
+        "delete_api_keys_by_user_id": DELETE_API_KEYS_BY_USER_ID,
+        "delete_expired_api_keys": DELETE_EXPIRED_API_KEYS,
+        "insert_audit_log": INSERT_AUDIT_LOG,
+        "get_audit_log_by_id": GET_AUDIT_LOG_BY_ID,
+        "search_audit_logs": SEARCH_AUDIT_LOGS,
+        "delete_audit_logs_before": DELETE_AUDIT_LOGS_BEFORE,
+        "insert_oauth2_provider_app": INSERT_OAUTH2_PROVIDER_APP,
+        "get_oauth2_provider_app_by_id": GET_OAUTH2_PROVIDER_APP_BY_ID,
+        "list_oauth2_provider_apps": LIST_OAUTH2_PROVIDER_APPS,
+        "update_oauth2_provider_app": UPDATE_OAUTH2_PROVIDER_APP,
+        "delete_oauth2_provider_app": DELETE_OAUTH2_PROVIDER_APP,
+        "insert_oauth2_provider_app_secret": INSERT_OAUTH2_PROVIDER_APP_SECRET,
+        "get_oauth2_provider_app_secret_by_id": GET_OAUTH2_PROVIDER_APP_SECRET_BY_ID,
+        "get_oauth2_provider_app_secret_by_secret_prefix": GET_OAUTH2_PROVIDER_APP_SECRET_BY_SECRET_PREFIX,
+        "list_oauth2_provider_app_secrets_by_app_id": LIST_OAUTH2_PROVIDER_APP_SECRETS_BY_APP_ID,
+        "update_oauth2_provider_app_secret_last_used_at": UPDATE_OAUTH2_PROVIDER_APP_SECRET_LAST_USED_AT,
+        "delete_oauth2_provider_app_secret": DELETE_OAUTH2_PROVIDER_APP_SECRET,
+        "get_organization_by_id": GET_ORGANIZATION_BY_ID,
+        "get_organization_by_name": GET_ORGANIZATION_BY_NAME,
+        "get_default_organization": GET_DEFAULT_ORGANIZATION,
+        "list_organizations": LIST_ORGANIZATIONS,
+        "list_organizations_by_user_id": LIST_ORGANIZATIONS_BY_USER_ID,
+        "insert_organization": INSERT_ORGANIZATION,
+        "update_organization": UPDATE_ORGANIZATION,
+        "delete_organization": DELETE_ORGANIZATION,
+        "insert_organization_member": INSERT_ORGANIZATION_MEMBER,
+        "get_organization_member": GET_ORGANIZATION_MEMBER,
+        "update_member_roles": UPDATE_MEMBER_ROLES,
+        "delete_organization_member": DELETE_ORGANIZATION_MEMBER,
+        "list_organization_members": LIST_ORGANIZATION_MEMBERS,
+        "get_user_by_id": GET_USER_BY_ID,
+        "get_user_by_email": GET_USER_BY_EMAIL,
+        "get_user_by_username": GET_USER_BY_USERNAME,
+        "insert_user": INSERT_USER,
+        "update_user_profile": UPDATE_USER_PROFILE,
+        "update_user_status": UPDATE_USER_STATUS,
+        "update_user_rbac_roles": UPDATE_USER_RBAC_ROLES,
+        "update_user_hashed_password": UPDATE_USER_HASHED_PASSWORD,
+        "update_user_last_seen_at": UPDATE_USER_LAST_SEEN_AT,
+        "soft_delete_user": SOFT_DELETE_USER,
+        "list_users": LIST_USERS,
+        "insert_workspace": INSERT_WORKSPACE,
+        "get_workspace_by_id": GET_WORKSPACE_BY_ID,
+        "get_workspace_by_owner_id_and_name": GET_WORKSPACE_BY_OWNER_ID_AND_NAME,
+        "update_workspace_name": UPDATE_WORKSPACE_NAME,
+        "update_workspace_autostart": UPDATE_WORKSPACE_AUTOSTART,
+        "update_workspace_ttl": UPDATE_WORKSPACE_TTL,
+        "update_workspace_last_used_at": UPDATE_WORKSPACE_LAST_USED_AT,
+        "update_workspace_dormant_at": UPDATE_WORKSPACE_DORMANT_AT,
+        "soft_delete_workspace": SOFT_DELETE_WORKSPACE,
+        "list_workspaces_by_owner_id": LIST_WORKSPACES_BY_OWNER_ID,
+        "list_workspaces_by_organization_id": LIST_WORKSPACES_BY_ORGANIZATION_ID,
+        "list_workspaces": LIST_WORKSPACES,
+        "count_workspaces_per_organization": COUNT_WORKSPACES_PER_ORGANIZATION,
+    }
+)
 
 
-class Querier(Protocol):
-    """Every query method; each store layer implements it."""
+class Queries:
+    """One typed method per query, over any ``store.Store`` (a bare pool or a layer stack).
 
-    async def insert_api_key(
+    ``Queries(store)`` is cheap: it holds the store and nothing else. Each method
+    runs its query through one of the store's four primitives, so every layer
+    of the stack (authorization, audit, metrics) sees it.
+    """
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def in_tx(
         self,
+        fn: Callable[[Self], Awaitable[T]],
         *,
-        id: str,
-        hashed_secret: bytes,
-        user_id: uuid.UUID,
-        expires_at: datetime.datetime,
-        created_at: datetime.datetime,
-        login_type: LoginType,
-        lifetime_seconds: int,
-        ip_address: ipaddress.IPv4Address
-        | ipaddress.IPv6Address
-        | ipaddress.IPv4Interface
-        | ipaddress.IPv6Interface
-        | None,
-        scopes: list[str],
-        token_name: str | None,
-    ) -> APIKey: ...
+        isolation: Isolation | str | None = None,
+        read_only: bool = False,
+        tx_id: str = "tx",
+        retries: int = 3,
+    ) -> T:
+        """Run ``fn`` in one transaction of the store, handing it a ``Queries`` over the handle.
 
-    async def get_api_key_by_id(self, *, id: str) -> APIKey: ...
-
-    async def get_api_key_by_token_name(self, *, user_id: uuid.UUID, token_name: str) -> APIKey: ...
-
-    async def list_api_keys_by_user_id(
-        self, *, user_id: uuid.UUID, limit_rows: int, offset_rows: int
-    ) -> list[APIKey]: ...
-
-    async def update_api_key_usage(
-        self,
-        *,
-        last_used: datetime.datetime,
-        expires_at: datetime.datetime,
-        ip_address: ipaddress.IPv4Address
-        | ipaddress.IPv6Address
-        | ipaddress.IPv4Interface
-        | ipaddress.IPv6Interface
-        | None,
-        id: str,
-    ) -> None: ...
-
-    async def delete_api_key(self, *, id: str) -> APIKey: ...
-
-    async def delete_api_keys_by_user_id(self, *, user_id: uuid.UUID) -> int: ...
-
-    async def delete_expired_api_keys(
-        self, *, before: datetime.datetime, batch_size: int
-    ) -> int: ...
-
-    async def insert_audit_log(
-        self,
-        *,
-        id: uuid.UUID,
-        time: datetime.datetime,
-        user_id: uuid.UUID,
-        organization_id: uuid.UUID | None,
-        ip: ipaddress.IPv4Address
-        | ipaddress.IPv6Address
-        | ipaddress.IPv4Interface
-        | ipaddress.IPv6Interface
-        | None,
-        user_agent: str | None,
-        request_id: uuid.UUID | None,
-        resource_type: str,
-        resource_id: str,
-        resource_target: str,
-        action: AuditAction,
-        diff: JsonValue,
-        status_code: int,
-        additional_fields: JsonValue,
-    ) -> AuditLog: ...
-
-    async def get_audit_log_by_id(self, *, id: uuid.UUID) -> AuditLog: ...
-
-    async def search_audit_logs(
-        self,
-        *,
-        resource_type: str | None,
-        resource_id: str | None,
-        user_id: uuid.UUID | None,
-        organization_id: uuid.UUID | None,
-        action: AuditAction | None,
-        from_time: datetime.datetime | None,
-        to_time: datetime.datetime | None,
-        limit_rows: int,
-        offset_rows: int,
-    ) -> list[SearchAuditLogsRow]: ...
-
-    async def delete_audit_logs_before(
-        self, *, before: datetime.datetime, batch_size: int
-    ) -> int: ...
-
-    async def insert_oauth2_provider_app(
-        self,
-        *,
-        id: uuid.UUID,
-        organization_id: uuid.UUID,
-        name: str,
-        callback_url: str,
-        icon: str,
-        created_at: datetime.datetime,
-    ) -> OAuth2ProviderApp: ...
-
-    async def get_oauth2_provider_app_by_id(self, *, id: uuid.UUID) -> OAuth2ProviderApp: ...
-
-    async def list_oauth2_provider_apps(
-        self, *, organization_id: uuid.UUID | None
-    ) -> list[OAuth2ProviderApp]: ...
-
-    async def update_oauth2_provider_app(
-        self,
-        *,
-        name: str,
-        callback_url: str,
-        icon: str,
-        updated_at: datetime.datetime,
-        id: uuid.UUID,
-    ) -> OAuth2ProviderApp: ...
-
-    async def delete_oauth2_provider_app(self, *, id: uuid.UUID) -> OAuth2ProviderApp: ...
-
-    async def insert_oauth2_provider_app_secret(
-        self,
-        *,
-        id: uuid.UUID,
-        app_id: uuid.UUID,
-        hashed_secret: bytes,
-        display_secret: str,
-        secret_prefix: str,
-        created_at: datetime.datetime,
-    ) -> OAuth2ProviderAppSecret: ...
-
-    async def get_oauth2_provider_app_secret_by_id(
-        self, *, id: uuid.UUID
-    ) -> OAuth2ProviderAppSecret: ...
-
-    async def get_oauth2_provider_app_secret_by_secret_prefix(
-        self, *, secret_prefix: str
-    ) -> OAuth2ProviderAppSecret: ...
-
-    async def list_oauth2_provider_app_secrets_by_app_id(
-        self, *, app_id: uuid.UUID
-    ) -> list[OAuth2ProviderAppSecret]: ...
-
-    async def update_oauth2_provider_app_secret_last_used_at(
-        self, *, last_used_at: datetime.datetime, id: uuid.UUID
-    ) -> None: ...
-
-    async def delete_oauth2_provider_app_secret(
-        self, *, id: uuid.UUID
-    ) -> OAuth2ProviderAppSecret: ...
-
-    async def get_organization_by_id(self, *, id: uuid.UUID) -> Organization: ...
-
-    async def get_organization_by_name(self, *, name: str) -> Organization: ...
-
-    async def get_default_organization(self) -> Organization: ...
-
-    async def list_organizations(
-        self, *, limit_rows: int, offset_rows: int
-    ) -> list[Organization]: ...
-
-    async def list_organizations_by_user_id(self, *, user_id: uuid.UUID) -> list[Organization]: ...
-
-    async def insert_organization(
-        self,
-        *,
-        id: uuid.UUID,
-        name: str,
-        display_name: str,
-        description: str,
-        icon: str,
-        is_default: bool,
-        created_at: datetime.datetime,
-    ) -> Organization: ...
-
-    async def update_organization(
-        self,
-        *,
-        name: str,
-        display_name: str,
-        description: str,
-        icon: str,
-        updated_at: datetime.datetime,
-        id: uuid.UUID,
-    ) -> Organization: ...
-
-    async def delete_organization(self, *, id: uuid.UUID) -> Organization: ...
-
-    async def insert_organization_member(
-        self,
-        *,
-        organization_id: uuid.UUID,
-        user_id: uuid.UUID,
-        roles: list[str],
-        created_at: datetime.datetime,
-    ) -> OrganizationMember: ...
-
-    async def get_organization_member(
-        self, *, organization_id: uuid.UUID, user_id: uuid.UUID
-    ) -> OrganizationMember: ...
-
-    async def update_member_roles(
-        self, *, roles: list[str], organization_id: uuid.UUID, user_id: uuid.UUID
-    ) -> OrganizationMember: ...
-
-    async def delete_organization_member(
-        self, *, organization_id: uuid.UUID, user_id: uuid.UUID
-    ) -> OrganizationMember: ...
-
-    async def list_organization_members(
-        self, *, organization_id: uuid.UUID, limit_rows: int, offset_rows: int
-    ) -> list[ListOrganizationMembersRow]: ...
-
-    async def get_user_by_id(self, *, id: uuid.UUID) -> User: ...
-
-    async def get_user_by_email(self, *, email: str) -> User: ...
-
-    async def get_user_by_username(self, *, username: str) -> User: ...
-
-    async def insert_user(
-        self,
-        *,
-        id: uuid.UUID,
-        email: str,
-        username: str,
-        name: str,
-        hashed_password: bytes,
-        status: UserStatus,
-        rbac_roles: list[str],
-        avatar_url: str | None,
-        login_type: LoginType,
-        created_at: datetime.datetime,
-    ) -> User: ...
-
-    async def update_user_profile(
-        self,
-        *,
-        email: str,
-        username: str,
-        name: str,
-        avatar_url: str | None,
-        updated_at: datetime.datetime,
-        id: uuid.UUID,
-    ) -> User: ...
-
-    async def update_user_status(
-        self, *, status: UserStatus, updated_at: datetime.datetime, id: uuid.UUID
-    ) -> User: ...
-
-    async def update_user_rbac_roles(self, *, rbac_roles: list[str], id: uuid.UUID) -> User: ...
-
-    async def update_user_hashed_password(
-        self, *, hashed_password: bytes, id: uuid.UUID
-    ) -> User: ...
-
-    async def update_user_last_seen_at(
-        self, *, last_seen_at: datetime.datetime, id: uuid.UUID
-    ) -> None: ...
-
-    async def soft_delete_user(self, *, id: uuid.UUID) -> User: ...
-
-    async def list_users(
-        self, *, search: str | None, status: UserStatus | None, limit_rows: int, offset_rows: int
-    ) -> list[User]: ...
-
-    async def insert_workspace(
-        self,
-        *,
-        id: uuid.UUID,
-        owner_id: uuid.UUID,
-        organization_id: uuid.UUID,
-        name: str,
-        autostart_schedule: str | None,
-        ttl: int | None,
-        created_at: datetime.datetime,
-    ) -> Workspace: ...
-
-    async def get_workspace_by_id(self, *, id: uuid.UUID) -> Workspace: ...
-
-    async def get_workspace_by_owner_id_and_name(
-        self, *, owner_id: uuid.UUID, name: str
-    ) -> Workspace: ...
-
-    async def update_workspace_name(self, *, name: str, id: uuid.UUID) -> Workspace: ...
-
-    async def update_workspace_autostart(
-        self, *, autostart_schedule: str | None, id: uuid.UUID
-    ) -> Workspace: ...
-
-    async def update_workspace_ttl(self, *, ttl: int | None, id: uuid.UUID) -> Workspace: ...
-
-    async def update_workspace_last_used_at(
-        self, *, last_used_at: datetime.datetime, id: uuid.UUID
-    ) -> None: ...
-
-    async def update_workspace_dormant_at(
-        self, *, dormant_at: datetime.datetime | None, id: uuid.UUID
-    ) -> Workspace: ...
-
-    async def soft_delete_workspace(self, *, id: uuid.UUID) -> Workspace: ...
-
-    async def list_workspaces_by_owner_id(
-        self, *, owner_id: uuid.UUID, limit_rows: int, offset_rows: int
-    ) -> list[Workspace]: ...
-
-    async def list_workspaces_by_organization_id(
-        self,
-        *,
-        organization_id: uuid.UUID,
-        after_created_at: datetime.datetime | None,
-        after_id: uuid.UUID | None,
-        limit_rows: int,
-    ) -> list[Workspace]: ...
-
-    async def list_workspaces(
-        self,
-        *,
-        after_created_at: datetime.datetime | None,
-        after_id: uuid.UUID | None,
-        limit_rows: int,
-    ) -> list[Workspace]: ...
-
-    async def count_workspaces_per_organization(
-        self,
-    ) -> list[CountWorkspacesPerOrganizationRow]: ...
-
-
-class Queries(QueryRunner):
-    """The query methods, written against the four ``QueryRunner`` primitives."""
-
-    __slots__ = ()
+        Raises whatever the store's ``in_tx`` raises.
+        """
+        cls = type(self)
+        return await self.store.in_tx(
+            lambda tx: fn(cls(tx)),
+            isolation=isolation,
+            read_only=read_only,
+            tx_id=tx_id,
+            retries=retries,
+        )
 
     async def insert_api_key(
         self,
@@ -2929,7 +2632,7 @@ class Queries(QueryRunner):
         token_name: str | None,
     ) -> APIKey:
         """Store a new key and return the stored row."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             INSERT_API_KEY,
             (
                 id,
@@ -2947,11 +2650,11 @@ class Queries(QueryRunner):
 
     async def get_api_key_by_id(self, *, id: str) -> APIKey:
         """Fetch a key by its public id."""
-        return await self.fetch_one(GET_API_KEY_BY_ID, (id,))
+        return await self.store.fetch_one(GET_API_KEY_BY_ID, (id,))
 
     async def get_api_key_by_token_name(self, *, user_id: uuid.UUID, token_name: str) -> APIKey:
         """Fetch a user's named token."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             GET_API_KEY_BY_TOKEN_NAME,
             (
                 user_id,
@@ -2963,7 +2666,7 @@ class Queries(QueryRunner):
         self, *, user_id: uuid.UUID, limit_rows: int, offset_rows: int
     ) -> list[APIKey]:
         """Keys of one user, newest first; expired ones too."""
-        return await self.fetch_many(
+        return await self.store.fetch_many(
             LIST_API_KEYS_BY_USER_ID,
             (
                 user_id,
@@ -2985,7 +2688,7 @@ class Queries(QueryRunner):
         id: str,
     ) -> None:
         """Record a key's use and slide its expiry; not audited."""
-        return await self.execute(
+        return await self.store.execute(
             UPDATE_API_KEY_USAGE,
             (
                 last_used,
@@ -2997,17 +2700,17 @@ class Queries(QueryRunner):
 
     async def delete_api_key(self, *, id: str) -> APIKey:
         """Revoke one key and return the deleted row."""
-        return await self.fetch_one(DELETE_API_KEY, (id,))
+        return await self.store.fetch_one(DELETE_API_KEY, (id,))
 
     async def delete_api_keys_by_user_id(self, *, user_id: uuid.UUID) -> int:
         """Revoke every key of one user (sign out everywhere)."""
-        return await self.execute_rows(DELETE_API_KEYS_BY_USER_ID, (user_id,))
+        return await self.store.execute_rows(DELETE_API_KEYS_BY_USER_ID, (user_id,))
 
     async def delete_expired_api_keys(self, *, before: datetime.datetime, batch_size: int) -> int:
         """Delete up to batch_size keys that expired before a cut-off; call again
         until it returns 0. Rows locked by another purger are skipped.
         """
-        return await self.execute_rows(
+        return await self.store.execute_rows(
             DELETE_EXPIRED_API_KEYS,
             (
                 before,
@@ -3038,7 +2741,7 @@ class Queries(QueryRunner):
         additional_fields: JsonValue,
     ) -> AuditLog:
         """Record one audit entry and return it."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             INSERT_AUDIT_LOG,
             (
                 id,
@@ -3060,7 +2763,7 @@ class Queries(QueryRunner):
 
     async def get_audit_log_by_id(self, *, id: uuid.UUID) -> AuditLog:
         """Fetch one audit entry by primary key."""
-        return await self.fetch_one(GET_AUDIT_LOG_BY_ID, (id,))
+        return await self.store.fetch_one(GET_AUDIT_LOG_BY_ID, (id,))
 
     async def search_audit_logs(
         self,
@@ -3080,7 +2783,7 @@ class Queries(QueryRunner):
         Every filter is optional: NULL means "any". The time range is
         [from_time, to_time).
         """
-        return await self.fetch_many(
+        return await self.store.fetch_many(
             SEARCH_AUDIT_LOGS,
             (
                 resource_type,
@@ -3099,7 +2802,7 @@ class Queries(QueryRunner):
         """Retention: delete up to batch_size entries older than a cut-off, oldest
         first; call again until it returns 0.
         """
-        return await self.execute_rows(
+        return await self.store.execute_rows(
             DELETE_AUDIT_LOGS_BEFORE,
             (
                 before,
@@ -3118,7 +2821,7 @@ class Queries(QueryRunner):
         created_at: datetime.datetime,
     ) -> OAuth2ProviderApp:
         """Register an app and return the stored row."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             INSERT_OAUTH2_PROVIDER_APP,
             (
                 id,
@@ -3132,13 +2835,13 @@ class Queries(QueryRunner):
 
     async def get_oauth2_provider_app_by_id(self, *, id: uuid.UUID) -> OAuth2ProviderApp:
         """Fetch one app by primary key."""
-        return await self.fetch_one(GET_OAUTH2_PROVIDER_APP_BY_ID, (id,))
+        return await self.store.fetch_one(GET_OAUTH2_PROVIDER_APP_BY_ID, (id,))
 
     async def list_oauth2_provider_apps(
         self, *, organization_id: uuid.UUID | None
     ) -> list[OAuth2ProviderApp]:
         """Apps, by name, optionally only those of one organization."""
-        return await self.fetch_many(LIST_OAUTH2_PROVIDER_APPS, (organization_id,))
+        return await self.store.fetch_many(LIST_OAUTH2_PROVIDER_APPS, (organization_id,))
 
     async def update_oauth2_provider_app(
         self,
@@ -3150,7 +2853,7 @@ class Queries(QueryRunner):
         id: uuid.UUID,
     ) -> OAuth2ProviderApp:
         """Change an app's name, callback URL and icon."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             UPDATE_OAUTH2_PROVIDER_APP,
             (
                 name,
@@ -3163,7 +2866,7 @@ class Queries(QueryRunner):
 
     async def delete_oauth2_provider_app(self, *, id: uuid.UUID) -> OAuth2ProviderApp:
         """Delete an app (its secrets go with it) and return the deleted row."""
-        return await self.fetch_one(DELETE_OAUTH2_PROVIDER_APP, (id,))
+        return await self.store.fetch_one(DELETE_OAUTH2_PROVIDER_APP, (id,))
 
     async def insert_oauth2_provider_app_secret(
         self,
@@ -3176,7 +2879,7 @@ class Queries(QueryRunner):
         created_at: datetime.datetime,
     ) -> OAuth2ProviderAppSecret:
         """Store a new client secret (hashed) for an app."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             INSERT_OAUTH2_PROVIDER_APP_SECRET,
             (
                 id,
@@ -3192,13 +2895,13 @@ class Queries(QueryRunner):
         self, *, id: uuid.UUID
     ) -> OAuth2ProviderAppSecret:
         """Fetch one secret by primary key."""
-        return await self.fetch_one(GET_OAUTH2_PROVIDER_APP_SECRET_BY_ID, (id,))
+        return await self.store.fetch_one(GET_OAUTH2_PROVIDER_APP_SECRET_BY_ID, (id,))
 
     async def get_oauth2_provider_app_secret_by_secret_prefix(
         self, *, secret_prefix: str
     ) -> OAuth2ProviderAppSecret:
         """Look a secret up by the public prefix a client presents."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             GET_OAUTH2_PROVIDER_APP_SECRET_BY_SECRET_PREFIX, (secret_prefix,)
         )
 
@@ -3208,13 +2911,13 @@ class Queries(QueryRunner):
         """Secrets of one app, oldest first.
         The join exposes the owning organization to the authorization filter.
         """
-        return await self.fetch_many(LIST_OAUTH2_PROVIDER_APP_SECRETS_BY_APP_ID, (app_id,))
+        return await self.store.fetch_many(LIST_OAUTH2_PROVIDER_APP_SECRETS_BY_APP_ID, (app_id,))
 
     async def update_oauth2_provider_app_secret_last_used_at(
         self, *, last_used_at: datetime.datetime, id: uuid.UUID
     ) -> None:
         """Record a secret's use; not audited."""
-        return await self.execute(
+        return await self.store.execute(
             UPDATE_OAUTH2_PROVIDER_APP_SECRET_LAST_USED_AT,
             (
                 last_used_at,
@@ -3224,23 +2927,23 @@ class Queries(QueryRunner):
 
     async def delete_oauth2_provider_app_secret(self, *, id: uuid.UUID) -> OAuth2ProviderAppSecret:
         """Revoke a secret and return the deleted row."""
-        return await self.fetch_one(DELETE_OAUTH2_PROVIDER_APP_SECRET, (id,))
+        return await self.store.fetch_one(DELETE_OAUTH2_PROVIDER_APP_SECRET, (id,))
 
     async def get_organization_by_id(self, *, id: uuid.UUID) -> Organization:
         """Fetch one organization by primary key."""
-        return await self.fetch_one(GET_ORGANIZATION_BY_ID, (id,))
+        return await self.store.fetch_one(GET_ORGANIZATION_BY_ID, (id,))
 
     async def get_organization_by_name(self, *, name: str) -> Organization:
         """Fetch an organization by name, ignoring case."""
-        return await self.fetch_one(GET_ORGANIZATION_BY_NAME, (name,))
+        return await self.store.fetch_one(GET_ORGANIZATION_BY_NAME, (name,))
 
     async def get_default_organization(self) -> Organization:
         """The organization new users join (at most one exists)."""
-        return await self.fetch_one(GET_DEFAULT_ORGANIZATION, ())
+        return await self.store.fetch_one(GET_DEFAULT_ORGANIZATION, ())
 
     async def list_organizations(self, *, limit_rows: int, offset_rows: int) -> list[Organization]:
         """All organizations, by name."""
-        return await self.fetch_many(
+        return await self.store.fetch_many(
             LIST_ORGANIZATIONS,
             (
                 limit_rows,
@@ -3250,7 +2953,7 @@ class Queries(QueryRunner):
 
     async def list_organizations_by_user_id(self, *, user_id: uuid.UUID) -> list[Organization]:
         """Organizations one user is a member of, by name."""
-        return await self.fetch_many(LIST_ORGANIZATIONS_BY_USER_ID, (user_id,))
+        return await self.store.fetch_many(LIST_ORGANIZATIONS_BY_USER_ID, (user_id,))
 
     async def insert_organization(
         self,
@@ -3264,7 +2967,7 @@ class Queries(QueryRunner):
         created_at: datetime.datetime,
     ) -> Organization:
         """Create an organization and return the stored row."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             INSERT_ORGANIZATION,
             (
                 id,
@@ -3288,7 +2991,7 @@ class Queries(QueryRunner):
         id: uuid.UUID,
     ) -> Organization:
         """Change the name and presentation of an organization."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             UPDATE_ORGANIZATION,
             (
                 name,
@@ -3304,7 +3007,7 @@ class Queries(QueryRunner):
         """Delete an organization (memberships and OAuth2 apps go with it; fails
         while it still has workspaces) and return the deleted row.
         """
-        return await self.fetch_one(DELETE_ORGANIZATION, (id,))
+        return await self.store.fetch_one(DELETE_ORGANIZATION, (id,))
 
     async def insert_organization_member(
         self,
@@ -3315,7 +3018,7 @@ class Queries(QueryRunner):
         created_at: datetime.datetime,
     ) -> OrganizationMember:
         """Add a user to an organization with organization roles."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             INSERT_ORGANIZATION_MEMBER,
             (
                 organization_id,
@@ -3329,7 +3032,7 @@ class Queries(QueryRunner):
         self, *, organization_id: uuid.UUID, user_id: uuid.UUID
     ) -> OrganizationMember:
         """One membership, by organization and user."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             GET_ORGANIZATION_MEMBER,
             (
                 organization_id,
@@ -3341,7 +3044,7 @@ class Queries(QueryRunner):
         self, *, roles: list[str], organization_id: uuid.UUID, user_id: uuid.UUID
     ) -> OrganizationMember:
         """Replace the organization roles of one member."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             UPDATE_MEMBER_ROLES,
             (
                 roles,
@@ -3354,7 +3057,7 @@ class Queries(QueryRunner):
         self, *, organization_id: uuid.UUID, user_id: uuid.UUID
     ) -> OrganizationMember:
         """Remove a user from an organization and return the deleted membership."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             DELETE_ORGANIZATION_MEMBER,
             (
                 organization_id,
@@ -3368,7 +3071,7 @@ class Queries(QueryRunner):
         """Members of one organization with their user's public fields, by username.
         Soft-deleted users are left out.
         """
-        return await self.fetch_many(
+        return await self.store.fetch_many(
             LIST_ORGANIZATION_MEMBERS,
             (
                 organization_id,
@@ -3379,15 +3082,15 @@ class Queries(QueryRunner):
 
     async def get_user_by_id(self, *, id: uuid.UUID) -> User:
         """Fetch one user by primary key, deleted or not."""
-        return await self.fetch_one(GET_USER_BY_ID, (id,))
+        return await self.store.fetch_one(GET_USER_BY_ID, (id,))
 
     async def get_user_by_email(self, *, email: str) -> User:
         """Fetch the live user with this email, ignoring case."""
-        return await self.fetch_one(GET_USER_BY_EMAIL, (email,))
+        return await self.store.fetch_one(GET_USER_BY_EMAIL, (email,))
 
     async def get_user_by_username(self, *, username: str) -> User:
         """Fetch the live user with this username, ignoring case."""
-        return await self.fetch_one(GET_USER_BY_USERNAME, (username,))
+        return await self.store.fetch_one(GET_USER_BY_USERNAME, (username,))
 
     async def insert_user(
         self,
@@ -3404,7 +3107,7 @@ class Queries(QueryRunner):
         created_at: datetime.datetime,
     ) -> User:
         """Create a user and return the stored row."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             INSERT_USER,
             (
                 id,
@@ -3431,7 +3134,7 @@ class Queries(QueryRunner):
         id: uuid.UUID,
     ) -> User:
         """Change the profile fields of a live user."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             UPDATE_USER_PROFILE,
             (
                 email,
@@ -3447,7 +3150,7 @@ class Queries(QueryRunner):
         self, *, status: UserStatus, updated_at: datetime.datetime, id: uuid.UUID
     ) -> User:
         """Activate, suspend or mark a user dormant."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             UPDATE_USER_STATUS,
             (
                 status,
@@ -3458,7 +3161,7 @@ class Queries(QueryRunner):
 
     async def update_user_rbac_roles(self, *, rbac_roles: list[str], id: uuid.UUID) -> User:
         """Replace the site roles of a live user."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             UPDATE_USER_RBAC_ROLES,
             (
                 rbac_roles,
@@ -3470,7 +3173,7 @@ class Queries(QueryRunner):
         """Replace the password hash. The row is returned for the audit diff, where
         hashed_password is a secret field.
         """
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             UPDATE_USER_HASHED_PASSWORD,
             (
                 hashed_password,
@@ -3482,7 +3185,7 @@ class Queries(QueryRunner):
         self, *, last_seen_at: datetime.datetime, id: uuid.UUID
     ) -> None:
         """Record activity; not audited."""
-        return await self.execute(
+        return await self.store.execute(
             UPDATE_USER_LAST_SEEN_AT,
             (
                 last_seen_at,
@@ -3492,7 +3195,7 @@ class Queries(QueryRunner):
 
     async def soft_delete_user(self, *, id: uuid.UUID) -> User:
         """Mark a live user deleted; releases the email and username for reuse."""
-        return await self.fetch_one(SOFT_DELETE_USER, (id,))
+        return await self.store.fetch_one(SOFT_DELETE_USER, (id,))
 
     async def list_users(
         self, *, search: str | None, status: UserStatus | None, limit_rows: int, offset_rows: int
@@ -3500,7 +3203,7 @@ class Queries(QueryRunner):
         """Live users, oldest first, optionally filtered by a case-insensitive
         substring of username/email/name and by status.
         """
-        return await self.fetch_many(
+        return await self.store.fetch_many(
             LIST_USERS,
             (
                 search,
@@ -3522,7 +3225,7 @@ class Queries(QueryRunner):
         created_at: datetime.datetime,
     ) -> Workspace:
         """Create a workspace and return the stored row."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             INSERT_WORKSPACE,
             (
                 id,
@@ -3537,13 +3240,13 @@ class Queries(QueryRunner):
 
     async def get_workspace_by_id(self, *, id: uuid.UUID) -> Workspace:
         """Fetch one workspace by primary key, deleted or not."""
-        return await self.fetch_one(GET_WORKSPACE_BY_ID, (id,))
+        return await self.store.fetch_one(GET_WORKSPACE_BY_ID, (id,))
 
     async def get_workspace_by_owner_id_and_name(
         self, *, owner_id: uuid.UUID, name: str
     ) -> Workspace:
         """Fetch an owner's live workspace by name, ignoring case."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             GET_WORKSPACE_BY_OWNER_ID_AND_NAME,
             (
                 owner_id,
@@ -3553,7 +3256,7 @@ class Queries(QueryRunner):
 
     async def update_workspace_name(self, *, name: str, id: uuid.UUID) -> Workspace:
         """Rename a live workspace."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             UPDATE_WORKSPACE_NAME,
             (
                 name,
@@ -3565,7 +3268,7 @@ class Queries(QueryRunner):
         self, *, autostart_schedule: str | None, id: uuid.UUID
     ) -> Workspace:
         """Set or clear (NULL) the autostart schedule."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             UPDATE_WORKSPACE_AUTOSTART,
             (
                 autostart_schedule,
@@ -3575,7 +3278,7 @@ class Queries(QueryRunner):
 
     async def update_workspace_ttl(self, *, ttl: int | None, id: uuid.UUID) -> Workspace:
         """Set or clear (NULL) the inactivity time-to-live, in milliseconds."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             UPDATE_WORKSPACE_TTL,
             (
                 ttl,
@@ -3587,7 +3290,7 @@ class Queries(QueryRunner):
         self, *, last_used_at: datetime.datetime, id: uuid.UUID
     ) -> None:
         """Record activity; also wakes a dormant workspace. Not audited."""
-        return await self.execute(
+        return await self.store.execute(
             UPDATE_WORKSPACE_LAST_USED_AT,
             (
                 last_used_at,
@@ -3599,7 +3302,7 @@ class Queries(QueryRunner):
         self, *, dormant_at: datetime.datetime | None, id: uuid.UUID
     ) -> Workspace:
         """Mark a live workspace dormant, or clear the mark (NULL)."""
-        return await self.fetch_one(
+        return await self.store.fetch_one(
             UPDATE_WORKSPACE_DORMANT_AT,
             (
                 dormant_at,
@@ -3609,13 +3312,13 @@ class Queries(QueryRunner):
 
     async def soft_delete_workspace(self, *, id: uuid.UUID) -> Workspace:
         """Mark a live workspace deleted; frees its name for its owner."""
-        return await self.fetch_one(SOFT_DELETE_WORKSPACE, (id,))
+        return await self.store.fetch_one(SOFT_DELETE_WORKSPACE, (id,))
 
     async def list_workspaces_by_owner_id(
         self, *, owner_id: uuid.UUID, limit_rows: int, offset_rows: int
     ) -> list[Workspace]:
         """Live workspaces of one owner, newest first."""
-        return await self.fetch_many(
+        return await self.store.fetch_many(
             LIST_WORKSPACES_BY_OWNER_ID,
             (
                 owner_id,
@@ -3635,7 +3338,7 @@ class Queries(QueryRunner):
         """Live workspaces of one organization, newest first, by keyset: pass the
         created_at and id of the last row seen, or NULL for the first page.
         """
-        return await self.fetch_many(
+        return await self.store.fetch_many(
             LIST_WORKSPACES_BY_ORGANIZATION_ID,
             (
                 organization_id,
@@ -3656,7 +3359,7 @@ class Queries(QueryRunner):
         created_at and id of the last row seen, or NULL for the first page. Only the
         authorization predicate narrows it.
         """
-        return await self.fetch_many(
+        return await self.store.fetch_many(
             LIST_WORKSPACES,
             (
                 after_created_at,
@@ -3667,4 +3370,4 @@ class Queries(QueryRunner):
 
     async def count_workspaces_per_organization(self) -> list[CountWorkspacesPerOrganizationRow]:
         """Number of live workspaces in every organization, including those with none."""
-        return await self.fetch_many(COUNT_WORKSPACES_PER_ORGANIZATION, ())
+        return await self.store.fetch_many(COUNT_WORKSPACES_PER_ORGANIZATION, ())
