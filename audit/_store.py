@@ -10,13 +10,14 @@ from typing import Any, TypeVar
 import structlog
 from pydantic import BaseModel
 
-from audit._auditors import Auditor, DatabaseAuditor
+from audit._auditors import Auditor
+from audit._config import Config
 from audit._diff import diff
 from audit._entry import AuditEntry, current_request
-from audit._plan import Plan, Plans, compile_plans
+from audit._plan import Plan, Plans
 from audit.errors import MissingActor, UndeclaredMutation
 from authz import current_subject
-from store import Isolation, Queries, Query, Store, errors
+from store import Isolation, Query, Store, errors
 
 __all__ = ["AuditStore", "AuditTx"]
 
@@ -29,11 +30,12 @@ _log = structlog.get_logger("txstore.audit")
 class _Shared:
     """What every handle of one AuditStore shares: the compiled plans and the auditor."""
 
-    __slots__ = ("auditor", "plans")
+    __slots__ = ("auditor", "file", "plans")
 
-    def __init__(self, plans: Plans, auditor: Auditor) -> None:
+    def __init__(self, plans: Plans, auditor: Auditor, file: str) -> None:
         self.plans = plans
         self.auditor = auditor
+        self.file = file
 
     def plan(self, query: Query[Any]) -> Plan | None:
         plan = self.plans.audited.get(query.name)
@@ -44,7 +46,7 @@ class _Shared:
         ):
             raise UndeclaredMutation(
                 f"{query.name} writes auditable table {query.mutates} but has no audit "
-                "declaration in audit/_declarations.py"
+                f"declaration in {self.file}"
             )
         return plan
 
@@ -68,7 +70,7 @@ class _Shared:
             id=uuid.uuid4(),
             time=datetime.datetime.now(datetime.UTC),
             actor_id=subject.id,
-            organization_id=await _organization(tx, plan, row),
+            org_id=await _org(tx, plan, row),
             resource_type=resource.type,
             resource_id=str(getattr(row, resource.id)),
             resource_target=_text(getattr(row, resource.target)) if resource.target else "",
@@ -84,7 +86,7 @@ class _Shared:
             audit_id=str(entry.id),
             resource_type=entry.resource_type,
             resource_id=entry.resource_id,
-            action=entry.action.value,
+            action=str(entry.action),
         )
         return row
 
@@ -98,8 +100,8 @@ async def _read(tx: Store, lookup: Query[Any] | None, args: tuple[object, ...]) 
         return None  # the mutation itself reports the missing row
 
 
-async def _organization(tx: Store, plan: Plan, row: BaseModel) -> uuid.UUID | None:
-    found = plan.resource.organization
+async def _org(tx: Store, plan: Plan, row: BaseModel) -> uuid.UUID | None:
+    found = plan.resource.org
     if found is None:
         return None
     if isinstance(found, str):
@@ -118,7 +120,7 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-class _AuditLayer(Queries):
+class _AuditLayer:
     __slots__ = ("_inner", "_shared")
 
     _inner: Store
@@ -205,18 +207,18 @@ class _AuditLayer(Queries):
 class AuditStore(_AuditLayer):
     """A full ``Store`` that records an audit entry for every declared mutation.
 
-    For a mutation declared ``Audited`` in ``audit/_declarations.py`` it reads
-    the old row (locked), runs the mutation, diffs the two by the
-    classification of ``audit/_table.py`` and hands an :class:`AuditEntry` to
-    ``auditor``, all in one transaction: a mutation called outside ``in_tx``
+    For a mutation the application's :class:`audit.Config` declares
+    ``Audited`` it reads the old row (locked), runs the mutation, diffs the two
+    by the config's classification table and hands an :class:`AuditEntry` to
+    the auditor, all in one transaction: a mutation called outside ``in_tx``
     gets a transaction of its own, and the change and its entry commit
     together or not at all. A diff with no tracked field writes no entry.
     """
 
     __slots__ = ()
 
-    def __init__(self, inner: Store, auditor: Auditor | None = None, *, plans: Plans | None = None):
-        """Wrap ``inner``; ``auditor`` defaults to :class:`DatabaseAuditor`.
+    def __init__(self, inner: Store, config: Config, auditor: Auditor | None = None) -> None:
+        """Wrap ``inner`` with ``config``; ``auditor`` overrides ``config.auditor``.
 
         Raises:
             AuditConfigError: the classification table or the declarations are
@@ -224,8 +226,7 @@ class AuditStore(_AuditLayer):
         """
         self._inner = inner
         self._shared = _Shared(
-            compile_plans() if plans is None else plans,
-            DatabaseAuditor() if auditor is None else auditor,
+            config.plans(), config.auditor if auditor is None else auditor, config.file
         )
 
     async def _audited(self, plan: Plan, query: Query[RowT], args: tuple[object, ...]) -> RowT:

@@ -57,8 +57,8 @@ class Filters:
             if owner is not None and grants.owned:
                 shape.append("owned")
             if org is not None and len(grants.orgs) == 1:
-                # One organization (the common case) compares with "=", which lets
-                # PostgreSQL walk an (organization_id, created_at) index in order and
+                # One org (the common case) compares with "=", which lets
+                # PostgreSQL walk an (org column, created_at) index in order and
                 # stop at LIMIT; "= ANY(array)" makes it fetch every match and sort.
                 shape.append("org")
                 extra.append(grants.orgs[0])

@@ -151,9 +151,9 @@ class Model:
         every = set(names)
         for role in (*site, *org):
             if role in site and role.org:
-                problem(f"site role {role.name!r} has organization grants; make it an org role")
+                problem(f"site role {role.name!r} has org grants; make it an org role")
             if role in org and role.site:
-                problem(f"organization role {role.name!r} has site grants; make it a site role")
+                problem(f"org role {role.name!r} has site grants; make it a site role")
             for grant in (role.site, role.org, role.owned):
                 self._vocab(f"role {role.name!r}", grant, problem)
             for unknown in sorted(role.assigns - every):
@@ -201,7 +201,7 @@ class Model:
         if unknown:
             raise UnknownRole(
                 f"subject {subject.id}: unknown role(s) {', '.join(unknown)}; site roles are "
-                f"{sorted(tables.site)}, organization roles {sorted(tables.org)}"
+                f"{sorted(tables.site)}, org roles {sorted(tables.org)}"
             )
 
     # -- subjects -----------------------------------------------------------------

@@ -261,7 +261,7 @@ class _FetchCheckMutate(Policy):
             found.append(f"{self.get.name} must be a :one read")
         if query.authorize_filter is not None and isinstance(self.resource.org, Via):
             found.append(
-                "a write checked in its WHERE clause needs the organization as a column of the "
+                "a write checked in its WHERE clause needs the org as a column of the "
                 f"written table; remove the authorize_filter marker ({query.source})"
             )
         found += _missing(
@@ -336,7 +336,7 @@ class _Filtered(Policy):
                 f"WHERE clause ({query.source})"
             )
         if isinstance(self.resource.org, Via):
-            found.append("a filtered list needs the organization as a column of the alias")
+            found.append("a filtered list needs the org as a column of the alias")
         return found
 
     async def run(self, g: Guard, query: Query[Any], args: tuple[object, ...], call: Call[T]) -> T:

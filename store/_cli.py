@@ -14,8 +14,6 @@ __all__ = ["main"]
 _COMMANDS: dict[str, str] = {
     "migrate": "store._cli_migrate",
     "gen": "store._gen.cli",
-    # The demo walks through every layer, so it lives above them; found by name only.
-    "demo": "audit._demo",
     "lint": "store._lint.cli",
     "dev": "store._dev",
 }

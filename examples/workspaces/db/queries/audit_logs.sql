@@ -2,12 +2,12 @@
 
 -- name: InsertAuditLog :one
 -- Record one audit entry and return it.
--- nullable: organization_id, ip, user_agent, request_id
+-- nullable: org_id, ip, user_agent, request_id
 INSERT INTO audit_logs (
     id, time, user_id, organization_id, ip, user_agent, request_id, resource_type, resource_id,
     resource_target, action, diff, status_code, additional_fields
 ) VALUES (
-    @id, @time, @user_id, @organization_id, @ip, @user_agent, @request_id, @resource_type, @resource_id,
+    @id, @time, @user_id, @org_id, @ip, @user_agent, @request_id, @resource_type, @resource_id,
     @resource_target, @action, @diff, @status_code, @additional_fields
 )
 RETURNING *;

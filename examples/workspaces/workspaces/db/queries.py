@@ -809,7 +809,7 @@ RETURNING *
         Param("id", "uuid"),
         Param("time", "timestamptz"),
         Param("user_id", "uuid"),
-        Param("organization_id", "uuid", nullable=True),
+        Param("org_id", "uuid", nullable=True),
         Param("ip", "inet", nullable=True),
         Param("user_agent", "text", nullable=True),
         Param("request_id", "uuid", nullable=True),
@@ -2724,7 +2724,7 @@ class Queries:
         id: uuid.UUID,
         time: datetime.datetime,
         user_id: uuid.UUID,
-        organization_id: uuid.UUID | None,
+        org_id: uuid.UUID | None,
         ip: ipaddress.IPv4Address
         | ipaddress.IPv6Address
         | ipaddress.IPv4Interface
@@ -2747,7 +2747,7 @@ class Queries:
                 id,
                 time,
                 user_id,
-                organization_id,
+                org_id,
                 ip,
                 user_agent,
                 request_id,

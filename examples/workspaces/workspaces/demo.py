@@ -1,7 +1,7 @@
-"""``txstore demo``: the framework walked through as a new user would, on an embedded PostgreSQL.
+"""The demo: txstore walked through as a new user would, on an embedded PostgreSQL.
 
-It lives in ``audit`` because it uses every layer; ``store``'s command line
-finds it by name and never imports it.
+Run it with ``python -m workspaces.demo`` (``make demo``). It uses every layer,
+through the reference application's stack and public names only.
 """
 
 from __future__ import annotations
@@ -12,32 +12,34 @@ import contextlib
 import datetime
 import json
 import os
+import sys
 import time
 import uuid
+from collections.abc import Sequence
 
 import structlog
 from prometheus_client import CollectorRegistry
 
 import migrations
-from audit._purge import PurgeConfig, PurgeWorker
-from audit._stack import connect_stack
-from authz import Subject, as_subject, as_system_restricted
+from authz import as_subject, as_system
 from authz.errors import NotAuthorized
-from store import PgStore, Store, connect
-from store._config import load_config
-from store._localpg import LocalCluster
+from store import connect
 from store.errors import OuterStoreUsedInTransaction
 from store.metrics import StoreMetrics
-from store.models import AuditAction, LoginType, User, UserStatus, Workspace
 from store.pubsub import Event, Message, PubSub, publish
+from store.testing import LocalCluster
+from workspaces import stack
+from workspaces.db import AuditAction, LoginType, Queries, User, UserStatus, Workspace
+from workspaces.policies import MODEL, SYSTEM_RESTRICTED
 
-__all__ = ["HELP", "add_arguments", "run"]
+__all__ = ["HELP", "add_arguments", "main", "run"]
 
 HELP = "walk through txstore on an embedded PostgreSQL (the README's main command)"
 _NOW = datetime.datetime.now(datetime.UTC)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register ``--dsn``."""
     parser.add_argument(
         "--dsn",
         default=os.environ.get("TXSTORE_DSN"),
@@ -53,7 +55,7 @@ def _step(title: str) -> None:
     print(f"\n== {title}", flush=True)
 
 
-async def _user(s: Store, name: str, roles: tuple[str, ...], password: bytes) -> User:
+async def _user(s: Queries, name: str, roles: tuple[str, ...], password: bytes) -> User:
     return await s.insert_user(
         id=uuid.uuid4(),
         email=f"{name}@example.com",
@@ -68,7 +70,7 @@ async def _user(s: Store, name: str, roles: tuple[str, ...], password: bytes) ->
     )
 
 
-async def _workspace(s: Store, owner: User, org_id: uuid.UUID, name: str) -> Workspace:
+async def _workspace(s: Queries, owner: User, org_id: uuid.UUID, name: str) -> Workspace:
     return await s.insert_workspace(
         id=uuid.uuid4(),
         owner_id=owner.id,
@@ -81,18 +83,18 @@ async def _workspace(s: Store, owner: User, org_id: uuid.UUID, name: str) -> Wor
 
 
 async def _walk(dsn: str) -> None:
-    config = load_config()
     _step("migrations")
     started = time.perf_counter()
-    applied = await migrations.up(dsn, directory=config.migrations)
+    applied = await migrations.up(dsn, directory=stack.MIGRATIONS)
     took = (time.perf_counter() - started) * 1e3
     _say("applied", f"{len(applied)} migration(s) in {took:.0f} ms")
-    state = await migrations.status(dsn, directory=config.migrations)
+    state = await migrations.status(dsn, directory=stack.MIGRATIONS)
     _say("schema version", f"{state.current} ({len(state.pending)} pending)")
 
     metrics = StoreMetrics(CollectorRegistry())
-    s = await connect_stack(dsn, metrics=metrics, min_size=1, max_size=4)
-    raw = await connect(dsn, min_size=1, max_size=2)  # below every layer, to show what landed
+    s = await stack.connect(dsn, metrics=metrics, min_size=1, max_size=4)
+    # below every layer, to show what landed
+    raw = Queries(await connect(dsn, min_size=1, max_size=2))
     try:
         await _tour(s, raw, dsn)
         _step("metrics")
@@ -100,8 +102,8 @@ async def _walk(dsn: str) -> None:
             _say(*sample)
     finally:
         metrics.close()
-        await s.close()
-        await raw.close()
+        await s.store.close()
+        await raw.store.close()
 
 
 def _samples(metrics: StoreMetrics) -> list[tuple[str, str]]:
@@ -114,8 +116,8 @@ def _samples(metrics: StoreMetrics) -> list[tuple[str, str]]:
     return sorted(rows)
 
 
-async def _tour(s: Store, raw: PgStore, dsn: str) -> None:
-    admin = Subject.user(uuid.uuid4(), site_roles=("owner",))
+async def _tour(s: Queries, raw: Queries, dsn: str) -> None:
+    admin = MODEL.user(uuid.uuid4(), site_roles=("owner",))
     _step("an organization and its people (as a site owner)")
     with as_subject(admin):
         org = await s.insert_organization(
@@ -136,8 +138,8 @@ async def _tour(s: Store, raw: PgStore, dsn: str) -> None:
     _say("organization", f"{org.name} {org.id}")
     _say("users", "alice (org-admin), bob (org-member)")
 
-    as_alice = Subject.user(alice.id, org_roles={org.id: ("org-admin",)})
-    as_bob = Subject.user(bob.id, org_roles={org.id: ("org-member",)})
+    as_alice = MODEL.user(alice.id, ["member"], {org.id: ["org-admin"]})
+    as_bob = MODEL.user(bob.id, ["member"], {org.id: ["org-member"]})
     _step("workspaces, each created by its owner")
     with as_subject(as_alice):
         private = await _workspace(s, alice, org.id, "alice-dev")
@@ -158,7 +160,7 @@ async def _tour(s: Store, raw: PgStore, dsn: str) -> None:
 
     _step("the outer store used inside in_tx")
 
-    async def careless(tx: Store) -> None:
+    async def careless(tx: Queries) -> None:
         await tx.get_user_by_id(id=alice.id)
         await s.get_user_by_id(id=alice.id)  # txstore-lint: ignore[outer-store-in-tx] -- on purpose
 
@@ -179,7 +181,7 @@ async def _tour(s: Store, raw: PgStore, dsn: str) -> None:
             avatar_url=None,
             updated_at=_NOW,
         )
-    with as_system_restricted():
+    with as_system(SYSTEM_RESTRICTED):
         entries = await raw.search_audit_logs(
             resource_type="user",
             resource_id=str(alice.id),
@@ -213,12 +215,12 @@ async def _tour(s: Store, raw: PgStore, dsn: str) -> None:
         _say("received", f"{payload!r}, and {received.qsize()} other message(s)")
 
     _step("a purge tick (as the audit-purger identity)")
-    with as_system_restricted():
+    with as_system(SYSTEM_RESTRICTED):
         await raw.insert_audit_log(
             id=uuid.uuid4(),
             time=_NOW - datetime.timedelta(days=400),
             user_id=admin.id,
-            organization_id=org.id,
+            org_id=org.id,
             ip=None,
             user_agent=None,
             request_id=None,
@@ -230,13 +232,13 @@ async def _tour(s: Store, raw: PgStore, dsn: str) -> None:
             status_code=200,
             additional_fields={},
         )
-    result = await PurgeWorker(s, PurgeConfig(retention=datetime.timedelta(days=90))).tick()
+    result = await stack.purge_worker(s.store).tick()
     _say("purged", f"{result}")
 
 
-async def _publish(s: Store, channel: str, payload: str, *, commit: bool) -> None:
-    async def send(tx: Store) -> None:
-        await publish(tx, channel, payload)
+async def _publish(s: Queries, channel: str, payload: str, *, commit: bool) -> None:
+    async def send(tx: Queries) -> None:
+        await publish(tx.store, channel, payload)
         if not commit:
             raise _Rollback
 
@@ -246,6 +248,13 @@ async def _publish(s: Store, channel: str, payload: str, *, commit: bool) -> Non
 
 class _Rollback(Exception):
     pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m workspaces.demo [--dsn DSN]``; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m workspaces.demo", description=HELP)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -267,3 +276,7 @@ def run(args: argparse.Namespace) -> int:
     _step("done")
     _say("server stopped", f"in {(time.perf_counter() - stopping) * 1e3:.0f} ms")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
