@@ -14,9 +14,10 @@ import pytest_asyncio
 import audit
 import store
 from authz import Subject, as_subject
-from store import models
 from store.errors import DatabaseUnavailable
 from tests.faults._support import assert_pool_clean
+from workspaces.auditing import AUDIT
+from workspaces.db import Queries, models
 
 OWNER = Subject.user(uuid.UUID("0b000000-0000-4000-8000-0000000000f1"), site_roles=("owner",))
 T0 = datetime.datetime(2024, 3, 1, 12, 0, tzinfo=datetime.UTC)
@@ -55,12 +56,12 @@ async def _terminate_idle_in_transaction(dsn: str) -> int:
 async def test_a_terminated_backend_fails_the_transaction_and_commits_nothing(
     pg: store.PgStore, db_dsn: str
 ) -> None:
-    audited = audit.AuditStore(pg)
+    audited = Queries(audit.AuditStore(pg, AUDIT))
     before = await _counts(db_dsn)
     org = uuid.uuid4()
     reached_end = False
 
-    async def closure(tx: store.Store) -> None:
+    async def closure(tx: Queries) -> None:
         nonlocal reached_end
         await tx.insert_organization(
             id=org,
@@ -123,7 +124,7 @@ async def test_a_query_on_a_terminated_pool_connection_is_unavailable_once(
         outcomes = []
         for _ in range(2):
             try:
-                await pg.get_default_organization()
+                await Queries(pg).get_default_organization()
                 outcomes.append("ok")
             except store.errors.NotFound:
                 outcomes.append("ok")

@@ -73,8 +73,8 @@ _R, _C, _U, _D = Action.READ, Action.CREATE, Action.UPDATE, Action.DELETE
 _UP, _AR, _USE = UPDATE_PERSONAL, Action.ASSIGN_ROLE, Action.USE
 _MANAGE = (_R, _C, _U, _D, _USE)
 
-_SITE = frozenset({"owner", "member", "auditor", "user-admin"})
-_ORG = frozenset({"org-admin", "org-member", "org-auditor"})
+_SITE_NAMES = frozenset({"owner", "member", "auditor", "user-admin"})
+_ORG_NAMES = frozenset({"org-admin", "org-member", "org-auditor"})
 
 SITE_ROLES: tuple[Role, ...] = (
     Role(
@@ -91,7 +91,7 @@ SITE_ROLES: tuple[Role, ...] = (
                 "audit_log": [_R],
             }
         ),
-        assigns=_SITE | _ORG,
+        assigns=_SITE_NAMES | _ORG_NAMES,
     ),
     Role("member", owned=perms({"user": [_R, _UP, _USE], "api_key": _MANAGE})),
     Role(
@@ -110,7 +110,7 @@ SITE_ROLES: tuple[Role, ...] = (
             }
         ),
         # Not "owner": a user admin cannot make anyone (itself included) owner.
-        assigns=(_SITE - {"owner"}) | _ORG,
+        assigns=(_SITE_NAMES - {"owner"}) | _ORG_NAMES,
     ),
 )
 
@@ -127,7 +127,7 @@ ORG_ROLES: tuple[Role, ...] = (
                 "audit_log": [_R],
             }
         ),
-        assigns=_ORG,
+        assigns=_ORG_NAMES,
     ),
     Role(
         "org-member",

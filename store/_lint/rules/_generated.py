@@ -51,7 +51,12 @@ def _findings(project: Project, code: int, output: str) -> Iterator[Finding]:
 
 
 def check(project: Project) -> Iterable[Finding]:
-    """Yield a finding per stale generated file (or per generation problem)."""
+    """Yield a finding per stale generated file (or per generation problem).
+
+    A project without a queries directory generates nothing and has nothing to check.
+    """
+    if not project.config.queries.is_dir():
+        return []
     output = io.StringIO()
     args = argparse.Namespace(check=True, dsn=None)
     try:

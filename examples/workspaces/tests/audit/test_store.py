@@ -69,7 +69,7 @@ class _BadRow:
             id=entry.id,
             time=entry.time,
             user_id=entry.actor_id,
-            organization_id=None,
+            org_id=None,
             ip=None,
             user_agent=None,
             request_id=None,

@@ -79,7 +79,7 @@ def _new_key(s: Store, w: World) -> Awaitable[models.APIKey]:
 
 def _new_log(s: Store, w: World) -> Awaitable[models.AuditLog]:
     return s.insert_audit_log(
-        id=uuid.uuid4(), time=T0, user_id=w.member_a.id, organization_id=w.org_a.id, ip=None,
+        id=uuid.uuid4(), time=T0, user_id=w.member_a.id, org_id=w.org_a.id, ip=None,
         user_agent=None, request_id=None, resource_type="workspace", resource_id="x",
         resource_target="", action=models.AuditAction.WRITE, diff={}, status_code=200,
         additional_fields={},

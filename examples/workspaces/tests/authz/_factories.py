@@ -139,7 +139,7 @@ async def audit_log(
         id=uuid.uuid4(),
         time=time,
         user_id=actor,
-        organization_id=org,
+        org_id=org,
         ip=None,
         user_agent=None,
         request_id=None,

@@ -66,7 +66,7 @@ async def test_a_user_who_may_not_write_audit_rows_still_gets_an_entry(pg: store
             id=uuid.uuid4(),
             time=NOW,
             user_id=ALICE,
-            organization_id=None,
+            org_id=None,
             ip=None,
             user_agent=None,
             request_id=None,
