@@ -123,7 +123,6 @@ def require_classified(
     missing = [name for name in model.model_fields if name not in fields]
     if missing:
         raise UnclassifiedField(
-            f"{model.__name__} fields {', '.join(missing)} are not classified; "
-            f"add them to {where}"
+            f"{model.__name__} fields {', '.join(missing)} are not classified; add them to {where}"
         )
     return dict(fields)

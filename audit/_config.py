@@ -70,7 +70,7 @@ class Config:
         self.source = (
             Path(source).resolve()
             if source is not None
-            else Path(sys._getframe(1).f_code.co_filename).resolve()  # noqa: SLF001  # the declaring file
+            else Path(sys._getframe(1).f_code.co_filename).resolve()  # the declaring file
         )
         self.queries = MappingProxyType(dict(queries))
         self.table = tuple(table)

@@ -56,7 +56,9 @@ def authorize(roles: RoleTables, subject: Subject, action: str, obj: Object) -> 
     return False
 
 
-def assignable(roles: RoleTables, subject: Subject, org_id: uuid.UUID | None = None) -> frozenset[str]:
+def assignable(
+    roles: RoleTables, subject: Subject, org_id: uuid.UUID | None = None
+) -> frozenset[str]:
     """The roles ``subject`` may grant or take away: site roles, or those of ``org_id``.
 
     The union of what its site roles assign and, for an organization, what its

@@ -35,7 +35,7 @@ _FRAMEWORK_ACTIONS = frozenset({Action.USE.value})
 
 
 def _caller_file(depth: int) -> Path:
-    return Path(sys._getframe(depth).f_code.co_filename).resolve()  # noqa: SLF001  # where the model is declared
+    return Path(sys._getframe(depth).f_code.co_filename).resolve()  # where the model is declared
 
 
 def _vocabulary(policy: Policy) -> tuple[set[str], set[str]]:
@@ -108,9 +108,7 @@ class Model:
         source: str | Path | None = None,
     ) -> None:
         self.source = Path(source).resolve() if source is not None else _caller_file(2)
-        self.queries: Mapping[str, Query[Any]] = MappingProxyType(
-            {**FRAMEWORK_QUERIES, **queries}
-        )
+        self.queries: Mapping[str, Query[Any]] = MappingProxyType({**FRAMEWORK_QUERIES, **queries})
         self.policies: Mapping[str, Policy] = MappingProxyType({**FRAMEWORK_POLICIES, **policies})
         self.object_types = frozenset(object_types) | _FRAMEWORK_TYPES
         self.actions = frozenset(str(a) for a in actions) | _FRAMEWORK_ACTIONS

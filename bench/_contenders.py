@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+from store.models import Workspace
 
 import store
-from store.models import Workspace
 
 Op = Callable[[int], Awaitable[object]]
 

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import structlog
+from tests.authz import _factories as f
 
 import authz
 import migrations
@@ -23,7 +24,6 @@ from authz._store import _Guard
 from authz._subject import Acting
 from store._config import load_config
 from store._localpg import LocalCluster
-from tests.authz import _factories as f
 
 
 def _per_call(fn: Callable[[], object], rounds: int = 200_000) -> float:

@@ -13,9 +13,9 @@ import pytest
 import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from workspaces.db import Queries, models
 
 import store
-from workspaces.db import Queries, models
 from store.errors import DatabaseError
 
 T0 = datetime.datetime(2024, 3, 1, 12, 0, tzinfo=datetime.UTC)

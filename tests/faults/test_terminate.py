@@ -10,14 +10,14 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 import pytest_asyncio
+from workspaces.auditing import AUDIT
+from workspaces.db import Queries, models
 
 import audit
 import store
 from authz import Subject, as_subject
 from store.errors import DatabaseUnavailable
 from tests.faults._support import assert_pool_clean
-from workspaces.auditing import AUDIT
-from workspaces.db import Queries, models
 
 OWNER = Subject.user(uuid.UUID("0b000000-0000-4000-8000-0000000000f1"), site_roles=("owner",))
 T0 = datetime.datetime(2024, 3, 1, 12, 0, tzinfo=datetime.UTC)

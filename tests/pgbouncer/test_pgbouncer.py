@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 import pytest_asyncio
+from workspaces.db import Queries
 
 import store
 from store.errors import OuterStoreUsedInTransaction, StatementTimeout, UniqueViolation
 from store.testing._pgbouncer import PgBouncer
 from store.testing._server import TestServer
 from tests.store._queries import GET_COUNTER, SCHEMA, SET_COUNTER, SLEEP
-from workspaces.db import Queries
 
 pytestmark = pytest.mark.pgbouncer
 
@@ -63,7 +63,9 @@ async def _org(pg: store.Store, name: str, org: uuid.UUID | None = None) -> uuid
 async def test_typed_queries_round_trip(pg: store.PgStore) -> None:
     org = await _org(pg, "acme")
     assert (await Queries(pg).get_organization_by_id(id=org)).name == "acme"
-    assert [o.id for o in await Queries(pg).list_organizations(limit_rows=10, offset_rows=0)] == [org]
+    assert [o.id for o in await Queries(pg).list_organizations(limit_rows=10, offset_rows=0)] == [
+        org
+    ]
     with pytest.raises(UniqueViolation):
         await _org(pg, "acme")
 

@@ -11,11 +11,11 @@ import asyncpg
 import pytest
 import pytest_asyncio
 from prometheus_client import CollectorRegistry
+from workspaces.db import LoginType, Queries, User, UserStatus
 
 import store
 from store.errors import NotFound, OuterStoreUsedInTransaction
 from store.metrics import MetricsStore, StoreMetrics, metrics_response
-from workspaces.db import LoginType, Queries, User, UserStatus
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
@@ -95,9 +95,7 @@ async def test_transactions_by_tx_id_and_outcome(
     assert _value(m, hist, tx_id="signup", outcome="commit") == 2
 
 
-async def test_retries_are_counted(
-    measured: tuple[Queries, StoreMetrics], db_dsn: str
-) -> None:
+async def test_retries_are_counted(measured: tuple[Queries, StoreMetrics], db_dsn: str) -> None:
     s, m = measured
     user = await _user(s)
     runs = 0

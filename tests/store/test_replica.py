@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 import pytest_asyncio
+from workspaces.db import DELETE_API_KEYS_BY_USER_ID, Queries
 
 import migrations
 import store
@@ -22,7 +23,6 @@ from store._pg import open_pool
 from store._query import Kind, Query
 from store._replica import ReplicaRoutingStore, connect_with_replica
 from store.errors import DatabaseError, OuterStoreUsedInTransaction
-from workspaces.db import DELETE_API_KEYS_BY_USER_ID, Queries
 from tests.faults._support import cluster_root, persistent_cluster
 
 T0 = datetime.datetime(2024, 3, 1, 12, 0, tzinfo=datetime.UTC)

@@ -8,15 +8,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-
-import store
-from store.errors import (
-    DatabaseUnavailable,
-    ForeignKeyViolation,
-    NotFound,
-    OuterStoreUsedInTransaction,
-    UniqueViolation,
-)
 from workspaces.db import (
     CONSTRAINTS,
     ForeignKeyConstraint,
@@ -25,6 +16,15 @@ from workspaces.db import (
     UniqueConstraint,
     User,
     UserStatus,
+)
+
+import store
+from store.errors import (
+    DatabaseUnavailable,
+    ForeignKeyViolation,
+    NotFound,
+    OuterStoreUsedInTransaction,
+    UniqueViolation,
 )
 
 NOW = datetime.datetime(2026, 3, 8, 5, 30, tzinfo=datetime.UTC)  # St. John's DST starts that day

@@ -12,6 +12,7 @@ import uuid
 from typing import assert_type
 
 import pytest
+from workspaces.db import CONSTRAINTS, Queries, constraints, models
 
 import audit
 import authz
@@ -19,7 +20,6 @@ import store
 from store import Store
 from store.errors import UniqueViolation
 from store.metrics import MetricsStore
-from workspaces.db import CONSTRAINTS, Queries, constraints, models
 
 T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 

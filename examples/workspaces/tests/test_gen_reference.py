@@ -15,7 +15,6 @@ from typing import Any
 import asyncpg
 import pytest
 from pydantic import BaseModel, JsonValue
-
 from store import _generated
 from store._gen import cli
 from store._generated import models

@@ -27,6 +27,7 @@ from audit import (
     Unaudited,
     Via,
 )
+
 from workspaces import db
 from workspaces.policies import SYSTEM_RESTRICTED
 
@@ -167,9 +168,7 @@ _APP = Lookup("get_oauth2_provider_app_by_id")
 RESOURCES: Final[Mapping[str, Resource]] = {
     "users": Resource("user", target="username"),
     "organizations": Resource("organization", target="name", org="id"),
-    "organization_members": Resource(
-        "organization_member", id="user_id", org="organization_id"
-    ),
+    "organization_members": Resource("organization_member", id="user_id", org="organization_id"),
     "workspaces": Resource("workspace", target="name", org="organization_id"),
     "oauth2_provider_apps": Resource("oauth2_app", target="name", org="organization_id"),
     "oauth2_provider_app_secrets": Resource(

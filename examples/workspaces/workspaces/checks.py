@@ -1,9 +1,10 @@
-"""The application's declarative tables, checked by ``txstore lint`` (``[tool.txstore.lint] checks``)."""
+"""The application's declarative tables, checked by ``txstore lint`` (its lint checks)."""
 
 from __future__ import annotations
 
 from audit import Problem as AuditProblem
 from authz import Problem as AuthzProblem
+
 from workspaces.auditing import AUDIT
 from workspaces.policies import MODEL
 

@@ -17,17 +17,17 @@ import time
 import uuid
 from collections.abc import Sequence
 
-import structlog
-from prometheus_client import CollectorRegistry
-
 import migrations
+import structlog
 from authz import as_subject, as_system
 from authz.errors import NotAuthorized
+from prometheus_client import CollectorRegistry
 from store import connect
 from store.errors import OuterStoreUsedInTransaction
 from store.metrics import StoreMetrics
 from store.pubsub import Event, Message, PubSub, publish
 from store.testing import LocalCluster
+
 from workspaces import stack
 from workspaces.db import AuditAction, LoginType, Queries, User, UserStatus, Workspace
 from workspaces.policies import MODEL, SYSTEM_RESTRICTED

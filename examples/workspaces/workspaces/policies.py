@@ -33,6 +33,7 @@ from authz import (
 )
 from store import Store
 from store.errors import NotFound
+
 from workspaces import db
 
 __all__ = [
@@ -137,7 +138,12 @@ ORG_ROLES: tuple[Role, ...] = (
     Role(
         "org-auditor",
         org=perms(
-            {"organization": [_R], "organization_member": [_R], "workspace": [_R], "audit_log": [_R]}
+            {
+                "organization": [_R],
+                "organization_member": [_R],
+                "workspace": [_R],
+                "audit_log": [_R],
+            }
         ),
     ),
 )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from audit import PurgeConfig, PurgeTarget, PurgeWorker, connect_stack
 from store import Store
+
 from workspaces import db
 from workspaces.auditing import AUDIT
 from workspaces.policies import AUDIT_PURGER, MODEL
@@ -27,9 +28,7 @@ PURGE_TARGETS = (
 )
 
 
-async def connect(
-    dsn: str, *, metrics: StoreMetrics | None = None, **options: Any
-) -> db.Queries:
+async def connect(dsn: str, *, metrics: StoreMetrics | None = None, **options: Any) -> db.Queries:
     """The full stack (audit → authz → metrics → PostgreSQL) with typed methods.
 
     ``options`` go to ``store.connect`` (pool sizes, timeouts). Close it with

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 import asyncpg
-
 from workspaces.db import (
     COUNT_WORKSPACES_PER_ORGANIZATION,
     INSERT_USER,

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Iterable, Mapping
 
 import asyncpg
-
 import store
 from authz import Subject
 from store import models

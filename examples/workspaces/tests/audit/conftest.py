@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
+import store
 import structlog
 
-import store
 from tests.audit._support import LEDGER, Ledger, audit_row_texts, event_texts, seed
 
 

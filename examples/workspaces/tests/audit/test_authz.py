@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime
 import uuid
 
-import pytest
-
 import audit
+import pytest
 import store
 from authz import AuthzStore, Subject, as_subject
 from authz.errors import NotAuthorized
 from store import models
+
 from tests.audit._support import ACME, ALICE, BOB, GLOBEX, OWNER
 
 NOW = datetime.datetime(2024, 7, 1, 9, 30, tzinfo=datetime.UTC)
@@ -113,7 +113,6 @@ async def test_an_audited_update_over_authz_locks_checks_and_records(pg: store.P
 
 async def test_an_audited_update_reads_its_row_once(pg: store.PgStore) -> None:
     from prometheus_client import CollectorRegistry
-
     from store.metrics import MetricsStore, StoreMetrics
 
     metrics = StoreMetrics(CollectorRegistry())

@@ -8,13 +8,13 @@ import json
 import uuid
 from typing import Any
 
+import audit
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, JsonValue
-
-import audit
 from store import models
+
 from tests.audit._support import Ledger
 
 _T0 = datetime.datetime(2024, 6, 1, 12, 0, tzinfo=datetime.UTC)

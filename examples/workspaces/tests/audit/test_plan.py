@@ -5,10 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import pytest
-
 import audit
 import audit._declarations as declarations
+import pytest
 import store
 from audit._table import TABLE
 from store import QUERIES, models

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest_asyncio
-
 from audit import AuditEntry, AuditStore, PurgeConfig, PurgeWorker
 from audit._purge import PURGE_LOCK
 from authz import AuthzStore

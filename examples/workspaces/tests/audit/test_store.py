@@ -11,11 +11,10 @@ import uuid
 from typing import Any
 
 import asyncpg
-import pytest
-import structlog
-
 import audit
+import pytest
 import store
+import structlog
 from authz import Subject, as_subject
 from store import models
 from store.errors import (
@@ -24,6 +23,7 @@ from store.errors import (
     OuterStoreUsedInTransaction,
     SerializationFailure,
 )
+
 from tests.audit._support import ACME, ALICE, APP, BOB, OWNER, Ledger, event_texts
 
 NOW = datetime.datetime(2024, 7, 1, 9, 30, tzinfo=datetime.UTC)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import pytest
-from pydantic import BaseModel, create_model
-
 import audit
 import audit._table as audit_table
+import pytest
 from audit._table import NOT_AUDITED, TABLE
+from pydantic import BaseModel, create_model
 from store import QUERIES, models
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import authz
 from store import Store, models
+
 from tests.authz import _factories as f
 
 

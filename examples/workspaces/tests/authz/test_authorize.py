@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
 import authz
+import pytest
 from authz import Action, Object, Scope, Subject, authorize
 from authz._subject import acting
 from authz.errors import UnknownRole

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-
 import store
 from authz import AuthzStore, Subject, as_subject, as_system_restricted, current_subject
 from authz.errors import NotAuthorized

@@ -11,12 +11,12 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
-
 import authz
+import pytest
 import store
 from authz.errors import NoSubject, NotAuthorized
 from store import Store, models
+
 from tests.authz import _factories as f
 from tests.authz._world import World, build
 

@@ -8,14 +8,14 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest_asyncio
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 import authz
+import pytest_asyncio
 import store
 from authz import Action
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from store import Store, models
+
 from tests.authz import _factories as f
 
 

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-
 import store
 from authz import AuthzStore, Subject, as_audit_purger, as_subject
 from authz.errors import NoSubject, NotAuthorized

@@ -14,16 +14,16 @@ import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
+import authz
 import pytest
 import pytest_asyncio
-import structlog
-from prometheus_client import CollectorRegistry
-
-import authz
 import store
+import structlog
 from authz.errors import NotAuthorized
+from prometheus_client import CollectorRegistry
 from store.errors import NotFound
 from store.metrics import MetricsStore, StoreMetrics
+
 from tests.authz._world import World
 
 LATER = datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC)

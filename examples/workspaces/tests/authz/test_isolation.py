@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime
 from collections.abc import AsyncIterator
 
+import authz
 import pytest
 import pytest_asyncio
-
-import authz
 import store
 from authz.errors import NotAuthorized
+
 from tests.authz import _factories as f
 from tests.authz._world import World, build
 from tests.authz.test_coverage import CASES

@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime
 import uuid
 
-import pytest
-
 import audit
 import authz
+import pytest
 import store
 from authz._authorize import assignable
 from authz._rbac import _ORG, _SITE, ORG_ROLES, SITE_ROLES
 from authz.errors import NotAuthorized, UnknownRole
 from store import models
+
 from tests.authz._world import World
 
 T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)

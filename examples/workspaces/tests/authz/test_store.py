@@ -6,15 +6,15 @@ import asyncio
 import dataclasses
 from typing import Any
 
-import pytest
-import structlog
-
 import authz
+import pytest
 import store
+import structlog
 from authz._subject import acting
 from authz.errors import NoSubject, NotAuthorized, PolicyError
 from store import Store
 from store.errors import NotFound, OuterStoreUsedInTransaction
+
 from tests.authz._world import World
 
 

@@ -7,13 +7,13 @@ import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import authz
 import pytest
 import pytest_asyncio
-
-import authz
 import store
 from authz import Action, Object
 from authz.errors import NotAuthorized, UnknownIdentity
+
 from tests.authz import _factories as f
 from tests.authz._world import World, build
 
