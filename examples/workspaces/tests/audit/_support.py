@@ -10,9 +10,9 @@ import uuid
 from collections.abc import Iterable, Mapping
 
 import asyncpg
-import store
 from authz import Subject
-from store import models
+
+from workspaces.db import Queries, models
 
 ACME = uuid.UUID("0a000000-0000-4000-8000-000000000001")
 GLOBEX = uuid.UUID("0a000000-0000-4000-8000-000000000002")
@@ -70,7 +70,7 @@ async def audit_row_texts(dsn: str) -> list[str]:
     return [str(r["t"]) for r in rows]
 
 
-async def seed(pg: store.Store) -> None:
+async def seed(pg: Queries) -> None:
     """Two organizations, Alice and Bob, and an OAuth2 app of acme, written unaudited."""
     for org, name in ((ACME, "acme"), (GLOBEX, "globex")):
         await pg.insert_organization(

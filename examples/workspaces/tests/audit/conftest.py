@@ -10,6 +10,7 @@ import store
 import structlog
 
 from tests.audit._support import LEDGER, Ledger, audit_row_texts, event_texts, seed
+from workspaces.db import CONSTRAINTS, Queries
 
 
 @pytest.fixture(autouse=True)
@@ -22,13 +23,13 @@ def ledger() -> Iterator[Ledger]:
 
 
 @pytest_asyncio.fixture
-async def pg(db_dsn: str) -> AsyncIterator[store.PgStore]:
+async def pg(db_dsn: str) -> AsyncIterator[Queries]:
     """A PgStore on a fresh, seeded database; its audit rows must not contain a secret."""
-    pg = await store.connect(db_dsn, max_size=12)
+    pg = Queries(await store.connect(db_dsn, max_size=12, constraints=CONSTRAINTS))
     try:
         await seed(pg)
         yield pg
     finally:
-        await pg.close()
+        await pg.store.close()
     leaked = LEDGER.leaks(await audit_row_texts(db_dsn))
     assert not leaked, f"secret values in audit_logs rows: {leaked}"

@@ -5,20 +5,19 @@ from __future__ import annotations
 import datetime
 import uuid
 
-import audit
 import pytest
-import store
-from authz import AuthzStore, Subject, as_subject
+from authz import Subject, as_subject
 from authz.errors import NotAuthorized
-from store import models
 
+from tests._layers import raw, with_audit, with_authz
 from tests.audit._support import ACME, ALICE, BOB, GLOBEX, OWNER
+from workspaces.db import Queries, models
 
 NOW = datetime.datetime(2024, 7, 1, 9, 30, tzinfo=datetime.UTC)
 ORG_AUDITOR = Subject.user(uuid.uuid4(), org_roles={ACME: ("org-auditor",)})
 
 
-async def _workspace(s: store.Store, organization: uuid.UUID, name: str) -> models.Workspace:
+async def _workspace(s: Queries, organization: uuid.UUID, name: str) -> models.Workspace:
     return await s.insert_workspace(
         id=uuid.uuid4(),
         owner_id=ALICE,
@@ -30,7 +29,7 @@ async def _workspace(s: store.Store, organization: uuid.UUID, name: str) -> mode
     )
 
 
-async def _search(s: store.Store) -> list[models.SearchAuditLogsRow]:
+async def _search(s: Queries) -> list[models.SearchAuditLogsRow]:
     return await s.search_audit_logs(
         resource_type="workspace",
         resource_id=None,
@@ -45,24 +44,24 @@ async def _search(s: store.Store) -> list[models.SearchAuditLogsRow]:
 
 
 async def test_entries_are_written_as_system_restricted_and_org_auditors_see_their_org(
-    pg: store.PgStore,
+    pg: Queries,
 ) -> None:
-    audited = audit.AuditStore(AuthzStore(pg))  # the default order: audit over authz
+    audited = with_audit(with_authz(pg))  # the default order: audit over authz
     with as_subject(OWNER):
         in_acme = await _workspace(audited, ACME, "acme-dev")
         in_globex = await _workspace(audited, GLOBEX, "globex-dev")
 
     with as_subject(ORG_AUDITOR):
-        seen = await _search(AuthzStore(pg))
+        seen = await _search(with_authz(pg))
 
     assert {e.resource_id for e in await _search(pg)} == {str(in_acme.id), str(in_globex.id)}
     assert [e.resource_id for e in seen] == [str(in_acme.id)]
     assert all(e.organization_id == ACME for e in seen)
 
 
-async def test_a_user_who_may_not_write_audit_rows_still_gets_an_entry(pg: store.PgStore) -> None:
+async def test_a_user_who_may_not_write_audit_rows_still_gets_an_entry(pg: Queries) -> None:
     with as_subject(OWNER), pytest.raises(NotAuthorized):
-        await AuthzStore(pg).insert_audit_log(
+        await with_authz(pg).insert_audit_log(
             id=uuid.uuid4(),
             time=NOW,
             user_id=ALICE,
@@ -80,8 +79,8 @@ async def test_a_user_who_may_not_write_audit_rows_still_gets_an_entry(pg: store
         )
 
 
-async def test_authorized_updates_over_the_audit_layer_are_audited(pg: store.PgStore) -> None:
-    layered = AuthzStore(audit.AuditStore(pg))  # authz checks first, audit below it
+async def test_authorized_updates_over_the_audit_layer_are_audited(pg: Queries) -> None:
+    layered = with_authz(with_audit(pg))  # authz checks first, audit below it
     with as_subject(OWNER):
         workspace = await _workspace(layered, ACME, "rename-me")
         await layered.update_workspace_name(name="renamed", id=workspace.id)
@@ -94,8 +93,8 @@ async def test_authorized_updates_over_the_audit_layer_are_audited(pg: store.PgS
     assert renamed.organization_id == ACME
 
 
-async def test_an_audited_update_over_authz_locks_checks_and_records(pg: store.PgStore) -> None:
-    audited = audit.AuditStore(AuthzStore(pg))  # the locking lookup runs through authz
+async def test_an_audited_update_over_authz_locks_checks_and_records(pg: Queries) -> None:
+    audited = with_audit(with_authz(pg))  # the locking lookup runs through authz
     with as_subject(OWNER):
         workspace = await _workspace(audited, ACME, "before")
         renamed = await audited.update_workspace_name(id=workspace.id, name="after")
@@ -111,13 +110,13 @@ async def test_an_audited_update_over_authz_locks_checks_and_records(pg: store.P
     assert len([e for e in await _search(pg) if e.action == models.AuditAction.WRITE]) == 1
 
 
-async def test_an_audited_update_reads_its_row_once(pg: store.PgStore) -> None:
+async def test_an_audited_update_reads_its_row_once(pg: Queries) -> None:
     from prometheus_client import CollectorRegistry
     from store.metrics import MetricsStore, StoreMetrics
 
     metrics = StoreMetrics(CollectorRegistry())
     try:
-        audited = audit.AuditStore(AuthzStore(MetricsStore(pg, metrics)))
+        audited = with_audit(with_authz(MetricsStore(raw(pg), metrics)))
         with as_subject(OWNER):
             workspace = await _workspace(audited, ACME, "once")
             await audited.update_workspace_name(id=workspace.id, name="twice")

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, JsonValue
-from store import models
 
 from tests.audit._support import Ledger
+from workspaces.db import models
 
 _T0 = datetime.datetime(2024, 6, 1, 12, 0, tzinfo=datetime.UTC)
 

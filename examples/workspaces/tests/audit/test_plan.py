@@ -10,7 +10,9 @@ import audit._declarations as declarations
 import pytest
 import store
 from audit._table import TABLE
-from store import QUERIES, models
+
+from tests._layers import with_audit
+from workspaces.db import CONSTRAINTS, QUERIES, Queries, models
 
 MUTATIONS = declarations.MUTATIONS
 RESOURCES = declarations.RESOURCES
@@ -45,14 +47,14 @@ async def test_audit_store_construction_refuses_an_incomplete_table(db_dsn: str)
     table = [
         dataclasses.replace(e, model=UserWithNickname) if e.table == "users" else e for e in TABLE
     ]
-    pg = await store.connect(db_dsn)
+    pg = Queries(await store.connect(db_dsn, constraints=CONSTRAINTS))
     try:
         with pytest.raises(
             audit.errors.AuditConfigError, match=r"audit/_table\.py:\d+: .*nickname"
         ):
-            audit.AuditStore(pg, plans=audit.compile_plans(table=table))
+            with_audit(pg, plans=audit.compile_plans(table=table))
     finally:
-        await pg.close()
+        await pg.store.close()
 
 
 def test_a_declaration_naming_no_query_is_stale() -> None:

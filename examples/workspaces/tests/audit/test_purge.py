@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest_asyncio
-from audit import AuditEntry, AuditStore, PurgeConfig, PurgeWorker
+from audit import AuditEntry, PurgeConfig, PurgeWorker
 from audit._purge import PURGE_LOCK
-from authz import AuthzStore
 from store import PgStore, Store, connect
+
+from tests._layers import with_audit, with_authz
 
 NOW = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.UTC)
 OLD = NOW - datetime.timedelta(days=200)
@@ -75,12 +76,12 @@ async def _count(dsn: str, sql: str) -> int:
 async def pg(db_dsn: str) -> AsyncIterator[PgStore]:
     s = await connect(db_dsn, min_size=1, max_size=4)
     yield s
-    await s.close()
+    await s.store.close()
 
 
 def _worker(s: Store, **config: int) -> PurgeWorker:
     settings = PurgeConfig(retention=datetime.timedelta(days=90), **config)
-    return PurgeWorker(AuditStore(AuthzStore(s)), settings, clock=lambda: NOW)
+    return PurgeWorker(with_audit(with_authz(s)), settings, clock=lambda: NOW)
 
 
 async def test_a_tick_deletes_past_retention_in_batches_and_records_itself(
@@ -130,7 +131,7 @@ async def test_two_workers_never_purge_at_the_same_time(pg: PgStore, db_dsn: str
     try:
         gate = _Gate()
         first = PurgeWorker(
-            AuditStore(AuthzStore(pg)), PurgeConfig(), auditor=gate, clock=lambda: NOW
+            with_audit(with_authz(pg)), PurgeConfig(), auditor=gate, clock=lambda: NOW
         )
         second = _worker(other)
         leading = asyncio.create_task(first.tick())
@@ -164,14 +165,14 @@ async def main(dsn):
     pg = await connect(dsn, min_size=1, max_size=2)
     now = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.UTC)
     worker = PurgeWorker(
-        AuditStore(AuthzStore(pg)),
+        with_audit(with_authz(pg)),
         PurgeConfig(retention=datetime.timedelta(days=90), batch_size=20, max_batches=1000),
         clock=lambda: now,
     )
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, worker.stop)
     result = await worker.tick()
     print(result.audit_logs, result.batches, result.stopped, flush=True)
-    await pg.close()
+    await pg.store.close()
 
 asyncio.run(main(sys.argv[1]))
 """

@@ -16,7 +16,6 @@ import pytest
 import store
 import structlog
 from authz import Subject, as_subject
-from store import models
 from store.errors import (
     CheckViolation,
     NotFound,
@@ -24,12 +23,15 @@ from store.errors import (
     SerializationFailure,
 )
 
+from tests._layers import with_audit
 from tests.audit._support import ACME, ALICE, APP, BOB, OWNER, Ledger, event_texts
+from workspaces.auditing import AUDIT
+from workspaces.db import Queries, models
 
 NOW = datetime.datetime(2024, 7, 1, 9, 30, tzinfo=datetime.UTC)
 
 
-async def _entries(pg: store.Store, resource_type: str, resource_id: object) -> list[Any]:
+async def _entries(pg: Queries, resource_type: str, resource_id: object) -> list[Any]:
     rows = await pg.search_audit_logs(
         resource_type=resource_type,
         resource_id=str(resource_id),
@@ -44,7 +46,7 @@ async def _entries(pg: store.Store, resource_type: str, resource_id: object) -> 
     return list(reversed(rows))  # oldest first
 
 
-async def _rename(s: store.Store, name: str, user: uuid.UUID = BOB) -> models.User:
+async def _rename(s: Queries, name: str, user: uuid.UUID = BOB) -> models.User:
     current = await s.get_user_by_id(id=user)
     return await s.update_user_profile(
         email=current.email,
@@ -57,14 +59,14 @@ async def _rename(s: store.Store, name: str, user: uuid.UUID = BOB) -> models.Us
 
 
 class _Failing:
-    async def record(self, tx: store.Store, entry: audit.AuditEntry) -> None:
+    async def record(self, tx: Queries, entry: audit.AuditEntry) -> None:
         raise RuntimeError("auditor down")
 
 
 class _BadRow:
     """Writes a row the database refuses (status code out of range)."""
 
-    async def record(self, tx: store.Store, entry: audit.AuditEntry) -> None:
+    async def record(self, tx: Queries, entry: audit.AuditEntry) -> None:
         await tx.insert_audit_log(
             id=entry.id,
             time=entry.time,
@@ -83,8 +85,8 @@ class _BadRow:
         )
 
 
-async def test_a_mutation_outside_a_transaction_records_one_entry(pg: store.PgStore) -> None:
-    audited = audit.AuditStore(pg)
+async def test_a_mutation_outside_a_transaction_records_one_entry(pg: Queries) -> None:
+    audited = with_audit(pg)
     request = uuid.uuid4()
     with (
         as_subject(OWNER),
@@ -105,9 +107,9 @@ async def test_a_mutation_outside_a_transaction_records_one_entry(pg: store.PgSt
 
 
 async def test_create_and_delete_record_the_whole_row_with_secrets_hidden(
-    pg: store.PgStore, ledger: Ledger
+    pg: Queries, ledger: Ledger
 ) -> None:
-    audited = audit.AuditStore(pg)
+    audited = with_audit(pg)
     secret_id = uuid.uuid4()
     with as_subject(OWNER):
         await audited.insert_oauth2_provider_app_secret(
@@ -132,9 +134,9 @@ async def test_create_and_delete_record_the_whole_row_with_secrets_hidden(
 
 
 async def test_a_secret_only_change_is_recorded_without_its_value(
-    pg: store.PgStore, ledger: Ledger
+    pg: Queries, ledger: Ledger
 ) -> None:
-    audited = audit.AuditStore(audit.AuditStore(pg, audit.LogAuditor()))  # two layers, two logs
+    audited = with_audit(with_audit(pg, audit.LogAuditor()))  # two layers, two logs
     with as_subject(OWNER), structlog.testing.capture_logs() as events:
         await audited.update_user_hashed_password(
             hashed_password=ledger.secret(os.urandom(32)), id=BOB
@@ -157,8 +159,8 @@ def test_the_secret_scan_finds_a_leak_in_any_encoding(ledger: Ledger) -> None:
     assert ledger is not scratch
 
 
-async def test_an_ignore_only_change_writes_no_entry(pg: store.PgStore) -> None:
-    audited = audit.AuditStore(pg)
+async def test_an_ignore_only_change_writes_no_entry(pg: Queries) -> None:
+    audited = with_audit(pg)
     with as_subject(OWNER):
         user = await audited.update_user_status(
             status=models.UserStatus.ACTIVE, updated_at=NOW, id=BOB
@@ -169,11 +171,11 @@ async def test_an_ignore_only_change_writes_no_entry(pg: store.PgStore) -> None:
 
 
 async def test_a_failure_after_the_mutation_leaves_neither_change_nor_entry(
-    pg: store.PgStore,
+    pg: Queries,
 ) -> None:
-    audited = audit.AuditStore(pg)
+    audited = with_audit(pg)
 
-    async def change_then_fail(tx: store.Store) -> None:
+    async def change_then_fail(tx: Queries) -> None:
         await _rename(tx, "Never Committed")
         assert len(await _entries(tx, "user", BOB)) == 1  # written, in the transaction
         raise RuntimeError("injected before commit")
@@ -185,8 +187,8 @@ async def test_a_failure_after_the_mutation_leaves_neither_change_nor_entry(
     assert await _entries(pg, "user", BOB) == []
 
 
-async def test_a_failing_auditor_rolls_the_change_back(pg: store.PgStore) -> None:
-    audited = audit.AuditStore(pg, audit.combine(audit.DatabaseAuditor(), _Failing()))
+async def test_a_failing_auditor_rolls_the_change_back(pg: Queries) -> None:
+    audited = with_audit(pg, audit.combine(AUDIT.auditor, _Failing()))
     with as_subject(OWNER), pytest.raises(RuntimeError, match="auditor down"):
         await _rename(audited, "Not Audited, Not Changed")
 
@@ -195,11 +197,11 @@ async def test_a_failing_auditor_rolls_the_change_back(pg: store.PgStore) -> Non
 
 
 async def test_a_refused_entry_undoes_its_change_even_if_the_caller_carries_on(
-    pg: store.PgStore,
+    pg: Queries,
 ) -> None:
-    audited = audit.AuditStore(pg, _BadRow())
+    audited = with_audit(pg, _BadRow())
 
-    async def carry_on(tx: store.Store) -> None:
+    async def carry_on(tx: Queries) -> None:
         with pytest.raises(CheckViolation):
             await _rename(tx, "Swallowed")
         await tx.update_user_last_seen_at(last_seen_at=NOW, id=BOB)  # unaudited, commits
@@ -212,22 +214,22 @@ async def test_a_refused_entry_undoes_its_change_even_if_the_caller_carries_on(
     assert bob.last_seen_at == NOW
 
 
-async def test_a_failed_change_writes_no_entry(pg: store.PgStore) -> None:
+async def test_a_failed_change_writes_no_entry(pg: Queries) -> None:
     await pg.soft_delete_user(id=BOB)  # the lookup finds the row, the update does not
-    audited = audit.AuditStore(pg)
+    audited = with_audit(pg)
     with as_subject(OWNER), pytest.raises(NotFound, match="update_user_profile"):
         await _rename(audited, "Ghost")
     assert await _entries(pg, "user", BOB) == []
 
 
 async def test_a_retried_serializable_transaction_writes_exactly_one_entry(
-    pg: store.PgStore, db_dsn: str
+    pg: Queries, db_dsn: str
 ) -> None:
-    audited = audit.AuditStore(pg)
+    audited = with_audit(pg)
     other = await asyncpg.connect(db_dsn)
     attempts = 0
 
-    async def conflicting(tx: store.Store) -> None:
+    async def conflicting(tx: Queries) -> None:
         nonlocal attempts
         attempts += 1
         await tx.get_user_by_id(id=BOB)  # takes the snapshot
@@ -246,10 +248,10 @@ async def test_a_retried_serializable_transaction_writes_exactly_one_entry(
     assert entry.diff == {"name": {"old": "Concurrent", "new": "After Retry"}}
 
 
-async def test_a_transaction_that_never_succeeds_writes_no_entry(pg: store.PgStore) -> None:
-    audited = audit.AuditStore(pg)
+async def test_a_transaction_that_never_succeeds_writes_no_entry(pg: Queries) -> None:
+    audited = with_audit(pg)
 
-    async def always_conflicts(tx: store.Store) -> None:
+    async def always_conflicts(tx: Queries) -> None:
         await _rename(tx, "Doomed")
         raise SerializationFailure("injected", attempts=1, sqlstate="40001")
 
@@ -259,9 +261,9 @@ async def test_a_transaction_that_never_succeeds_writes_no_entry(pg: store.PgSto
 
 
 async def test_concurrent_updates_of_one_row_produce_entries_that_chain(
-    pg: store.PgStore,
+    pg: Queries,
 ) -> None:
-    audited = audit.AuditStore(pg)
+    audited = with_audit(pg)
     with as_subject(OWNER):
         await asyncio.gather(*(_rename(audited, f"Bob {i:03}") for i in range(100)))
 
@@ -276,14 +278,14 @@ async def test_concurrent_updates_of_one_row_produce_entries_that_chain(
     assert name == (await pg.get_user_by_id(id=BOB)).name
 
 
-async def test_an_audited_mutation_needs_a_subject(pg: store.PgStore) -> None:
-    audited = audit.AuditStore(pg)
+async def test_an_audited_mutation_needs_a_subject(pg: Queries) -> None:
+    audited = with_audit(pg)
     with pytest.raises(audit.errors.MissingActor, match="update_user_profile"):
         await _rename(audited, "Anonymous")
     assert (await pg.get_user_by_id(id=BOB)).name == "Bob Builder"
 
 
-async def test_an_undeclared_write_of_an_auditable_table_is_refused(pg: store.PgStore) -> None:
+async def test_an_undeclared_write_of_an_auditable_table_is_refused(pg: Queries) -> None:
     sneaky: store.Query[None] = store.Query(
         name="sneaky_rename",
         kind=store.Kind.EXEC,
@@ -294,13 +296,13 @@ async def test_an_undeclared_write_of_an_auditable_table_is_refused(pg: store.Pg
         tables=("users",),
         mutates="users",
     )
-    audited = audit.AuditStore(pg)
+    audited = with_audit(pg)
     with as_subject(OWNER), pytest.raises(audit.errors.UndeclaredMutation, match="sneaky"):
         await audited.execute(sneaky, ())
 
 
-async def test_unaudited_and_read_queries_pass_through(pg: store.PgStore) -> None:
-    audited = audit.AuditStore(pg)
+async def test_unaudited_and_read_queries_pass_through(pg: Queries) -> None:
+    audited = with_audit(pg)
     await audited.ping()
     await audited.update_user_last_seen_at(last_seen_at=NOW, id=BOB)
     assert (await audited.get_user_by_id(id=BOB)).last_seen_at == NOW
@@ -309,9 +311,9 @@ async def test_unaudited_and_read_queries_pass_through(pg: store.PgStore) -> Non
 
 
 async def test_an_api_key_lifecycle_is_audited_under_its_owner(
-    pg: store.PgStore, ledger: Ledger
+    pg: Queries, ledger: Ledger
 ) -> None:
-    audited = audit.AuditStore(pg, audit.combine(audit.DatabaseAuditor(), audit.LogAuditor()))
+    audited = with_audit(pg, audit.combine(AUDIT.auditor, audit.LogAuditor()))
     raw = ledger.secret(os.urandom(24).hex().encode())  # the token's secret part
     subject = Subject.user(BOB)
     with as_subject(subject):
@@ -337,10 +339,10 @@ async def test_an_api_key_lifecycle_is_audited_under_its_owner(
     assert deleted.action is models.AuditAction.DELETE
 
 
-async def test_the_outer_audit_store_is_poisoned_inside_its_closures(pg: store.PgStore) -> None:
-    audited = audit.AuditStore(pg)
+async def test_the_outer_audit_store_is_poisoned_inside_its_closures(pg: Queries) -> None:
+    audited = with_audit(pg)
 
-    async def misuse(tx: store.Store) -> None:
+    async def misuse(tx: Queries) -> None:
         await _rename(audited, "Outer")  # txstore-lint: ignore[outer-store-in-tx]
 
     with as_subject(OWNER), pytest.raises(OuterStoreUsedInTransaction):
@@ -348,13 +350,13 @@ async def test_the_outer_audit_store_is_poisoned_inside_its_closures(pg: store.P
     assert await _entries(pg, "user", BOB) == []
 
 
-async def test_nested_transactions_on_the_audited_handle_are_audited(pg: store.PgStore) -> None:
-    audited = audit.AuditStore(pg)
+async def test_nested_transactions_on_the_audited_handle_are_audited(pg: Queries) -> None:
+    audited = with_audit(pg)
 
-    async def inner(tx: store.Store) -> None:
+    async def inner(tx: Queries) -> None:
         await _rename(tx, "Nested")
 
-    async def outer(tx: store.Store) -> None:
+    async def outer(tx: Queries) -> None:
         await tx.in_tx(inner)
 
     with as_subject(OWNER):

@@ -10,7 +10,8 @@ import audit._table as audit_table
 import pytest
 from audit._table import NOT_AUDITED, TABLE
 from pydantic import BaseModel, create_model
-from store import QUERIES, models
+
+from workspaces.db import QUERIES, models
 
 
 def _with(table: str, **changes: object) -> list[audit.Auditable]:

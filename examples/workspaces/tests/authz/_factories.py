@@ -14,7 +14,7 @@ import secrets
 import string
 import uuid
 
-from store import Store, models
+from workspaces.db import Queries, models
 
 _seq = itertools.count(1)
 NOW = datetime.datetime(2024, 3, 10, 12, 0, tzinfo=datetime.UTC)
@@ -24,7 +24,7 @@ def _n() -> int:
     return next(_seq)
 
 
-async def organization(store: Store, *, is_default: bool = False) -> models.Organization:
+async def organization(store: Queries, *, is_default: bool = False) -> models.Organization:
     n = _n()
     return await store.insert_organization(
         id=uuid.uuid4(),
@@ -38,7 +38,7 @@ async def organization(store: Store, *, is_default: bool = False) -> models.Orga
 
 
 async def user(
-    store: Store, roles: list[str] | None = None, *, created_at: datetime.datetime = NOW
+    store: Queries, roles: list[str] | None = None, *, created_at: datetime.datetime = NOW
 ) -> models.User:
     tag = f"u{_n()}-{secrets.token_hex(3)}"
     return await store.insert_user(
@@ -56,7 +56,7 @@ async def user(
 
 
 async def member(
-    store: Store, org: models.Organization, who: models.User, roles: list[str]
+    store: Queries, org: models.Organization, who: models.User, roles: list[str]
 ) -> models.OrganizationMember:
     return await store.insert_organization_member(
         organization_id=org.id, user_id=who.id, roles=roles, created_at=NOW
@@ -64,7 +64,7 @@ async def member(
 
 
 async def workspace(
-    store: Store,
+    store: Queries,
     owner: models.User,
     org: models.Organization,
     *,
@@ -81,7 +81,7 @@ async def workspace(
     )
 
 
-async def app(store: Store, org: models.Organization) -> models.OAuth2ProviderApp:
+async def app(store: Queries, org: models.Organization) -> models.OAuth2ProviderApp:
     return await store.insert_oauth2_provider_app(
         id=uuid.uuid4(),
         organization_id=org.id,
@@ -92,7 +92,7 @@ async def app(store: Store, org: models.Organization) -> models.OAuth2ProviderAp
     )
 
 
-async def secret(store: Store, of: models.OAuth2ProviderApp) -> models.OAuth2ProviderAppSecret:
+async def secret(store: Queries, of: models.OAuth2ProviderApp) -> models.OAuth2ProviderAppSecret:
     return await store.insert_oauth2_provider_app_secret(
         id=uuid.uuid4(),
         app_id=of.id,
@@ -108,7 +108,7 @@ def key_id() -> str:
 
 
 async def api_key(
-    store: Store,
+    store: Queries,
     owner: models.User,
     *,
     expires_at: datetime.datetime = NOW + datetime.timedelta(days=1),
@@ -129,7 +129,7 @@ async def api_key(
 
 
 async def audit_log(
-    store: Store,
+    store: Queries,
     actor: uuid.UUID,
     org: uuid.UUID | None,
     *,

@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import authz
-from store import Store, models
 
 from tests.authz import _factories as f
+from workspaces.db import Queries, models
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class World:
         return authz.Subject.user(who.id, who.rbac_roles, org_roles)
 
 
-async def build(store: Store) -> World:
+async def build(store: Queries) -> World:
     """Create the world through ``store`` (the bare store, not the layer under test)."""
     org_a = await f.organization(store, is_default=True)
     org_b = await f.organization(store)

@@ -11,22 +11,25 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 import store
-from authz import AuthzStore, Subject, as_subject, as_system_restricted, current_subject
+from authz import AuthzStore, Subject, as_subject, as_system, current_subject
 from authz.errors import NotAuthorized
-from store.models import LoginType, User, UserStatus
+
+from tests._layers import with_authz
+from workspaces.db import CONSTRAINTS, LoginType, Queries, User, UserStatus
+from workspaces.policies import MODEL, SYSTEM_RESTRICTED
 
 NOW = datetime.datetime(2026, 2, 1, tzinfo=datetime.UTC)
 _STORE_API = {"fetch_one", "fetch_many", "execute", "execute_rows", "in_tx", "ping", "close"}
 
 
 @pytest_asyncio.fixture
-async def pg(db_dsn: str) -> AsyncIterator[store.PgStore]:
-    s = await store.connect(db_dsn, min_size=1, max_size=3)
+async def pg(db_dsn: str) -> AsyncIterator[Queries]:
+    s = Queries(await store.connect(db_dsn, min_size=1, max_size=3, constraints=CONSTRAINTS))
     yield s
-    await s.close()
+    await s.store.close()
 
 
-async def _user(pg: store.PgStore, name: str) -> User:
+async def _user(pg: Queries, name: str) -> User:
     return await pg.insert_user(
         id=uuid.uuid4(),
         email=f"{name}@example.com",
@@ -41,19 +44,19 @@ async def _user(pg: store.PgStore, name: str) -> User:
     )
 
 
-def test_no_public_attribute_leads_to_the_inner_store(pg: store.PgStore) -> None:
-    guarded = AuthzStore(pg)
+def test_no_public_attribute_leads_to_the_inner_store(pg: Queries) -> None:
+    guarded = AuthzStore(pg.store, MODEL)
     public = {name for name in dir(guarded) if not name.startswith("_")}
-    assert public <= set(store.QUERIES) | _STORE_API | {"derived_queries"}
+    assert public <= _STORE_API | {"derived_queries", "model"}
     for name in ("inner", "store", "pool", "wrapped", "delegate"):
         with pytest.raises(AttributeError):
             getattr(guarded, name)
     assert not hasattr(guarded, "__dict__"), "slots only: nothing can be hung on it either"
     with pytest.raises(AttributeError):
-        guarded.pool = pg.pool  # type: ignore[attr-defined]  # the point of the test
+        guarded.pool = object()  # type: ignore[attr-defined]  # the point of the test
 
 
-async def test_a_task_cannot_change_who_its_parent_acts_as(pg: store.PgStore) -> None:
+async def test_a_task_cannot_change_who_its_parent_acts_as(pg: Queries) -> None:
     alice = Subject.user(uuid.uuid4())
     admin = Subject.user(uuid.uuid4(), site_roles=("owner",))
 
@@ -68,7 +71,7 @@ async def test_a_task_cannot_change_who_its_parent_acts_as(pg: store.PgStore) ->
         await task
         assert current_subject() is alice
         with pytest.raises(NotAuthorized):
-            await AuthzStore(pg).get_user_by_id(id=(await _user(pg, "victim")).id)
+            await with_authz(pg).get_user_by_id(id=(await _user(pg, "victim")).id)
 
 
 def test_a_subject_cannot_be_edited_into_more_rights() -> None:
@@ -83,14 +86,14 @@ def test_a_subject_cannot_be_edited_into_more_rights() -> None:
 
 @pytest.mark.parametrize("revocation", ["deleted", "suspended"])
 async def test_a_revoked_users_subject_is_denied_everything(
-    pg: store.PgStore, revocation: str
+    pg: Queries, revocation: str
 ) -> None:
     user = await _user(pg, "leaver")
     if revocation == "deleted":
         await pg.soft_delete_user(id=user.id)
     else:
         await pg.update_user_status(id=user.id, status=UserStatus.SUSPENDED, updated_at=NOW)
-    guarded = AuthzStore(pg)
+    guarded = with_authz(pg)
     # The session's subject still claims the owner role it had at login.
     with as_subject(Subject.user(user.id, site_roles=("owner",))):
         with pytest.raises(NotAuthorized):
@@ -103,7 +106,7 @@ async def test_a_revoked_users_subject_is_denied_everything(
         assert (await guarded.get_user_by_id(id=user.id)).id == user.id
 
 
-async def test_system_identities_are_not_checked_against_user_rows(pg: store.PgStore) -> None:
+async def test_system_identities_are_not_checked_against_user_rows(pg: Queries) -> None:
     user = await _user(pg, "someone")
-    with as_system_restricted():
-        assert (await AuthzStore(pg).get_user_by_id(id=user.id)).id == user.id
+    with as_system(SYSTEM_RESTRICTED):
+        assert (await with_authz(pg).get_user_by_id(id=user.id)).id == user.id

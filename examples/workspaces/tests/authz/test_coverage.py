@@ -1,6 +1,6 @@
 # Test data: token names, display secrets and prefixes are fixed strings, not credentials.
 # ruff: noqa: S106
-"""Every Store method: allowed for one subject, denied for another, refused with no subject."""
+"""Every Queries method: allowed for one subject, denied for another, refused with no subject."""
 
 from __future__ import annotations
 
@@ -15,13 +15,15 @@ import authz
 import pytest
 import store
 from authz.errors import NoSubject, NotAuthorized
-from store import Store, models
 
+from tests._layers import with_authz
 from tests.authz import _factories as f
 from tests.authz._world import World, build
+from workspaces.db import CONSTRAINTS, QUERIES, Queries, models
+from workspaces.policies import AUDIT_PURGER, SYSTEM_RESTRICTED
 
 Who = Callable[[World], "models.User | authz.SystemIdentity"]
-Run = Callable[[Store, World], Awaitable[Any]]
+Run = Callable[[Queries, World], Awaitable[Any]]
 T0 = f.NOW
 LATER = f.NOW + datetime.timedelta(days=30)
 
@@ -62,14 +64,14 @@ def _user_admin(w: World) -> models.User:
 
 
 def _restricted(w: World) -> authz.SystemIdentity:
-    return authz.SYSTEM_RESTRICTED
+    return SYSTEM_RESTRICTED
 
 
 def _purger(w: World) -> authz.SystemIdentity:
-    return authz.AUDIT_PURGER
+    return AUDIT_PURGER
 
 
-def _new_key(s: Store, w: World) -> Awaitable[models.APIKey]:
+def _new_key(s: Queries, w: World) -> Awaitable[models.APIKey]:
     return s.insert_api_key(
         id=f.key_id(), hashed_secret=b"h", user_id=w.member_a.id, expires_at=LATER,
         created_at=T0, login_type=models.LoginType.PASSWORD, lifetime_seconds=60,
@@ -77,7 +79,7 @@ def _new_key(s: Store, w: World) -> Awaitable[models.APIKey]:
     )  # fmt: skip
 
 
-def _new_log(s: Store, w: World) -> Awaitable[models.AuditLog]:
+def _new_log(s: Queries, w: World) -> Awaitable[models.AuditLog]:
     return s.insert_audit_log(
         id=uuid.uuid4(), time=T0, user_id=w.member_a.id, org_id=w.org_a.id, ip=None,
         user_agent=None, request_id=None, resource_type="workspace", resource_id="x",
@@ -86,7 +88,7 @@ def _new_log(s: Store, w: World) -> Awaitable[models.AuditLog]:
     )  # fmt: skip
 
 
-def _new_user(s: Store, w: World) -> Awaitable[models.User]:
+def _new_user(s: Queries, w: World) -> Awaitable[models.User]:
     return s.insert_user(
         id=uuid.uuid4(), email="new@example.com", username="newbie", name="", hashed_password=b"x",
         status=models.UserStatus.ACTIVE, rbac_roles=["member"], avatar_url=None,
@@ -429,18 +431,18 @@ def bind(w: World, who: models.User | authz.SystemIdentity) -> AbstractContextMa
 
 
 def test_every_case_names_a_query_method() -> None:
-    assert sorted(CASES.keys() - store.QUERIES.keys()) == []
+    assert sorted(CASES.keys() - QUERIES.keys()) == []
 
 
-@pytest.mark.parametrize("name", sorted(store.QUERIES))
+@pytest.mark.parametrize("name", sorted(QUERIES))
 async def test_method_is_allowed_denied_and_needs_a_subject(name: str, db_dsn: str) -> None:
     case = CASES.get(name)
     if case is None:
-        pytest.fail(f"Store method {name} has no authorization case in {__name__} (CASES)")
-    inner = await store.connect(db_dsn, min_size=1, max_size=2)
+        pytest.fail(f"Queries method {name} has no authorization case in {__name__} (CASES)")
+    inner = Queries(await store.connect(db_dsn, min_size=1, max_size=2, constraints=CONSTRAINTS))
     try:
         w = await build(inner)
-        s = authz.AuthzStore(inner)
+        s = with_authz(inner)
         with pytest.raises(NoSubject):
             await case.run(s, w)
         with bind(w, case.denied(w)):
@@ -454,4 +456,4 @@ async def test_method_is_allowed_denied_and_needs_a_subject(name: str, db_dsn: s
             if case.target is not None:
                 assert case.target(w) in [case.key(r) for r in result]
     finally:
-        await inner.close()
+        await inner.store.close()

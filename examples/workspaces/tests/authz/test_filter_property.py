@@ -14,9 +14,10 @@ import store
 from authz import Action
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from store import Store, models
 
+from tests._layers import with_authz
 from tests.authz import _factories as f
+from workspaces.db import CONSTRAINTS, Queries, models
 
 
 class _Rollback(Exception):
@@ -24,14 +25,14 @@ class _Rollback(Exception):
 
 
 @pytest_asyncio.fixture
-async def base(db_dsn: str) -> AsyncIterator[tuple[store.PgStore, list[Any], list[Any]]]:
-    pg = await store.connect(db_dsn, min_size=1, max_size=2)
+async def base(db_dsn: str) -> AsyncIterator[tuple[Queries, list[Any], list[Any]]]:
+    pg = Queries(await store.connect(db_dsn, min_size=1, max_size=2, constraints=CONSTRAINTS))
     try:
         orgs = [await f.organization(pg) for _ in range(3)]
         users = [await f.user(pg) for _ in range(4)]
         yield pg, orgs, users
     finally:
-        await pg.close()
+        await pg.store.close()
 
 
 _roles = st.frozensets(st.sampled_from(sorted(authz.SITE_ROLES)), max_size=2)
@@ -49,7 +50,7 @@ _world = st.fixed_dictionaries(
 )
 
 
-async def _allowed(tx: Store, subject: authz.Subject, kind: str, rows: list[Any]) -> list[Any]:
+async def _allowed(tx: Queries, subject: authz.Subject, kind: str, rows: list[Any]) -> list[Any]:
     resource = authz.RESOURCES[kind]
     kept = []
     for row in rows:
@@ -66,7 +67,7 @@ async def _allowed(tx: Store, subject: authz.Subject, kind: str, rows: list[Any]
 )
 @given(world=_world)
 async def test_filtered_lists_equal_authorize_row_by_row(
-    base: tuple[store.PgStore, list[Any], list[Any]], world: dict[str, Any]
+    base: tuple[Queries, list[Any], list[Any]], world: dict[str, Any]
 ) -> None:
     pg, orgs, users = base
     ids = [u.id for u in users] + [uuid.uuid4()]
@@ -77,7 +78,7 @@ async def test_filtered_lists_equal_authorize_row_by_row(
         scope=world["scope"],
     )
 
-    async def check(tx: Store) -> None:
+    async def check(tx: Queries) -> None:
         for i, (owner, org) in enumerate(world["workspaces"]):
             at = f.NOW + datetime.timedelta(seconds=i)
             await f.workspace(tx, users[owner], orgs[org], created_at=at)
@@ -85,7 +86,7 @@ async def test_filtered_lists_equal_authorize_row_by_row(
             await f.audit_log(tx, ids[actor], None if org is None else orgs[org].id)
         for owner in world["keys"]:
             await f.api_key(tx, users[owner])
-        guarded = authz.AuthzStore(tx)
+        guarded = with_authz(tx)
         for user in users:
             keys = await tx.list_api_keys_by_user_id(user_id=user.id, limit_rows=100, offset_rows=0)
             with authz.as_subject(subject):

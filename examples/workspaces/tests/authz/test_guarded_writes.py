@@ -24,7 +24,9 @@ from prometheus_client import CollectorRegistry
 from store.errors import NotFound
 from store.metrics import MetricsStore, StoreMetrics
 
+from tests._layers import raw, with_authz
 from tests.authz._world import World
+from workspaces.db import Queries
 
 LATER = datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC)
 
@@ -60,9 +62,9 @@ def test_every_marked_write_has_a_column_resource() -> None:
 
 
 async def test_an_allowed_write_runs_without_fetching_the_row_first(
-    pg: store.PgStore, world: World, metrics: StoreMetrics
+    pg: Queries, world: World, metrics: StoreMetrics
 ) -> None:
-    guarded = authz.AuthzStore(MetricsStore(pg, metrics))
+    guarded = with_authz(MetricsStore(raw(pg), metrics))
     with authz.as_subject(world.subject(world.member_a)):
         renamed = await guarded.update_workspace_name(id=world.ws.id, name="renamed")
         await guarded.update_workspace_last_used_at(id=world.ws.id, last_used_at=LATER)
@@ -75,9 +77,9 @@ async def test_an_allowed_write_runs_without_fetching_the_row_first(
 
 @pytest.mark.parametrize("kind", ["one", "exec"])
 async def test_a_forbidden_write_changes_nothing_and_is_denied(
-    pg: store.PgStore, world: World, metrics: StoreMetrics, kind: str
+    pg: Queries, world: World, metrics: StoreMetrics, kind: str
 ) -> None:
-    guarded = authz.AuthzStore(MetricsStore(pg, metrics))
+    guarded = with_authz(MetricsStore(raw(pg), metrics))
 
     async def write() -> None:
         if kind == "one":
@@ -100,8 +102,8 @@ async def test_a_forbidden_write_changes_nothing_and_is_denied(
     assert _calls(metrics, "get_workspace_by_id") == 1  # fetched only to tell why
 
 
-async def test_a_missing_row_is_not_found_not_a_denial(pg: store.PgStore, world: World) -> None:
-    guarded = authz.AuthzStore(pg)
+async def test_a_missing_row_is_not_found_not_a_denial(pg: Queries, world: World) -> None:
+    guarded = with_authz(pg)
     with authz.as_subject(world.subject(world.member_a)):
         with pytest.raises(NotFound) as one:
             await guarded.update_workspace_name(id=uuid.uuid4(), name="nobody")
@@ -112,9 +114,9 @@ async def test_a_missing_row_is_not_found_not_a_denial(pg: store.PgStore, world:
 
 
 async def test_a_row_excluded_by_the_write_itself_is_not_found(
-    pg: store.PgStore, world: World
+    pg: Queries, world: World
 ) -> None:
-    guarded = authz.AuthzStore(pg)
+    guarded = with_authz(pg)
     with authz.as_subject(world.subject(world.member_a)):
         await guarded.soft_delete_workspace(id=world.ws.id)
         # The owner may rename it, but the write skips deleted workspaces.
@@ -135,12 +137,12 @@ async def _wait_for_lock_wait(admin: asyncpg.Connection) -> None:
 
 
 async def test_an_owner_change_during_the_write_is_seen_by_the_check(
-    db_dsn: str, pg: store.PgStore, world: World
+    db_dsn: str, pg: Queries, world: World
 ) -> None:
     # The workspace changes hands while the owner's rename waits for its row
     # lock. Checked before the write, the rename would go through on the
     # strength of the old owner; checked in the write, it sees the new one.
-    guarded = authz.AuthzStore(pg)
+    guarded = with_authz(pg)
     # No statement cache: db_dsn may lead through PgBouncer in transaction mode.
     other = await asyncpg.connect(db_dsn, statement_cache_size=0)
     admin = await asyncpg.connect(db_dsn, statement_cache_size=0)

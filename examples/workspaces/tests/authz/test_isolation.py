@@ -11,22 +11,24 @@ import pytest_asyncio
 import store
 from authz.errors import NotAuthorized
 
+from tests._layers import with_authz
 from tests.authz import _factories as f
 from tests.authz._world import World, build
 from tests.authz.test_coverage import CASES
+from workspaces.db import CONSTRAINTS, Queries, models
 
 
 @pytest_asyncio.fixture
-async def setup(db_dsn: str) -> AsyncIterator[tuple[store.PgStore, authz.AuthzStore, World]]:
-    pg = await store.connect(db_dsn, min_size=1, max_size=2)
+async def setup(db_dsn: str) -> AsyncIterator[tuple[Queries, Queries, World]]:
+    pg = Queries(await store.connect(db_dsn, min_size=1, max_size=2, constraints=CONSTRAINTS))
     try:
-        yield pg, authz.AuthzStore(pg), await build(pg)
+        yield pg, with_authz(pg), await build(pg)
     finally:
-        await pg.close()
+        await pg.store.close()
 
 
 async def test_org_admin_of_b_is_denied_every_method_on_a(
-    setup: tuple[store.PgStore, authz.AuthzStore, World],
+    setup: tuple[Queries, Queries, World],
 ) -> None:
     _, s, w = setup
     with authz.as_subject(w.subject(w.outsider)):
@@ -41,7 +43,7 @@ async def test_org_admin_of_b_is_denied_every_method_on_a(
 
 
 async def test_pages_of_another_organization_are_empty_and_own_pages_complete(
-    setup: tuple[store.PgStore, authz.AuthzStore, World],
+    setup: tuple[Queries, Queries, World],
 ) -> None:
     pg, s, w = setup
     for i in range(5):
@@ -52,9 +54,9 @@ async def test_pages_of_another_organization_are_empty_and_own_pages_complete(
         await f.member(pg, w.org_a, joined, ["org-member"])
         await f.member(pg, w.org_b, joined, ["org-member"])
 
-    async def keyset(org: store.models.Organization) -> list[object]:
+    async def keyset(org: models.Organization) -> list[object]:
         seen: list[object] = []
-        after: store.models.Workspace | None = None
+        after: models.Workspace | None = None
         while True:
             page = await s.list_workspaces_by_organization_id(
                 organization_id=org.id,
@@ -67,7 +69,7 @@ async def test_pages_of_another_organization_are_empty_and_own_pages_complete(
             seen += [r.id for r in page]
             after = page[-1]
 
-    async def offsets(org: store.models.Organization) -> list[object]:
+    async def offsets(org: models.Organization) -> list[object]:
         seen: list[object] = []
         for offset in range(0, 20, 3):
             page = await s.list_organization_members(

@@ -5,16 +5,17 @@ from __future__ import annotations
 import datetime
 import uuid
 
-import audit
 import authz
 import pytest
 import store
 from authz._authorize import assignable
 from authz._rbac import _ORG, _SITE, ORG_ROLES, SITE_ROLES
 from authz.errors import NotAuthorized, UnknownRole
-from store import models
 
+from tests._layers import with_audit, with_authz
 from tests.authz._world import World
+from workspaces.db import Queries, models
+from workspaces.policies import SYSTEM_RESTRICTED
 
 T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 EVERY_SITE_ROLE = frozenset(SITE_ROLES)
@@ -40,14 +41,14 @@ def test_what_each_built_in_role_may_assign() -> None:
     assert assignable(subject(["member"], ["org-admin"])) == frozenset()  # site roles
     for name in ("member", "auditor"):
         assert assignable(subject([name], ["org-member", "org-auditor"]), org) == frozenset()
-    with authz.as_system_restricted():
+    with authz.as_system(SYSTEM_RESTRICTED):
         system = authz.current_subject()
     assert system is not None
     assert assignable(system, org) == frozenset()
 
 
-async def test_a_user_admin_cannot_make_anyone_owner(pg: store.PgStore, world: World) -> None:
-    s = authz.AuthzStore(pg)
+async def test_a_user_admin_cannot_make_anyone_owner(pg: Queries, world: World) -> None:
+    s = with_authz(pg)
     with authz.as_subject(world.subject(world.user_admin)):
         for who in (world.loner, world.user_admin):
             with pytest.raises(NotAuthorized):
@@ -59,9 +60,9 @@ async def test_a_user_admin_cannot_make_anyone_owner(pg: store.PgStore, world: W
 
 
 async def test_taking_a_role_away_needs_the_right_to_assign_it(
-    pg: store.PgStore, world: World
+    pg: Queries, world: World
 ) -> None:
-    s = authz.AuthzStore(pg)
+    s = with_authz(pg)
     with (
         authz.as_subject(world.subject(world.user_admin)),
         pytest.raises(NotAuthorized),
@@ -73,8 +74,8 @@ async def test_taking_a_role_away_needs_the_right_to_assign_it(
     assert demoted.rbac_roles == ["member"]
 
 
-async def test_a_user_admin_cannot_create_an_owner(pg: store.PgStore, world: World) -> None:
-    s = authz.AuthzStore(pg)
+async def test_a_user_admin_cannot_create_an_owner(pg: Queries, world: World) -> None:
+    s = with_authz(pg)
     new_id = uuid.uuid4()
     with (
         authz.as_subject(world.subject(world.user_admin)),
@@ -90,9 +91,9 @@ async def test_a_user_admin_cannot_create_an_owner(pg: store.PgStore, world: Wor
 
 
 async def test_organization_roles_are_assigned_only_where_held(
-    pg: store.PgStore, world: World
+    pg: Queries, world: World
 ) -> None:
-    s = authz.AuthzStore(pg)
+    s = with_authz(pg)
     with authz.as_subject(world.subject(world.admin_a)):
         promoted = await s.update_member_roles(
             roles=["org-admin"], organization_id=world.org_a.id, user_id=world.member_a.id
@@ -114,9 +115,9 @@ async def test_organization_roles_are_assigned_only_where_held(
 
 @pytest.mark.parametrize("kind", ["site", "org"])
 async def test_unknown_role_names_are_refused_before_writing(
-    pg: store.PgStore, world: World, kind: str
+    pg: Queries, world: World, kind: str
 ) -> None:
-    s = authz.AuthzStore(pg)
+    s = with_authz(pg)
 
     async def assign() -> None:
         if kind == "site":
@@ -137,9 +138,9 @@ async def test_unknown_role_names_are_refused_before_writing(
 
 
 async def test_through_the_audited_stack_a_denied_assignment_leaves_no_entry(
-    pg: store.PgStore, world: World
+    pg: Queries, world: World
 ) -> None:
-    s = audit.AuditStore(authz.AuthzStore(pg))
+    s = with_audit(with_authz(pg))
     with (
         authz.as_subject(world.subject(world.user_admin)),
         pytest.raises(NotAuthorized),

@@ -8,72 +8,73 @@ from typing import Any
 
 import authz
 import pytest
-import store
 import structlog
 from authz._subject import acting
 from authz.errors import NoSubject, NotAuthorized, PolicyError
-from store import Store
 from store.errors import NotFound, OuterStoreUsedInTransaction
 
+from tests._layers import with_authz
+from tests.authz._model import variant
 from tests.authz._world import World
+from workspaces import db
+from workspaces.db import Queries
+from workspaces.policies import MODEL, POLICIES
 
 
 def test_policy_table_covers_every_query_method() -> None:
-    assert [str(p) for p in authz.check_policies()] == []
+    assert [str(p) for p in MODEL.problems()] == []
 
 
-def test_store_without_a_policy_for_a_method_refuses_to_construct() -> None:
-    policies = {n: p for n, p in authz.POLICIES.items() if n != "get_workspace_by_id"}
+def test_a_model_without_a_policy_for_a_method_refuses_to_construct() -> None:
+    policies = {n: p for n, p in POLICIES.items() if n != "get_workspace_by_id"}
     with pytest.raises(PolicyError) as raised:
-        authz.AuthzStore(None, policies=policies)  # type: ignore[arg-type]  # never reached
+        variant(policies=policies)
     message = str(raised.value)
     assert "get_workspace_by_id" in message
-    assert "authz/_policies.py" in message
+    assert "workspaces/policies.py" in message  # the application's file, not txstore's
 
 
 def test_stale_policy_is_a_problem_at_its_line() -> None:
-    everything = {**store.QUERIES, **store.FRAMEWORK_QUERIES}
-    queries = {n: q for n, q in everything.items() if n != "list_users"}
-    problems = authz.check_policies(queries=queries)
+    queries = {n: q for n, q in MODEL.queries.items() if n != "list_users"}
+    problems = authz.check_policies(MODEL.policies, queries, file=MODEL.source)
     assert len(problems) == 1
     assert "list_users" in problems[0].message
-    assert problems[0].file.endswith("authz/_policies.py")
-    source = (authz.check_policies.__globals__["POLICIES_FILE"]).read_text().splitlines()
+    assert problems[0].file.endswith("workspaces/policies.py")
+    source = MODEL.source.read_text().splitlines()
     assert '"list_users"' in source[problems[0].line - 1]
 
 
 def test_filtered_list_without_marker_is_refused() -> None:
-    query = store.QUERIES["list_users"]
+    query = db.LIST_USERS
     unmarked = dataclasses.replace(
         query, sql=query.sql.replace("TRUE /*authorize_filter*/", "TRUE"), authorize_filter=None
     )
-    queries = {**store.QUERIES, "list_users": unmarked}
     with pytest.raises(PolicyError, match=r"list_users.*authorize_filter"):
-        authz.AuthzStore(None, queries=queries)  # type: ignore[arg-type]  # never reached
+        variant(queries={**db.QUERIES, "list_users": unmarked})
 
 
 def test_read_policy_on_a_write_is_refused() -> None:
-    policies = {**authz.POLICIES, "delete_api_key": authz.POLICIES["get_api_key_by_id"]}
-    problems = authz.check_policies(policies)
+    policies = {**MODEL.policies, "delete_api_key": POLICIES["get_api_key_by_id"]}
+    problems = authz.check_policies(policies, MODEL.queries, file=MODEL.source)
     assert [p.message for p in problems] == [
         "policy for delete_api_key: fetch-then-check would run the write to api_keys "
         "before checking"
     ]
 
 
-async def test_no_subject_refuses_queries_transactions_and_ping(pg: store.PgStore) -> None:
-    s = authz.AuthzStore(pg)
+async def test_no_subject_refuses_queries_transactions_and_ping(pg: Queries) -> None:
+    s = with_authz(pg)
     assert authz.current_subject() is None
     with pytest.raises(NoSubject, match="get_default_organization"):
         await s.get_default_organization()
     with pytest.raises(NoSubject):
-        await s.in_tx(lambda tx: tx.ping())
+        await s.in_tx(lambda tx: tx.store.ping())
     with pytest.raises(NoSubject):
-        await s.ping()
+        await s.store.ping()
 
 
-async def test_subject_reaches_awaits_and_spawned_tasks(pg: store.PgStore, world: World) -> None:
-    s = authz.AuthzStore(pg)
+async def test_subject_reaches_awaits_and_spawned_tasks(pg: Queries, world: World) -> None:
+    s = with_authz(pg)
     subject = world.subject(world.member_a)
 
     async def read() -> str:
@@ -88,9 +89,9 @@ async def test_subject_reaches_awaits_and_spawned_tasks(pg: store.PgStore, world
 
 
 async def test_denied_read_is_not_found_and_logs_no_row_data(
-    pg: store.PgStore, world: World
+    pg: Queries, world: World
 ) -> None:
-    s = authz.AuthzStore(pg)
+    s = with_authz(pg)
     with (
         structlog.testing.capture_logs() as logs,
         authz.as_subject(world.subject(world.outsider)),
@@ -109,11 +110,11 @@ async def test_denied_read_is_not_found_and_logs_no_row_data(
 
 
 async def test_transaction_handle_is_checked_with_the_same_subject(
-    pg: store.PgStore, world: World
+    pg: Queries, world: World
 ) -> None:
-    s = authz.AuthzStore(pg)
+    s = with_authz(pg)
 
-    async def rename_both(tx: Store) -> None:
+    async def rename_both(tx: Queries) -> None:
         await tx.update_workspace_name(name="mine", id=world.ws.id)
         await tx.update_workspace_name(name="theirs", id=world.ws_b.id)
 
@@ -128,17 +129,17 @@ async def test_transaction_handle_is_checked_with_the_same_subject(
 
 
 async def test_outer_store_inside_its_transaction_is_still_poisoned(
-    pg: store.PgStore, world: World
+    pg: Queries, world: World
 ) -> None:
-    s = authz.AuthzStore(pg)
+    s = with_authz(pg)
 
     # The outer store inside its own closures, on purpose: the runtime check must catch it.
-    async def misuse(tx: Store) -> Any:
+    async def misuse(tx: Queries) -> Any:
         ws = world.ws.id
         return await s.get_workspace_by_id(id=ws)  # txstore-lint: ignore[outer-store-in-tx]
 
-    async def nested(tx: Store) -> None:
-        await s.in_tx(lambda tx2: tx2.ping())  # txstore-lint: ignore[outer-store-in-tx]
+    async def nested(tx: Queries) -> None:
+        await s.in_tx(lambda tx2: tx2.store.ping())  # txstore-lint: ignore[outer-store-in-tx]
 
     with authz.as_subject(world.subject(world.member_a)):
         with pytest.raises(OuterStoreUsedInTransaction, match="get_workspace_by_id"):
@@ -148,24 +149,25 @@ async def test_outer_store_inside_its_transaction_is_still_poisoned(
 
 
 async def test_derived_list_queries_are_reused_across_subjects(
-    pg: store.PgStore, world: World
+    pg: Queries, world: World
 ) -> None:
-    s = authz.AuthzStore(pg)
+    layer = authz.AuthzStore(pg.store, MODEL)
+    s = Queries(layer)
     for who in (world.member_a, world.admin_a, world.outsider, world.member_a):
         with authz.as_subject(world.subject(who)):
             await s.list_oauth2_provider_apps(organization_id=None)
     # member_a, admin_a and outsider all read apps through one organization grant each.
-    assert s.derived_queries == 1
+    assert layer.derived_queries == 1
     with authz.as_subject(world.subject(world.site_owner)):
         await s.list_oauth2_provider_apps(organization_id=None)
-    assert s.derived_queries == 2
+    assert layer.derived_queries == 2
 
 
-async def test_nested_savepoint_handles_are_wrapped_too(pg: store.PgStore, world: World) -> None:
-    s = authz.AuthzStore(pg)
+async def test_nested_savepoint_handles_are_wrapped_too(pg: Queries, world: World) -> None:
+    s = with_authz(pg)
 
-    async def outer(tx: Store) -> None:
-        async def nested(sp: Store) -> None:
+    async def outer(tx: Queries) -> None:
+        async def nested(sp: Queries) -> None:
             await sp.get_workspace_by_id(id=world.ws_b.id)
 
         with pytest.raises(NotAuthorized):
@@ -175,18 +177,18 @@ async def test_nested_savepoint_handles_are_wrapped_too(pg: store.PgStore, world
         await s.in_tx(outer)
 
 
-async def test_a_query_outside_the_table_is_refused(pg: store.PgStore, world: World) -> None:
-    s = authz.AuthzStore(pg)
-    known = store.QUERIES["get_workspace_by_id"]
+async def test_a_query_outside_the_table_is_refused(pg: Queries, world: World) -> None:
+    s = with_authz(pg)
+    known = db.GET_WORKSPACE_BY_ID
     forged = dataclasses.replace(known, sql="SELECT * FROM workspaces WHERE id = $1 OR TRUE")
     with authz.as_subject(world.subject(world.site_owner)), pytest.raises(PolicyError):
-        await s.fetch_one(forged, (world.ws.id,))
+        await s.store.fetch_one(forged, (world.ws.id,))
 
 
 async def test_repeated_decisions_in_one_binding_hit_the_cache(
-    pg: store.PgStore, world: World
+    pg: Queries, world: World
 ) -> None:
-    s = authz.AuthzStore(pg)
+    s = with_authz(pg)
     with authz.as_subject(world.subject(world.member_a)):
         bound = acting()
         assert bound is not None
