@@ -26,7 +26,14 @@ from authz._policy import (
 )
 from authz._rbac import Action, Object, Perms, Role, Scope, perms
 from authz._store import AuthzStore
-from authz._subject import DecisionCache, Subject, SystemIdentity, as_subject, current_subject
+from authz._subject import (
+    DecisionCache,
+    Subject,
+    SystemIdentity,
+    as_subject,
+    current_decisions,
+    current_subject,
+)
 from authz._system import as_system, system_identity
 
 __all__ = [
@@ -54,6 +61,7 @@ __all__ = [
     "as_system",
     "check_args",
     "check_policies",
+    "current_decisions",
     "current_subject",
     "filtered",
     "insert",

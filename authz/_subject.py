@@ -18,6 +18,7 @@ __all__ = [
     "SystemIdentity",
     "acting",
     "as_subject",
+    "current_decisions",
     "current_subject",
 ]
 
@@ -145,6 +146,12 @@ def current_subject() -> Subject | None:
     """The subject bound by the innermost :func:`as_subject` (or system identity), if any."""
     bound = _ACTING.get()
     return None if bound is None else bound.subject
+
+
+def current_decisions() -> DecisionCache | None:
+    """The decision cache of the innermost binding, if any (for metrics and tests)."""
+    bound = _ACTING.get()
+    return None if bound is None else bound.decisions
 
 
 def acting() -> Acting | None:

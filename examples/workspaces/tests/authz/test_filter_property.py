@@ -1,8 +1,13 @@
-"""Property: a SQL-filtered list returns exactly the rows ``authorize`` allows one by one."""
+"""Property: a SQL-filtered list returns exactly the rows ``authorize`` allows one by one.
+
+Organizations here carry a row condition beyond ownership (the default
+organization is readable by every user), so the property covers it too.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import uuid
 from collections.abc import AsyncIterator
@@ -15,9 +20,24 @@ from authz import Action
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests._layers import with_authz
+from tests._layers import raw
 from tests.authz import _factories as f
+from tests.authz._model import variant
 from workspaces.db import CONSTRAINTS, Queries, models
+from workspaces.policies import APPLICATION_CONNECT, MODEL, POLICIES, RESOURCES
+
+# The default organization (the one new users join) is open for reading to every user.
+OPEN_ORGANIZATION = dataclasses.replace(
+    RESOURCES["organization"], open=authz.Open("is_default", True)
+)
+OPEN_MODEL = variant(
+    policies={
+        **POLICIES,
+        "list_organizations": authz.filtered(OPEN_ORGANIZATION),
+        "get_organization_by_id": authz.read(OPEN_ORGANIZATION),
+    }
+)
+OPEN_RESOURCES = {**RESOURCES, "organization": OPEN_ORGANIZATION}
 
 
 class _Rollback(Exception):
@@ -28,21 +48,21 @@ class _Rollback(Exception):
 async def base(db_dsn: str) -> AsyncIterator[tuple[Queries, list[Any], list[Any]]]:
     pg = Queries(await store.connect(db_dsn, min_size=1, max_size=2, constraints=CONSTRAINTS))
     try:
-        orgs = [await f.organization(pg) for _ in range(3)]
+        orgs = [await f.organization(pg, is_default=i == 0) for i in range(3)]
         users = [await f.user(pg) for _ in range(4)]
         yield pg, orgs, users
     finally:
         await pg.store.close()
 
 
-_roles = st.frozensets(st.sampled_from(sorted(authz.SITE_ROLES)), max_size=2)
-_org_roles = st.frozensets(st.sampled_from(sorted(authz.ORG_ROLES)), max_size=2)
+_roles = st.frozensets(st.sampled_from(sorted(MODEL.site_roles)), max_size=2)
+_org_roles = st.frozensets(st.sampled_from(sorted(MODEL.org_roles)), max_size=2)
 _world = st.fixed_dictionaries(
     {
         "who": st.integers(0, 4),  # 4: a subject owning nothing
         "site": _roles,
         "orgs": st.lists(_org_roles, min_size=3, max_size=3),
-        "scope": st.sampled_from([authz.Scope.ALL, authz.Scope.APPLICATION_CONNECT]),
+        "scope": st.sampled_from([authz.Scope.ALL, APPLICATION_CONNECT]),
         "workspaces": st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2)), max_size=10),
         "keys": st.lists(st.integers(0, 3), max_size=6),
         "logs": st.lists(st.tuples(st.integers(0, 4), st.none() | st.integers(0, 2)), max_size=6),
@@ -51,11 +71,11 @@ _world = st.fixed_dictionaries(
 
 
 async def _allowed(tx: Queries, subject: authz.Subject, kind: str, rows: list[Any]) -> list[Any]:
-    resource = authz.RESOURCES[kind]
+    resource = OPEN_RESOURCES[kind]
     kept = []
     for row in rows:
-        obj = await resource.object(row.__getattribute__, tx)
-        if authz.authorize(subject, Action.READ, obj):
+        obj = await resource.object(row.__getattribute__, tx.store, row=True)
+        if OPEN_MODEL.authorize(subject, Action.READ, obj):
             kept.append(row.id)
     return kept
 
@@ -86,7 +106,7 @@ async def test_filtered_lists_equal_authorize_row_by_row(
             await f.audit_log(tx, ids[actor], None if org is None else orgs[org].id)
         for owner in world["keys"]:
             await f.api_key(tx, users[owner])
-        guarded = with_authz(tx)
+        guarded = Queries(authz.AuthzStore(raw(tx), OPEN_MODEL))
         for user in users:
             keys = await tx.list_api_keys_by_user_id(user_id=user.id, limit_rows=100, offset_rows=0)
             with authz.as_subject(subject):

@@ -8,23 +8,22 @@ import uuid
 import authz
 import pytest
 import store
-from authz._authorize import assignable
-from authz._rbac import _ORG, _SITE, ORG_ROLES, SITE_ROLES
 from authz.errors import NotAuthorized, UnknownRole
 
 from tests._layers import with_audit, with_authz
 from tests.authz._world import World
 from workspaces.db import Queries, models
-from workspaces.policies import SYSTEM_RESTRICTED
+from workspaces.policies import MODEL, SYSTEM_RESTRICTED
 
 T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
-EVERY_SITE_ROLE = frozenset(SITE_ROLES)
-EVERY_ORG_ROLE = frozenset(ORG_ROLES)
+EVERY_SITE_ROLE = frozenset(MODEL.site_roles)
+EVERY_ORG_ROLE = frozenset(MODEL.org_roles)
+assignable = MODEL.assignable
 
 
-def test_the_role_name_sets_are_the_defined_roles() -> None:
-    assert frozenset(SITE_ROLES) == _SITE
-    assert frozenset(ORG_ROLES) == _ORG
+def test_every_assigned_role_is_a_declared_role() -> None:
+    for role in (*MODEL.site_roles.values(), *MODEL.org_roles.values()):
+        assert role.assigns <= EVERY_SITE_ROLE | EVERY_ORG_ROLE, role.name
 
 
 def test_what_each_built_in_role_may_assign() -> None:
