@@ -14,13 +14,14 @@ from audit._diff import Change, diff, diff_json
 from audit._entry import AuditEntry, RequestMetadata, current_request, request_metadata
 from audit._field import IGNORE, SECRET, TRACK, Auditable, Field, Problem
 from audit._plan import Plans, check_declarations, compile_plans
-from audit._purge import PurgeConfig, PurgeResult, PurgeTarget, PurgeWorker
+from audit._purge import PURGE_LOCK, PurgeConfig, PurgeResult, PurgeTarget, PurgeWorker
 from audit._stack import connect_stack
 from audit._store import AuditStore, AuditTx
 
 __all__ = [
     "ENTRY_COLUMNS",
     "IGNORE",
+    "PURGE_LOCK",
     "SECRET",
     "TRACK",
     "AuditEntry",

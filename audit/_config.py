@@ -78,8 +78,8 @@ class Config:
         self.resources = MappingProxyType(dict(resources))
         self.not_audited = MappingProxyType(dict(not_audited or {}))
         self.auditor = auditor
-        self.create = create
-        self.delete = delete
+        self.create = str(create)
+        self.delete = str(delete)
         self._plans: Plans | None = None
 
     def problems(self) -> list[Problem]:

@@ -37,6 +37,12 @@ def _sorted(names: Iterable[str]) -> list[str]:
     return sorted(set(names), key=_sort_key)
 
 
+def _import_sorted(names: Iterable[str]) -> list[str]:
+    # ruff's isort compares imported names case-insensitively ("_" before letters),
+    # unlike RUF022's order for __all__.
+    return sorted(set(names), key=lambda n: (_sort_key(n)[0], n.lower(), n))
+
+
 def _str(text: str) -> str:
     """A double-quoted Python string literal."""
     out = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
@@ -280,7 +286,7 @@ def render_queries(plan: Plan) -> str:
         _imports_block(modules, pydantic),
     ]
     if from_models:
-        out.append(f"\nfrom .models import {', '.join(from_models)}\n")
+        out.append(f"\nfrom .models import {', '.join(_import_sorted(from_models))}\n")
     out.append("\n" + _all(["QUERIES", "Queries", *(q.const for q in plan.queries)]))
     out.append('\nT = TypeVar("T")\n_new = object.__new__\n_set = object.__setattr__\n')
     for enum in enums:
@@ -372,9 +378,10 @@ def render_init(plan: Plan) -> str:
     queries = _sorted(["QUERIES", "Queries", *(q.const for q in plan.queries)])
     return (
         f'{HEADER}\n"""Typed code generated from the schema and the query files."""\n\n'
-        f"from .constraints import {', '.join(constraints)}\n"
-        f"from .models import {', '.join(models)}\n"
-        f"from .queries import ({', '.join(queries)})\n\n" + _all([*constraints, *models, *queries])
+        f"from .constraints import {', '.join(_import_sorted(constraints))}\n"
+        f"from .models import {', '.join(_import_sorted(models))}\n"
+        f"from .queries import ({', '.join(_import_sorted(queries))})\n\n"
+        + _all([*constraints, *models, *queries])
     )
 
 

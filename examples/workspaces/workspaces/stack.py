@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from audit import PurgeConfig, PurgeTarget, PurgeWorker, connect_stack
+from audit import Auditor, PurgeConfig, PurgeTarget, PurgeWorker, connect_stack
 from store import Store
 
 from workspaces import db
@@ -43,16 +44,24 @@ async def connect(dsn: str, *, metrics: StoreMetrics | None = None, **options: A
     )
 
 
-def purge_worker(store: Store, config: PurgeConfig | None = None) -> PurgeWorker:
+def purge_worker(
+    store: Store,
+    config: PurgeConfig | None = None,
+    *,
+    auditor: Auditor | None = None,
+    clock: Callable[[], datetime.datetime] | None = None,
+) -> PurgeWorker:
     """The purge worker over ``store`` (the full stack), as the audit-purger identity.
 
-    Raises nothing.
+    ``auditor`` overrides where its entry goes (``AUDIT.auditor``); ``clock``
+    replaces the wall clock. Raises nothing.
     """
     return PurgeWorker(
         store,
         PURGE_TARGETS,
         identity=AUDIT_PURGER,
-        auditor=AUDIT.auditor,
+        auditor=AUDIT.auditor if auditor is None else auditor,
         config=config,
         action=db.AuditAction.DELETE,
+        clock=clock,
     )

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, JsonValue
 
 from tests.audit._support import Ledger
+from workspaces.auditing import AUDIT
 from workspaces.db import models
 
 _T0 = datetime.datetime(2024, 6, 1, 12, 0, tzinfo=datetime.UTC)
@@ -57,7 +58,7 @@ def _key(ledger: Ledger) -> models.APIKey:
 
 
 def test_create_records_every_tracked_field_and_hides_the_secret(ledger: Ledger) -> None:
-    changes = audit.diff(None, _user(ledger))
+    changes = AUDIT.diff(None, _user(ledger))
 
     assert changes["username"] == audit.Change(old=None, new="zoe")
     assert changes["id"].new == "0b000000-0000-4000-8000-0000000000aa"
@@ -75,14 +76,14 @@ def test_update_records_only_changed_tracked_fields(ledger: Ledger) -> None:
         updated_at=_T0 + datetime.timedelta(minutes=5),
     )
 
-    assert audit.diff(old, new) == {
+    assert AUDIT.diff(old, new) == {
         "name": audit.Change(old="Zoe", new="Zoe Z"),
         "rbac_roles": audit.Change(old=["member"], new=["member", "auditor"]),
     }
 
 
 def test_delete_records_old_values(ledger: Ledger) -> None:
-    changes = audit.diff(_key(ledger), None)
+    changes = AUDIT.diff(_key(ledger), None)
 
     assert changes["id"] == audit.Change(old="AbCdEf1234", new=None)
     assert changes["expires_at"] == audit.Change(old="2024-06-02T12:00:00Z", new=None)
@@ -95,7 +96,7 @@ def test_secret_only_change_shows_that_it_changed_and_nothing_else(ledger: Ledge
     old = _user(ledger)
     new = _user(ledger, hashed_password=ledger.secret(b"diff-test-hash-0002"))
 
-    changes = audit.diff(old, new)
+    changes = AUDIT.diff(old, new)
 
     assert changes == {"hashed_password": audit.Change(secret=True)}
     assert audit.diff_json(changes) == {"hashed_password": {"secret": True}}
@@ -108,7 +109,7 @@ def test_ignore_only_change_is_an_empty_diff(ledger: Ledger) -> None:
     old = _user(ledger)
     new = _user(ledger, last_seen_at=_T0, updated_at=_T0 + datetime.timedelta(hours=1))
 
-    assert audit.diff(old, new) == {}
+    assert AUDIT.diff(old, new) == {}
 
 
 class _Settings(BaseModel):
@@ -140,10 +141,10 @@ def test_nested_json_is_compared_by_value_and_recorded_whole() -> None:
 
 def test_diff_is_json_serializable(ledger: Ledger) -> None:
     key = _key(ledger)
-    for changes in (audit.diff(None, key), audit.diff(key, None), audit.diff(None, _user(ledger))):
+    for changes in (AUDIT.diff(None, key), AUDIT.diff(key, None), AUDIT.diff(None, _user(ledger))):
         text = json.dumps(audit.diff_json(changes))
         assert json.loads(text) == audit.diff_json(changes)
-    assert audit.diff(None, key)["scopes"].new == ["all"]
+    assert AUDIT.diff(None, key)["scopes"].new == ["all"]
 
 
 def test_bytes_and_addresses_become_text() -> None:
@@ -159,7 +160,7 @@ def test_bytes_and_addresses_become_text() -> None:
 
 def test_diff_refuses_nonsense() -> None:
     with pytest.raises(TypeError):
-        audit.diff(None, None)
+        AUDIT.diff(None, None)
     with pytest.raises(audit.errors.UnclassifiedField):
         audit.diff(
             None,

@@ -1,4 +1,4 @@
-"""Audit declarations are complete and current (audit/_declarations.py, audit/_plan.py)."""
+"""Audit declarations are complete and current (workspaces/auditing.py, audit/_plan.py)."""
 
 from __future__ import annotations
 
@@ -6,25 +6,20 @@ import dataclasses
 from typing import Any
 
 import audit
-import audit._declarations as declarations
 import pytest
 import store
-from audit._table import TABLE
 
-from tests._layers import with_audit
-from workspaces.db import CONSTRAINTS, QUERIES, Queries, models
-
-MUTATIONS = declarations.MUTATIONS
-RESOURCES = declarations.RESOURCES
+from tests.audit._config import variant
+from workspaces.auditing import AUDIT, MUTATIONS, RESOURCES, TABLE
+from workspaces.db import QUERIES, models
 
 
 def _messages(**kwargs: Any) -> list[str]:
-    return [str(p) for p in audit.check_declarations(**kwargs)]
+    return [str(p) for p in variant(**kwargs).problems()]
 
 
 def test_shipped_declarations_cover_every_write_of_an_auditable_table() -> None:
-    assert audit.check_declarations() == []
-    assert audit.check() == []
+    assert AUDIT.problems() == []
     written = {q.name for q in QUERIES.values() if q.mutates and q.mutates != "audit_logs"}
     assert set(MUTATIONS) == written
 
@@ -33,11 +28,11 @@ def test_a_write_without_a_declaration_fails_construction_naming_the_file() -> N
     mutations = {k: v for k, v in MUTATIONS.items() if k != "update_user_status"}
 
     [message] = _messages(mutations=mutations)
-    assert message.startswith("audit/_declarations.py:")
-    assert "update_user_status (queries/users.sql:" in message
+    assert message.startswith("workspaces/auditing.py:")
+    assert "update_user_status (db/queries/users.sql:" in message
     assert "has no audit declaration" in message
     with pytest.raises(audit.errors.AuditConfigError, match="update_user_status"):
-        audit.compile_plans(mutations)
+        variant(mutations=mutations).plans()
 
 
 async def test_audit_store_construction_refuses_an_incomplete_table(db_dsn: str) -> None:
@@ -47,14 +42,14 @@ async def test_audit_store_construction_refuses_an_incomplete_table(db_dsn: str)
     table = [
         dataclasses.replace(e, model=UserWithNickname) if e.table == "users" else e for e in TABLE
     ]
-    pg = Queries(await store.connect(db_dsn, constraints=CONSTRAINTS))
+    pg = await store.connect(db_dsn)
     try:
         with pytest.raises(
-            audit.errors.AuditConfigError, match=r"audit/_table\.py:\d+: .*nickname"
+            audit.errors.AuditConfigError, match=r"workspaces/auditing\.py:\d+: .*nickname"
         ):
-            with_audit(pg, plans=audit.compile_plans(table=table))
+            audit.AuditStore(pg, variant(table=table))
     finally:
-        await pg.store.close()
+        await pg.close()
 
 
 def test_a_declaration_naming_no_query_is_stale() -> None:
@@ -82,11 +77,11 @@ def test_a_declaration_of_a_query_that_writes_no_auditable_table_is_stale() -> N
             audit.Audited(models.AuditAction.WRITE, audit.Lookup("get_user_by_id")),
             "must be ':one' and end in RETURNING *",
         ),
-        ("insert_user", audit.Audited(models.AuditAction.WRITE), "an INSERT is Audited(CREATE)"),
+        ("insert_user", audit.Audited(models.AuditAction.WRITE), "an INSERT is Audited('create')"),
         (
             "delete_api_key",
             audit.Audited(models.AuditAction.DELETE, audit.Lookup("get_api_key_by_id")),
-            "a DELETE ... RETURNING * is Audited(DELETE) with no old",
+            "a DELETE ... RETURNING * is Audited('delete') with no old",
         ),
         ("update_user_status", audit.Audited(models.AuditAction.WRITE), "an UPDATE is Audited("),
         (
@@ -150,14 +145,14 @@ def test_a_resource_organization_found_through_another_query_is_checked() -> Non
     via = audit.Via("get_oauth2_provider_app_by_id", "owner_id", {"id": "app_id"})
     resources = {
         **RESOURCES,
-        "oauth2_provider_app_secrets": audit.Resource("oauth2_app_secret", organization=via),
+        "oauth2_provider_app_secrets": audit.Resource("oauth2_app_secret", org=via),
     }
     [message] = _messages(resources=resources)
     assert "get_oauth2_provider_app_by_id returns no 'owner_id'" in message
 
 
 def test_locking_lookups_append_for_update_to_the_get_query() -> None:
-    plans = audit.compile_plans()
+    plans = AUDIT.plans()
     lookup = plans.audited["update_member_roles"].lookup
     assert lookup is not None
     assert lookup.name == "get_organization_member"

@@ -12,11 +12,11 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest_asyncio
-from audit import AuditEntry, PurgeConfig, PurgeWorker
-from audit._purge import PURGE_LOCK
+from audit import PURGE_LOCK, AuditEntry, PurgeConfig, PurgeWorker
 from store import PgStore, Store, connect
 
-from tests._layers import with_audit, with_authz
+from tests._layers import raw, with_audit, with_authz
+from workspaces.stack import purge_worker
 
 NOW = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.UTC)
 OLD = NOW - datetime.timedelta(days=200)
@@ -76,12 +76,13 @@ async def _count(dsn: str, sql: str) -> int:
 async def pg(db_dsn: str) -> AsyncIterator[PgStore]:
     s = await connect(db_dsn, min_size=1, max_size=4)
     yield s
-    await s.store.close()
+    await s.close()
 
 
 def _worker(s: Store, **config: int) -> PurgeWorker:
-    settings = PurgeConfig(retention=datetime.timedelta(days=90), **config)
-    return PurgeWorker(with_audit(with_authz(s)), settings, clock=lambda: NOW)
+    """The application's purge worker over its full stack on ``s``."""
+    stack = raw(with_audit(with_authz(s)))
+    return purge_worker(stack, PurgeConfig(**config), clock=lambda: NOW)
 
 
 async def test_a_tick_deletes_past_retention_in_batches_and_records_itself(
@@ -90,7 +91,7 @@ async def test_a_tick_deletes_past_retention_in_batches_and_records_itself(
     await seed(db_dsn, old_logs=25, expired_keys=7)
     result = await _worker(pg, batch_size=10).tick()
     assert result is not None
-    assert (result.audit_logs, result.api_keys, result.stopped) == (25, 7, False)
+    assert (result.deleted, result.stopped) == ({"audit_logs": 25, "api_keys": 7}, False)
     assert result.batches == 3 + 1  # 10 + 10 + 5 logs, then 7 keys in one short batch
     # The recent entries and the live key stay; the purge wrote one entry of its own.
     assert await _count(db_dsn, "SELECT count(*) FROM audit_logs WHERE resource_id = 'recent'") == 3
@@ -109,7 +110,7 @@ async def test_a_tick_deletes_past_retention_in_batches_and_records_itself(
     # Nothing left to do: the next tick deletes nothing and writes no entry.
     again = await _worker(pg, batch_size=10).tick()
     assert again is not None
-    assert (again.audit_logs, again.api_keys) == (0, 0)
+    assert again.deleted == {"audit_logs": 0, "api_keys": 0}
     assert await _count(db_dsn, "SELECT count(*) FROM audit_logs") == 3 + 1
 
 
@@ -130,9 +131,7 @@ async def test_two_workers_never_purge_at_the_same_time(pg: PgStore, db_dsn: str
     other = await connect(db_dsn, min_size=1, max_size=2)  # another process's pool
     try:
         gate = _Gate()
-        first = PurgeWorker(
-            with_audit(with_authz(pg)), PurgeConfig(), auditor=gate, clock=lambda: NOW
-        )
+        first = purge_worker(raw(with_audit(with_authz(pg))), auditor=gate, clock=lambda: NOW)
         second = _worker(other)
         leading = asyncio.create_task(first.tick())
         await asyncio.wait_for(gate.inside.wait(), 5)  # first holds the lock, mid-tick
@@ -140,11 +139,11 @@ async def test_two_workers_never_purge_at_the_same_time(pg: PgStore, db_dsn: str
         gate.release.set()
         done = await leading
         assert done is not None
-        assert done.audit_logs == 5
+        assert done.deleted["audit_logs"] == 5
         # With the first tick committed, the lock is free again.
         after = await second.tick()
         assert after is not None
-        assert after.audit_logs == 0
+        assert after.deleted["audit_logs"] == 0
     finally:
         await other.close()
 
@@ -157,22 +156,19 @@ _CHILD = """
 import asyncio, datetime, signal, sys
 import structlog
 structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))
-from audit import AuditStore, PurgeConfig, PurgeWorker
-from authz import AuthzStore
-from store import connect
+from audit import PurgeConfig
+from workspaces import stack
 
 async def main(dsn):
-    pg = await connect(dsn, min_size=1, max_size=2)
+    s = await stack.connect(dsn, min_size=1, max_size=2)
     now = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.UTC)
-    worker = PurgeWorker(
-        with_audit(with_authz(pg)),
-        PurgeConfig(retention=datetime.timedelta(days=90), batch_size=20, max_batches=1000),
-        clock=lambda: now,
+    worker = stack.purge_worker(
+        s.store, PurgeConfig(batch_size=20, max_batches=1000), clock=lambda: now
     )
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, worker.stop)
     result = await worker.tick()
-    print(result.audit_logs, result.batches, result.stopped, flush=True)
-    await pg.store.close()
+    print(result.deleted["audit_logs"], result.batches, result.stopped, flush=True)
+    await s.store.close()
 
 asyncio.run(main(sys.argv[1]))
 """

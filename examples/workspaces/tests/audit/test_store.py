@@ -59,15 +59,15 @@ async def _rename(s: Queries, name: str, user: uuid.UUID = BOB) -> models.User:
 
 
 class _Failing:
-    async def record(self, tx: Queries, entry: audit.AuditEntry) -> None:
+    async def record(self, tx: store.Store, entry: audit.AuditEntry) -> None:
         raise RuntimeError("auditor down")
 
 
 class _BadRow:
     """Writes a row the database refuses (status code out of range)."""
 
-    async def record(self, tx: Queries, entry: audit.AuditEntry) -> None:
-        await tx.insert_audit_log(
+    async def record(self, tx: store.Store, entry: audit.AuditEntry) -> None:
+        await Queries(tx).insert_audit_log(
             id=entry.id,
             time=entry.time,
             user_id=entry.actor_id,
@@ -78,7 +78,7 @@ class _BadRow:
             resource_type=entry.resource_type,
             resource_id=entry.resource_id,
             resource_target="",
-            action=entry.action,
+            action=models.AuditAction(entry.action),
             diff=entry.diff_json(),
             status_code=999,
             additional_fields={},
@@ -298,12 +298,12 @@ async def test_an_undeclared_write_of_an_auditable_table_is_refused(pg: Queries)
     )
     audited = with_audit(pg)
     with as_subject(OWNER), pytest.raises(audit.errors.UndeclaredMutation, match="sneaky"):
-        await audited.execute(sneaky, ())
+        await audited.store.execute(sneaky, ())
 
 
 async def test_unaudited_and_read_queries_pass_through(pg: Queries) -> None:
     audited = with_audit(pg)
-    await audited.ping()
+    await audited.store.ping()
     await audited.update_user_last_seen_at(last_seen_at=NOW, id=BOB)
     assert (await audited.get_user_by_id(id=BOB)).last_seen_at == NOW
     assert await audited.delete_expired_api_keys(before=NOW, batch_size=10) >= 0

@@ -1,4 +1,4 @@
-"""The README's main command, end to end."""
+"""The demo (``make demo``, ``python -m workspaces.demo``), end to end."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 def test_demo_walks_through_every_layer_and_exits_zero() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "store._cli", "demo"],
+        [sys.executable, "-m", "workspaces.demo"],
         capture_output=True,
         text=True,
         timeout=180,
@@ -25,7 +25,7 @@ def test_demo_walks_through_every_layer_and_exits_zero() -> None:
         '{"hashed_password": {"secret": true}}',
         '{"name": {"new": "Alice Liddell", "old": "Alice"}}',
         "'alice-dev renamed', and 0 other message(s)",
-        "PurgeResult(audit_logs=1",
+        "PurgeResult(deleted={'audit_logs': 1, 'api_keys': 0}",
         "transactions notify rollback   1",
         "server stopped",
     ):
