@@ -4,36 +4,50 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.txstore-installed
 PYTEST_ARGS ?=
+EXAMPLE := examples/workspaces
 
 .PHONY: demo test lint typecheck check bench dev postgres clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(EXAMPLE)/pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	@$(PY) -m pip install -q --disable-pip-version-check -e '.[test,metrics,bench]'
+	@$(PY) -m pip install -q --disable-pip-version-check --no-deps -e $(EXAMPLE)
 	@touch $@
 
 postgres: $(STAMP)
 	@scripts/ensure-postgres.sh $(PY)
 
-## The main job: a walk through txstore on an embedded local PostgreSQL.
+## The main job: a walk through txstore on an embedded local PostgreSQL (the reference
+## application's demo, examples/workspaces).
 demo: $(STAMP) postgres
-	@$(VENV)/bin/txstore demo
+	@cd $(EXAMPLE) && $(CURDIR)/$(PY) -m workspaces.demo
 
-## The whole test suite on real PostgreSQL (started by the suite itself), then the
-## store, authz and audit suites again through PgBouncer in transaction pooling mode.
+## The framework's tests, then the reference application's (each its own project, on
+## real PostgreSQL started by the suite itself), then the store suites and the
+## application's authz and audit suites again through PgBouncer in transaction pooling mode.
 PGBOUNCER_SUITES := tests/store/test_store.py tests/store/test_tx.py tests/store/test_metrics.py \
-	tests/authz tests/audit
+	tests/authz
+EXAMPLE_PGBOUNCER_SUITES := tests/authz tests/audit
 test: $(STAMP) postgres
 	@mkdir -p build
 	$(PY) -m pytest -n 2 --dist loadfile --junitxml=build/junit.xml $(PYTEST_ARGS)
+	cd $(EXAMPLE) && $(CURDIR)/$(PY) -m pytest -n 2 --dist loadfile \
+		--junitxml=$(CURDIR)/build/junit-example.xml $(PYTEST_ARGS)
 	TXSTORE_TEST_PGBOUNCER=1 TXSTORE_STATEMENT_CACHE_SIZE=0 \
 		$(PY) -m pytest -n 2 --dist loadfile --junitxml=build/junit-pgbouncer.xml $(PGBOUNCER_SUITES)
+	cd $(EXAMPLE) && TXSTORE_TEST_PGBOUNCER=1 TXSTORE_STATEMENT_CACHE_SIZE=0 \
+		$(CURDIR)/$(PY) -m pytest -n 2 --dist loadfile \
+		--junitxml=$(CURDIR)/build/junit-example-pgbouncer.xml $(EXAMPLE_PGBOUNCER_SUITES)
 
+## ruff, mypy --strict and `txstore lint` over the framework and its tests, then over the
+## reference application (its own settings: private imports of txstore are findings there).
 lint: $(STAMP) postgres
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/txstore lint
+	cd $(EXAMPLE) && $(CURDIR)/$(VENV)/bin/mypy
+	cd $(EXAMPLE) && $(CURDIR)/$(VENV)/bin/txstore lint
 
 check: lint test
 
