@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
-from authz import Action, Open, Subject
-from authz._filter import Filters
 from workspaces.db import LIST_WORKSPACES
 from workspaces.policies import MODEL, RESOURCES
+
+from authz import Action, Open, Subject
+from authz._filter import Filters
 
 
 def _derive(subject: Subject, open: Open | None = None) -> tuple[str, tuple[object, ...]]:
@@ -45,5 +46,6 @@ def test_an_open_row_condition_becomes_one_more_term_for_user_subjects() -> None
     sql, extra = _derive(Subject.user(uuid.uuid4()), opened)
     assert '("workspaces"."autostart_schedule" = $4) /*authorized*/' in sql
     assert extra == ("daily",)
-    sql, extra = _derive(Subject.user(uuid.uuid4()), Open("autostart_schedule", actions=frozenset()))
+    closed = Open("autostart_schedule", actions=frozenset())
+    sql, extra = _derive(Subject.user(uuid.uuid4()), closed)
     assert "FALSE /*authorized*/" in sql  # the condition opens no read

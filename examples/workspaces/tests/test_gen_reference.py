@@ -138,4 +138,5 @@ def test_the_generated_module_passes_the_applications_ruff_settings() -> None:
 def test_the_generated_module_imports_only_public_framework_names() -> None:
     for path in (ROOT / "workspaces" / "db").glob("*.py"):
         text = path.read_text()
-        assert "from store._" not in text and "import store._" not in text, path.name
+        assert "from store._" not in text, path.name
+        assert "import store._" not in text, path.name

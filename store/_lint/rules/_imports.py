@@ -1,4 +1,4 @@
-"""``imports``: the package boundaries of ``[tool.txstore.lint]`` ``forbidden``, ``private``, ``public``.
+"""``imports``: the boundaries of ``[tool.txstore.lint]`` ``forbidden``, ``private`` and ``public``.
 
 Every import counts: ``import x``, ``from x import y`` (as ``x`` and ``x.y``),
 relative imports, and imports inside functions or ``TYPE_CHECKING`` blocks.
