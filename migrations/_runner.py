@@ -405,9 +405,7 @@ async def _upward(
         raise problems[0]
     done = {row.version for row in applied}
     pending = [
-        m
-        for m in migrations
-        if m.version not in done and (target is None or m.version <= target)
+        m for m in migrations if m.version not in done and (target is None or m.version <= target)
     ]
     # Every file is read and checked before the first version runs.
     steps = [_up_step(m, fixtures.get(m.version, [])) for m in pending]
