@@ -166,6 +166,25 @@ def _problems(
 # -- running files ---------------------------------------------------------------------
 
 
+async def _standard_strings(conn: asyncpg.Connection) -> bool:
+    """The session's ``standard_conforming_strings``, which decides how its strings are read."""
+    return bool(await conn.fetchval("SHOW standard_conforming_strings") == "on")
+
+
+def _refuse_transaction_control(
+    path: Path, sql: str, *, standard_strings: bool, outside_transaction: bool
+) -> None:
+    found = transaction_control(split_statements(sql, standard_strings=standard_strings))
+    if found is not None:
+        raise TransactionControl(
+            path,
+            line=found.line,
+            statement=found.text,
+            outside_transaction=outside_transaction,
+            note="nothing of this version was applied",
+        )
+
+
 async def _execute_script(conn: asyncpg.Connection, sql: str) -> None:
     # An empty or comment-only query makes asyncpg fail on the server's empty response.
     if split_statements(sql):
@@ -269,15 +288,23 @@ async def _run_in_transaction(
 ) -> None:
     """Run ``scripts`` and the bookkeeping statement in one transaction.
 
-    The scripts were checked for transaction control before; the transaction id
-    is compared after each script as well, so a file that still ends or replaces
-    the transaction (say, a statement the scanner misread) is never recorded.
+    Each script is checked for transaction control again right before it runs,
+    read as the server will read it (an earlier script may have changed
+    ``standard_conforming_strings``). The transaction id is compared after each
+    script as well, so a file that still ends or replaces the transaction is
+    never recorded.
     """
     index = -1
     try:
         async with conn.transaction():
             xid = await conn.fetchval("SELECT pg_catalog.txid_current()")
             for index, (path, sql) in enumerate(scripts):  # noqa: B007  # read in the handler
+                _refuse_transaction_control(
+                    path,
+                    sql,
+                    standard_strings=await _standard_strings(conn),
+                    outside_transaction=False,
+                )
                 await _execute_script(conn, sql)
                 if await conn.fetchval("SELECT pg_catalog.txid_current_if_assigned()") != xid:
                     raise TransactionControl(
@@ -299,7 +326,11 @@ async def _run_in_transaction(
 
 
 async def _run_outside_transaction(conn: asyncpg.Connection, path: Path, sql: str) -> None:
-    statements = split_statements(sql)
+    standard_strings = await _standard_strings(conn)
+    _refuse_transaction_control(
+        path, sql, standard_strings=standard_strings, outside_transaction=True
+    )
+    statements = split_statements(sql, standard_strings=standard_strings)
     for done, statement in enumerate(statements):
         try:
             await conn.execute(statement.text)
@@ -335,7 +366,7 @@ class _Step:
     bookkeeping: tuple[str, tuple[object, ...]]
 
 
-def _checked(path: Path, *, fixture: bool = False) -> tuple[str, bool]:
+def _checked(path: Path, *, standard_strings: bool, fixture: bool = False) -> tuple[str, bool]:
     """The file's text, and whether it runs outside a transaction.
 
     Raises:
@@ -345,31 +376,27 @@ def _checked(path: Path, *, fixture: bool = False) -> tuple[str, bool]:
     """
     sql = read_sql(path)
     outside = not fixture and runs_outside_transaction(sql)
-    found = transaction_control(split_statements(sql))
-    if found is not None:
-        raise TransactionControl(
-            path,
-            line=found.line,
-            statement=found.text,
-            outside_transaction=outside,
-            note="nothing of this version was run",
-        )
+    _refuse_transaction_control(
+        path, sql, standard_strings=standard_strings, outside_transaction=outside
+    )
     return sql, outside
 
 
-def _up_step(migration: Migration, fixtures: Sequence[Path]) -> _Step:
-    sql, outside = _checked(migration.up_path)
+def _up_step(migration: Migration, fixtures: Sequence[Path], standard_strings: bool) -> _Step:
+    sql, outside = _checked(migration.up_path, standard_strings=standard_strings)
     return _Step(
         migration.up_path,
         sql,
         outside,
-        tuple((p, _checked(p, fixture=True)[0]) for p in fixtures),
+        tuple(
+            (p, _checked(p, standard_strings=standard_strings, fixture=True)[0]) for p in fixtures
+        ),
         (_INSERT, (migration.version, migration.name, migration.checksum)),
     )
 
 
-def _down_step(migration: Migration) -> _Step:
-    sql, outside = _checked(migration.down_path)
+def _down_step(migration: Migration, standard_strings: bool) -> _Step:
+    sql, outside = _checked(migration.down_path, standard_strings=standard_strings)
     return _Step(migration.down_path, sql, outside, (), (_DELETE, (migration.version,)))
 
 
@@ -407,8 +434,10 @@ async def _upward(
     pending = [
         m for m in migrations if m.version not in done and (target is None or m.version <= target)
     ]
-    # Every file is read and checked before the first version runs.
-    steps = [_up_step(m, fixtures.get(m.version, [])) for m in pending]
+    # Every file is read and checked before the first version runs (and each
+    # again on its own session, right before it runs).
+    standard_strings = await _standard_strings(conn)
+    steps = [_up_step(m, fixtures.get(m.version, []), standard_strings) for m in pending]
     for step in steps:
         await _run(dsn, directory, step)
     return [m.version for m in pending]
@@ -430,7 +459,8 @@ async def _downward(
         if migration is None:
             raise AppliedVersionMissing(directory, row.version, row.name)
         reverting.append(migration)
-    steps = [_down_step(m) for m in reverting]
+    standard_strings = await _standard_strings(conn)
+    steps = [_down_step(m, standard_strings) for m in reverting]
     for step in steps:
         await _run(dsn, directory, step)
     return [m.version for m in reverting]

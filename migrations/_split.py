@@ -77,11 +77,13 @@ def _escape_string(script: str, quote: int) -> bool:
     return not (before.isalnum() or before in "_$")
 
 
-def split_statements(script: str) -> list[Statement]:
+def split_statements(script: str, *, standard_strings: bool = True) -> list[Statement]:
     """Statements of ``script`` in order; comment-only and empty pieces are dropped.
 
     A statement's text runs from its first significant character up to (not
-    including) its terminating semicolon.
+    including) its terminating semicolon. ``standard_strings`` is the session's
+    ``standard_conforming_strings``: when it is off, PostgreSQL reads a backslash
+    in a plain ``'...'`` string as an escape, and so does this scanner.
     """
     statements: list[Statement] = []
     n = len(script)
@@ -121,7 +123,8 @@ def split_statements(script: str) -> list[Statement]:
             parens = parens + 1 if ch == "(" else max(parens - 1, 0)
             i += 1
         elif ch == "'":
-            i = _skip_quoted(script, i + 1, "'", backslash=_escape_string(script, i))
+            backslash = not standard_strings or _escape_string(script, i)
+            i = _skip_quoted(script, i + 1, "'", backslash=backslash)
         elif ch == '"':
             i = _skip_quoted(script, i + 1, '"', backslash=False)
         elif ch == "$" and (match := _DOLLAR_TAG.match(script, i)):

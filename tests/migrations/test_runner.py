@@ -21,6 +21,7 @@ from migrations import (
     OutOfOrder,
     TransactionControl,
     UndecodableFile,
+    _runner,
     down,
     goto,
     status,
@@ -477,7 +478,7 @@ async def test_transaction_control_in_an_up_file_is_refused_and_nothing_kept(
     assert info.value.path == directory / "000002_wrap.up.sql"
     assert info.value.line == line
     assert str(info.value).startswith(f"{directory / '000002_wrap.up.sql'}:{line}: statement ")
-    assert "nothing of this version was run" in str(info.value)
+    assert "nothing of this version was applied" in str(info.value)
     await assert_only_version_1(empty_db_dsn)
 
 
@@ -576,13 +577,16 @@ async def test_commit_inside_a_block_or_procedure_fails_the_version(
     await assert_only_version_1(empty_db_dsn)
 
 
-async def test_a_file_that_leaves_its_transaction_unseen_is_not_recorded(
+# With standard_conforming_strings off, the server reads 'a\'' as a closed string
+# (a backslash-escaped quote) where a standard reading sees one still open: the
+# COMMIT after it is hidden from a scanner that ignores the setting.
+HIDDEN_COMMIT = "SELECT 'a\\''; COMMIT; SELECT 'b';\n"
+
+
+async def test_commit_hidden_by_legacy_strings_in_the_database_is_refused(
     empty_db_dsn: str, tmp_path: Path
 ) -> None:
-    # With standard_conforming_strings off (here a database default set by version 1),
-    # the server reads 'a\'' as a closed string where the scanner, reading strings as
-    # the default "on", sees one still open: the COMMIT gets past the check of the
-    # text and the runner catches the changed transaction after the file ran.
+    # Version 1 turns the setting off for new sessions, so version 2's session has it off.
     directory = write_tree(
         tmp_path / "m",
         {
@@ -593,8 +597,49 @@ async def test_a_file_that_leaves_its_transaction_unseen_is_not_recorded(
                 END $$;
                 """,
             "000001_legacy_strings.down.sql": "SELECT 1;\n",
-            "000002_sneaky.up.sql": "CREATE TABLE early (id int);\n"
-            "SELECT 'a\\''; COMMIT; SELECT 'b';\n",
+            "000002_sneaky.up.sql": "CREATE TABLE early (id int);\n" + HIDDEN_COMMIT,
+            "000002_sneaky.down.sql": "SELECT 1;\n",
+        },
+    )
+    with pytest.raises(TransactionControl) as info:
+        await up(empty_db_dsn, directory=directory)
+    assert (info.value.path, info.value.line) == (directory / "000002_sneaky.up.sql", 2)
+    assert info.value.statement == "COMMIT"
+    assert await user_tables(empty_db_dsn) == set()
+    assert await recorded_versions(empty_db_dsn) == [1]
+
+
+async def test_commit_hidden_by_legacy_strings_set_by_the_up_file_is_refused_in_its_fixture(
+    empty_db_dsn: str, tmp_path: Path
+) -> None:
+    directory = write_tree(
+        tmp_path / "m",
+        {
+            **ACCOUNTS_ONLY,
+            "000002_legacy.up.sql": "SET LOCAL standard_conforming_strings = off;\n"
+            "CREATE TABLE half (id int);\n",
+            "000002_legacy.down.sql": "DROP TABLE half;\n",
+        },
+    )
+    fixtures = write_tree(tmp_path / "f", {"000002_sneaky.sql": HIDDEN_COMMIT})
+    await up(empty_db_dsn, directory=directory, target=1)
+    with pytest.raises(TransactionControl) as info:
+        await up(empty_db_dsn, directory=directory, fixtures=fixtures)
+    assert (info.value.path, info.value.line) == (fixtures / "000002_sneaky.sql", 1)
+    await assert_only_version_1(empty_db_dsn)
+
+
+async def test_a_file_that_leaves_its_transaction_unseen_is_not_recorded(
+    empty_db_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As if the scanner had a bug and missed the COMMIT: the runner still sees its
+    # transaction replaced after the file ran, and records nothing.
+    monkeypatch.setattr(_runner, "transaction_control", lambda statements: None)
+    directory = write_tree(
+        tmp_path / "m",
+        {
+            **ACCOUNTS_ONLY,
+            "000002_sneaky.up.sql": "CREATE TABLE early (id int);\nCOMMIT;\nSELECT 1;\n",
             "000002_sneaky.down.sql": "SELECT 1;\n",
         },
     )
@@ -604,6 +649,8 @@ async def test_a_file_that_leaves_its_transaction_unseen_is_not_recorded(
     assert "ended or replaced the transaction" in str(info.value)
     assert "may have been committed; the version is not recorded" in str(info.value)
     assert await recorded_versions(empty_db_dsn) == [1]
+    # What ran before the COMMIT stays: the documented limit of a check after the fact.
+    assert await user_tables(empty_db_dsn) == {"accounts", "early"}
 
 
 # -- each version on a clean session ---------------------------------------------------------

@@ -127,3 +127,11 @@ def test_transaction_words_inside_other_statements_are_not_control() -> None:
         /* ROLLBACK; */
     """
     assert control(script) is None
+
+
+def test_legacy_strings_read_backslash_as_an_escape() -> None:
+    script = "SELECT 'a\\''; COMMIT; SELECT 'b';"
+    # Standard strings: the doubled quote keeps the string open up to 'b.
+    assert texts(script) == [script]
+    legacy = split_statements(script, standard_strings=False)
+    assert [s.text for s in legacy] == ["SELECT 'a\\''", "COMMIT", "SELECT 'b'"]
