@@ -1,4 +1,4 @@
-"""``[tool.txstore]`` is found from the start directory up, or exactly at ``--root``; never elsewhere."""
+"""``[tool.txstore]`` is found from the start directory up, or exactly at ``--root``."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def test_root_names_the_project_exactly_and_never_searches_above_it(tmp_path: Pa
     _project(tmp_path)
     inner = tmp_path / "inner"
     inner.mkdir()
-    with pytest.raises(ConfigError, match="no \\[tool.txstore\\] table"):
+    with pytest.raises(ConfigError, match=r"no \[tool.txstore\] table"):
         load_config(root=inner)
     assert load_config(root=tmp_path).root == tmp_path.resolve()
 
