@@ -181,7 +181,7 @@ def _refuse_transaction_control(
             line=found.line,
             statement=found.text,
             outside_transaction=outside_transaction,
-            note="nothing of this version was applied",
+            note="nothing of this version was kept",
         )
 
 

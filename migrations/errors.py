@@ -141,8 +141,8 @@ class TransactionControl(MigrationError):
         else:
             why = (
                 "the runner runs each version (with its fixtures) in one transaction "
-                "and commits it itself; remove it (put -- txstore:no-transaction on the "
-                "first line for statements that cannot run in a transaction)"
+                "and commits it itself; remove it (statements that cannot run in a "
+                "transaction go in a migration whose first line is -- txstore:no-transaction)"
             )
         tail = f"; {note}" if note else ""
         super().__init__(f"{where}: {what}: {why}{tail}")

@@ -478,7 +478,7 @@ async def test_transaction_control_in_an_up_file_is_refused_and_nothing_kept(
     assert info.value.path == directory / "000002_wrap.up.sql"
     assert info.value.line == line
     assert str(info.value).startswith(f"{directory / '000002_wrap.up.sql'}:{line}: statement ")
-    assert "nothing of this version was applied" in str(info.value)
+    assert "nothing of this version was kept" in str(info.value)
     await assert_only_version_1(empty_db_dsn)
 
 
