@@ -21,7 +21,7 @@ postgres: $(STAMP)
 ## The main job: a walk through txstore on an embedded local PostgreSQL (the reference
 ## application's demo, examples/workspaces).
 demo: $(STAMP) postgres
-	@cd $(EXAMPLE) && $(CURDIR)/$(PY) -m workspaces.demo
+	@cd $(EXAMPLE) && $(CURDIR)/$(VENV)/bin/txstore demo
 
 ## The framework's tests, then the reference application's (each its own project, on
 ## real PostgreSQL started by the suite itself), then the store suites and the

@@ -1,14 +1,16 @@
-"""The demo (``make demo``, ``python -m workspaces.demo``), end to end."""
+"""The demo (``make demo``: ``txstore demo`` in this project), end to end."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 
 def test_demo_walks_through_every_layer_and_exits_zero() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "workspaces.demo"],
+        [sys.executable, "-m", "store._cli", "demo"],
+        cwd=Path(__file__).resolve().parents[1],
         capture_output=True,
         text=True,
         timeout=180,

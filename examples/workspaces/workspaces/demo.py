@@ -1,21 +1,18 @@
 """The demo: txstore walked through as a new user would, on an embedded PostgreSQL.
 
-Run it with ``python -m workspaces.demo`` (``make demo``). It uses every layer,
+``txstore demo`` (``make demo``) runs it: ``[tool.txstore] demo`` names
+:func:`demo`, which txstore calls with a fresh database. It uses every layer,
 through the reference application's stack and public names only.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import datetime
 import json
-import os
-import sys
 import time
 import uuid
-from collections.abc import Sequence
 
 import migrations
 import structlog
@@ -26,25 +23,14 @@ from store import connect
 from store.errors import OuterStoreUsedInTransaction
 from store.metrics import StoreMetrics
 from store.pubsub import Event, Message, PubSub, publish
-from store.testing import LocalCluster
 
 from workspaces import stack
 from workspaces.db import AuditAction, LoginType, Queries, User, UserStatus, Workspace
 from workspaces.policies import MODEL, SYSTEM_RESTRICTED
 
-__all__ = ["HELP", "add_arguments", "main", "run"]
+__all__ = ["demo"]
 
-HELP = "walk through txstore on an embedded PostgreSQL (the README's main command)"
 _NOW = datetime.datetime.now(datetime.UTC)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Register ``--dsn``."""
-    parser.add_argument(
-        "--dsn",
-        default=os.environ.get("TXSTORE_DSN"),
-        help="use this server instead of starting an embedded one (default: $TXSTORE_DSN)",
-    )
 
 
 def _say(title: str, text: str = "") -> None:
@@ -250,33 +236,11 @@ class _Rollback(Exception):
     pass
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m workspaces.demo [--dsn DSN]``; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m workspaces.demo", description=HELP)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+async def demo(dsn: str, config: object) -> None:
+    """The reference walk-through, run by ``txstore demo`` on a fresh database.
 
-
-def run(args: argparse.Namespace) -> int:
-    """Run the demo; returns the exit code."""
+    ``config`` is the project's settings; the application knows its own paths.
+    """
+    del config
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))  # errors only
-    if args.dsn:
-        _say("server", "given by --dsn / TXSTORE_DSN")
-        asyncio.run(_walk(args.dsn))
-        return 0
-    started = time.perf_counter()
-    with LocalCluster() as cluster:
-        ready = (time.perf_counter() - started) * 1e3
-        binaries = cluster.binaries
-        _step("embedded PostgreSQL")
-        _say("ready", f"in {ready:.0f} ms ({binaries.source}, PostgreSQL {binaries.major})")
-        _say("DSN", cluster.dsn())
-        asyncio.run(_walk(cluster.dsn()))
-        stopping = time.perf_counter()
-    _step("done")
-    _say("server stopped", f"in {(time.perf_counter() - stopping) * 1e3:.0f} ms")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    await _walk(dsn)
