@@ -146,8 +146,11 @@ class PgStoreBase(DriverRunner):
         acquire_timeout: float | None = None,
         retry_backoff: float = 0.005,
         poison_key: object | None = None,
+        values_in_errors: bool = False,
     ) -> None:
         self.pool = pool
+        # Off by default: errors then never quote a row's or an argument's value.
+        self._values_in_errors = values_in_errors
         # What an in_tx closure poisons: this pool, unless several stores act as
         # one database (a primary and its read replica share the primary's key).
         self.poison_key: object = poison_key if poison_key is not None else pool
@@ -182,7 +185,14 @@ class PgStoreBase(DriverRunner):
             return result
         except asyncpg.PostgresError as exc:
             clean = not conn.is_in_transaction()  # the server said no; the connection is fine
-            raise translate(exc, query.name, self._constraints) from exc
+            raise translate(
+                exc,
+                query.name,
+                self._constraints,
+                query=query,
+                args=args,
+                values=self._values_in_errors,
+            ) from exc
         except CONNECTION_ERRORS as exc:
             if isinstance(exc, asyncpg.InterfaceError) and not lost(conn):
                 raise
@@ -273,7 +283,12 @@ class PgStoreBase(DriverRunner):
 
     async def _attempt(self, fn: Callable[[Any], Awaitable[T]], begin: str, tx_id: str) -> T:
         conn = await self._acquire("in_tx")
-        c = TxConn(conn=conn, constraints=self._constraints, slow_query_s=self._slow_s)
+        c = TxConn(
+            conn=conn,
+            constraints=self._constraints,
+            slow_query_s=self._slow_s,
+            values_in_errors=self._values_in_errors,
+        )
         tx = self._tx_class(c, tx_id)
         scope, token = enter_scope(self.poison_key, tx_id)
         committed = False
@@ -281,7 +296,7 @@ class PgStoreBase(DriverRunner):
             try:
                 await conn.execute(begin)
             except asyncpg.PostgresError as exc:
-                raise translate(exc, "in_tx", self._constraints) from exc
+                raise translate(exc, "in_tx", c.constraints, values=c.values_in_errors) from exc
             except CONNECTION_ERRORS as exc:
                 raise connection_lost(conn, exc, "in_tx") from exc
             _log.debug("transaction begin", tx_id=tx_id)
@@ -296,7 +311,7 @@ class PgStoreBase(DriverRunner):
             except asyncpg.PostgresError as exc:
                 if is_retryable(exc):
                     c.retry = exc
-                raise translate(exc, "in_tx", self._constraints) from exc
+                raise translate(exc, "in_tx", c.constraints, values=c.values_in_errors) from exc
             except CONNECTION_ERRORS as exc:
                 # The server may have committed before the connection went away.
                 raise connection_lost(
