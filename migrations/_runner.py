@@ -12,6 +12,7 @@ from pathlib import Path
 
 import asyncpg
 
+from migrations._dsn import Dsn
 from migrations._files import Migration, fixture_files, load, read_sql, runs_outside_transaction
 from migrations._lock import migration_lock
 from migrations._split import Statement, line_at, split_statements
@@ -20,6 +21,7 @@ from migrations.errors import (
     ChecksumMismatch,
     DatabaseUnreachable,
     InvalidTarget,
+    MalformedDsn,
     MigrationError,
     MigrationFailed,
     OutOfOrder,
@@ -77,9 +79,24 @@ async def _connect(dsn: str, directory: Path) -> asyncpg.Connection:
             f"txstore-migrate pid={os.getpid()} host={socket.gethostname()}"
         )
     try:
-        conn: asyncpg.Connection = await asyncpg.connect(dsn, server_settings=settings)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-        raise DatabaseUnreachable(directory, str(exc) or type(exc).__name__) from exc
+        parsed = Dsn.parse(dsn)
+    except MalformedDsn as exc:
+        raise DatabaseUnreachable(directory, str(exc)) from None
+    try:
+        # The password goes apart from the URL, so no driver message can quote it.
+        conn: asyncpg.Connection = await asyncpg.connect(
+            parsed.without_password(), password=parsed.password, server_settings=settings
+        )
+    except (
+        OSError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        TimeoutError,
+        ValueError,  # a DSN parameter the driver refused (sslmode=bogus, ...)
+        OverflowError,
+    ) as exc:
+        text = parsed.redact(str(exc)) or type(exc).__name__
+        raise DatabaseUnreachable(directory, f"{parsed.target()}: {text}") from None
     if conn.get_server_version().major >= 14 and "client_connection_check_interval" not in dsn:
         # A killed runner's statement would otherwise run on, holding its locks,
         # until it ends; with this the server notices the dead client within 1 s.

@@ -11,11 +11,13 @@ import argparse
 import asyncio
 import os
 import sys
+import traceback
 from collections.abc import Callable
 
 import asyncpg
 
 import migrations
+from migrations._dsn import redact
 from store._config import Config, load_config
 from store._localpg import find_binaries
 from store.errors import PostgresNotFound
@@ -215,7 +217,12 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run one ``migrate`` sub-command; return the exit status (0 ok, 1 failed, 2 usage)."""
+    """Run one ``migrate`` sub-command; return the exit status (0 ok, 1 failed, 2 usage).
+
+    Nothing it prints carries the DSN's password, whatever the DSN's form: the
+    errors below never hold it, and any other exception's traceback is
+    printed with the password masked.
+    """
     try:
         config = load_config()
         return _HANDLERS[args.migrate_command](args, config)
@@ -228,5 +235,13 @@ def run(args: argparse.Namespace) -> int:
         asyncpg.PostgresError,
         asyncpg.InterfaceError,
     ) as exc:
-        print(f"txstore migrate: {exc}", file=sys.stderr)
+        print(f"txstore migrate: {_redacted(args, str(exc))}", file=sys.stderr)
         return 1
+    except Exception:  # a bug: keep its traceback for the report, without the password
+        print(_redacted(args, traceback.format_exc()), end="", file=sys.stderr)
+        return 1
+
+
+def _redacted(args: argparse.Namespace, text: str) -> str:
+    dsn = getattr(args, "dsn", None) or os.environ.get("TXSTORE_DSN") or ""
+    return redact(dsn, text) if dsn else text

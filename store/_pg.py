@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import asyncpg
 import structlog
 
+from migrations._dsn import Dsn
 from store._pool import Pool
 from store._query import DriverRunner, Query
 from store._sqlstate import is_retryable, translate, unavailable
@@ -79,15 +80,20 @@ async def open_pool(
         settings["statement_timeout"] = str(int(statement_timeout * 1000))
     if lock_timeout is not None:
         settings["lock_timeout"] = str(int(lock_timeout * 1000))
-    kwargs = {
+    kwargs: dict[str, object] = {
         "statement_cache_size": statement_cache_size,
         "max_cached_statement_lifetime": 0,
         "timeout": connect_timeout,
         "server_settings": settings,
     }
     try:
+        # Parsed once: the driver gets a URL without the password and the password
+        # apart, so no driver message can quote it.
+        parsed = Dsn.parse(dsn)
+        if parsed.password is not None:
+            kwargs["password"] = parsed.password
         return await Pool(
-            dsn,
+            parsed.without_password(),
             min_size=min_size,
             max_size=max_size,
             connect_kwargs=kwargs,
@@ -97,8 +103,8 @@ async def open_pool(
     except (
         OSError,
         TimeoutError,
-        ValueError,  # a malformed DSN
-        OverflowError,  # an impossible port
+        ValueError,  # a malformed DSN (MalformedDsn) or a parameter the driver refused
+        OverflowError,
         asyncpg.PostgresError,
         asyncpg.InterfaceError,
     ) as exc:

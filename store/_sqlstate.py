@@ -10,10 +10,11 @@ import enum
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
 
+from migrations._dsn import Dsn
+from migrations.errors import MalformedDsn
 from store._query import Query
 from store.errors import (
     CheckViolation,
@@ -29,7 +30,7 @@ from store.errors import (
     UniqueViolation,
 )
 
-__all__ = ["RETRYABLE", "is_retryable", "redact", "safe_target", "translate", "unavailable"]
+__all__ = ["RETRYABLE", "is_retryable", "translate", "unavailable"]
 
 #: serialization_failure and deadlock_detected: the transaction may simply be re-run.
 RETRYABLE = frozenset({"40001", "40P01"})
@@ -203,31 +204,28 @@ def _scrub(exc: asyncpg.PostgresError, text: str) -> None:
     exc.__context__ = None
 
 
-def safe_target(dsn: str) -> str:
-    """``host:port/db`` of a DSN, with no user name or password."""
-    try:
-        parts = urlsplit(dsn)
-        hostport = parts.netloc.rpartition("@")[2]
-    except ValueError:
-        return "(unparseable DSN)"
-    return f"{hostport or 'localhost'}{parts.path or ''}"
+def unavailable(dsn: str | Dsn, exc: BaseException) -> DatabaseUnavailable:
+    """A connection-level failure, named by host, with a hint and never the password.
 
-
-def redact(dsn: str, text: str) -> str:
-    """``text`` with the DSN's password, if any, replaced by ``***``."""
-    try:
-        password = urlsplit(dsn).password if "://" in dsn else None
-    except ValueError:
-        password = None
-    return text.replace(password, "***") if password else text
-
-
-def unavailable(dsn: str, exc: BaseException) -> DatabaseUnavailable:
-    """A connection-level failure, named by host, with a hint and never the password."""
-    target = safe_target(dsn)
-    text = redact(dsn, str(exc))
+    ``dsn`` is read by :class:`migrations._dsn.Dsn` (a URL or keyword string);
+    a malformed one (``exc`` a :class:`MalformedDsn`, or unparseable here) is
+    reported with its password masked.
+    """
+    if not isinstance(dsn, Dsn) and not isinstance(exc, MalformedDsn):
+        try:
+            dsn = Dsn.parse(dsn)
+        except MalformedDsn as malformed:
+            exc = malformed
+    if isinstance(exc, MalformedDsn):
+        return DatabaseUnavailable(
+            f"cannot connect to {exc.shown}: the DSN is malformed: {exc.reason}",
+            host=exc.shown,
+        )
+    assert isinstance(dsn, Dsn)  # parsed above, or the malformed case returned
+    target = dsn.target()
+    text = dsn.redact(str(exc))
     if isinstance(exc, ValueError | OverflowError):
-        hint = "the DSN is malformed: postgresql://user:password@host:port/dbname"
+        hint = "the driver refused a DSN parameter; see https://magicstack.github.io/asyncpg"
     elif isinstance(
         exc, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError
     ):
