@@ -366,9 +366,8 @@ def _lenient_secrets(text: str) -> set[str]:
     found: set[str] = set()
     for match in re.finditer(r"(?:^|[\s?&])(?:ssl)?password\s*=\s*('(?:[^'\\]|\\.)*'?|\S+)", text):
         value = match.group(1)
-        found.add(value)
-        found.add(value.strip("'"))
-        found.add(value.split("&", 1)[0])
+        found |= {value, value.strip("'"), value.split("&", 1)[0]}
+        found.add(re.sub(r"\\(.)", r"\1", value.strip("'")))  # as the escapes mean it
     if "://" in text:
         rest = text.partition("://")[2]
         for userinfo in (_split_authority(rest)[0], _lenient_userinfo(rest)[0]):
