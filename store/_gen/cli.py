@@ -8,6 +8,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import migrations
 from store._config import Config, load_config
 from store._gen._generate import generate, server_dsn
 from store._gen._naming import DEFAULT_NAMING, Naming
@@ -74,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
         outputs = asyncio.run(_outputs(config, args.dsn))
     except GenError as exc:
         print(f"txstore gen: nothing written:\n{exc}", file=sys.stderr)
+        return 2
+    except migrations.MigrationError as exc:  # the database (its DSN masked) or a migration
+        print(f"txstore gen: nothing written: {exc}", file=sys.stderr)
         return 2
     stale = sorted(
         path
