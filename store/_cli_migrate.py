@@ -35,7 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``migrate`` sub-commands to ``parser``."""
     database = argparse.ArgumentParser(add_help=False)
     database.add_argument(
-        "--dsn", default=None, help="database URL (default: the TXSTORE_DSN environment variable)"
+        "--dsn",
+        default=None,
+        help="database URL or libpq keyword DSN (default: the TXSTORE_DSN environment variable)",
     )
     locking = argparse.ArgumentParser(add_help=False)
     locking.add_argument(
