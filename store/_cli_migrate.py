@@ -17,8 +17,12 @@ from collections.abc import Callable
 import asyncpg
 
 import migrations
+<<<<<<< HEAD
 from migrations._dsn import redact
 from store._config import Config, load_config
+=======
+from store._config import Config, config_for
+>>>>>>> main
 from store._localpg import find_binaries
 from store.errors import PostgresNotFound
 
@@ -226,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
     printed with the password masked.
     """
     try:
-        config = load_config()
+        config = config_for(args)
         return _HANDLERS[args.migrate_command](args, config)
     except (_UsageError, FileNotFoundError) as exc:
         print(f"txstore migrate: {exc}", file=sys.stderr)
