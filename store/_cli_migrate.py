@@ -17,12 +17,8 @@ from collections.abc import Callable
 import asyncpg
 
 import migrations
-<<<<<<< HEAD
 from migrations._dsn import redact
-from store._config import Config, load_config
-=======
 from store._config import Config, config_for
->>>>>>> main
 from store._localpg import find_binaries
 from store.errors import PostgresNotFound
 
