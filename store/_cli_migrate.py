@@ -20,7 +20,7 @@ import migrations
 from migrations._dsn import redact
 from store._config import Config, config_for
 from store._localpg import find_binaries
-from store.errors import PostgresNotFound
+from store.errors import ConfigError, PostgresNotFound
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -239,6 +239,8 @@ def run(args: argparse.Namespace) -> int:
     ) as exc:
         print(f"txstore migrate: {_redacted(args, str(exc))}", file=sys.stderr)
         return 1
+    except ConfigError:
+        raise  # reported by the txstore command as a configuration problem (exit 2)
     except Exception:  # a bug: keep its traceback for the report, without the password
         print(_redacted(args, traceback.format_exc()), end="", file=sys.stderr)
         return 1
