@@ -159,7 +159,10 @@ def _begin_sql(
     if read_only:
         sql += " READ ONLY"
     # One round trip for BEGIN and its settings (simple-query protocol).
-    for setting, seconds in (("statement_timeout", statement_timeout), ("lock_timeout", lock_timeout)):
+    for setting, seconds in (
+        ("statement_timeout", statement_timeout),
+        ("lock_timeout", lock_timeout),
+    ):
         if seconds is not None:
             sql += f"; SET LOCAL {setting} = {timeout_ms(seconds, setting)}"
     return sql
