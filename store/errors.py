@@ -14,6 +14,7 @@ __all__ = [
     "CheckViolation",
     "CommitOutcomeUnknown",
     "ConcurrentTransactionUse",
+    "ConfigError",
     "ConstraintViolation",
     "DatabaseError",
     "DatabaseUnavailable",
@@ -150,6 +151,13 @@ class UnregisteredLock(MisuseError, LookupError):
 
 
 # -- set-up -------------------------------------------------------------------
+
+
+class ConfigError(StoreError):
+    """The application's ``[tool.txstore]`` settings are missing or malformed.
+
+    The message is one line naming the ``pyproject.toml`` and the key.
+    """
 
 
 class PostgresNotFound(StoreError):
