@@ -37,6 +37,7 @@ __all__ = [
     "PoisonMode",
     "Scope",
     "TxConn",
+    "TxState",
     "check_outer",
     "connection_lost",
     "lost",
@@ -55,6 +56,15 @@ class Isolation(enum.StrEnum):
     READ_COMMITTED = "read committed"
     REPEATABLE_READ = "repeatable read"
     SERIALIZABLE = "serializable"
+
+
+class TxState(enum.Enum):
+    """What a handle can do now (``PgTxBase.state``)."""
+
+    ACTIVE = "active"
+    FAILED = "failed"  # a statement failed; only a rollback (to savepoint) is possible
+    ABORTED = "aborted"  # no savepoint can undo a failure: the transaction rolls back
+    CLOSED = "closed"  # its closure or the transaction is over: every call raises
 
 
 @dataclass(eq=False, slots=True)
@@ -205,6 +215,15 @@ class PgTxBase(DriverRunner):
     @property
     def tx_id(self) -> str:
         return self._tx_id
+
+    @property
+    def state(self) -> TxState:
+        """Closed once this handle's closure or the transaction is over, at any depth."""
+        if not self._level.open:
+            return TxState.CLOSED
+        if self._c.doomed is not None:
+            return TxState.ABORTED
+        return TxState.FAILED if self._c.failed is not None else TxState.ACTIVE
 
     def _check(self, method: str) -> None:
         """Refuse a call on a closed level, a doomed transaction, or a level not innermost."""

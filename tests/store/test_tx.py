@@ -13,7 +13,7 @@ import pytest_asyncio
 import structlog
 
 from store._pg import PgStoreBase, open_pool
-from store._tx import PgTxBase
+from store._tx import PgTxBase, TxState
 from store.errors import (
     CheckViolation,
     ConcurrentTransactionUse,
@@ -391,6 +391,7 @@ async def test_a_nested_closure_failing_while_its_task_runs_a_statement_commits_
         with pytest.raises(ValueError, match="inner failed"):
             await tx.in_tx(inner)
         await tasks[0]  # the late write completes, inside the failed savepoint
+        assert tx.state is TxState.ABORTED
         with pytest.raises(TransactionAborted, match="cannot run insert_item: transaction"):
             await tx.execute(INSERT_ITEM, (4, "after"))
 
@@ -472,7 +473,9 @@ async def test_handles_of_an_ended_nested_closure_are_closed_at_every_depth(
 
     async def work(tx: Tx) -> None:
         leaked.append(await tx.in_tx(inner))
+        assert tx.state is TxState.ACTIVE
         for handle in leaked:
+            assert handle.state is TxState.CLOSED
             with pytest.raises(TransactionClosed):
                 await handle.execute(INSERT_ITEM, (9, "leaked"))
         await tx.execute(INSERT_ITEM, (1, "outer"))
@@ -551,7 +554,10 @@ async def test_commit_racing_a_running_statement_is_a_store_error_and_commits_no
 ) -> None:
     tasks: list[asyncio.Task[None]] = []
 
+    leaked: list[Tx] = []
+
     async def work(tx: Tx) -> None:
+        leaked.append(tx)
         await tx.execute(INSERT_ITEM, (1, "one"))
         tasks.append(asyncio.create_task(tx.execute(INSERT_ITEM_LATE, (2, "late", 0.2))))
         await asyncio.sleep(0.05)  # returns while the task's statement runs
@@ -561,6 +567,7 @@ async def test_commit_racing_a_running_statement_is_a_store_error_and_commits_no
     await tasks[0]
     assert await _labels(pg) == []
     assert pg.pool.get_idle_size() == pg.pool.get_size()
+    assert leaked[0].state is TxState.CLOSED
 
 
 async def test_a_cancelled_nested_closure_rolls_back_to_its_savepoint(pg: PgStoreBase) -> None:
