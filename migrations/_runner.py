@@ -209,10 +209,16 @@ async def _execute_script(conn: asyncpg.Connection, sql: str) -> None:
 
 
 def _server_message(exc: asyncpg.PostgresError) -> str:
-    message = str(getattr(exc, "message", None) or exc)
-    detail = getattr(exc, "detail", None)
-    text = f"{message} (DETAIL: {detail})" if detail else message
-    return " ".join(text.split())  # one line, whatever the server sent
+    """The server's primary message, on one line; ``exc`` loses its DETAIL.
+
+    DETAIL quotes rows ("Failing row contains (...)", "Key (email)=(...)"),
+    which for a data migration are production rows and their password hashes;
+    the message, the SQLSTATE and the line locate the failure. ``exc`` travels
+    on as the cause of the error raised, so its DETAIL goes too.
+    """
+    message = str(getattr(exc, "message", None) or (exc.args[0] if exc.args else exc))
+    exc.detail = None
+    return " ".join(message.split())  # one line, whatever the server sent
 
 
 def _position(exc: asyncpg.PostgresError) -> int | None:
