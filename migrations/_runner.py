@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -217,6 +218,9 @@ def _server_message(exc: asyncpg.PostgresError) -> str:
     on as the cause of the error raised, so its DETAIL goes too.
     """
     message = str(getattr(exc, "message", None) or (exc.args[0] if exc.args else exc))
+    key = re.match(r"Key \((.+?)\)=\(", exc.detail or "")  # the key's columns, not its values
+    if key:
+        message += f" (key columns: {key.group(1)})"
     exc.detail = None
     return " ".join(message.split())  # one line, whatever the server sent
 
