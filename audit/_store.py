@@ -252,6 +252,9 @@ class AuditStore(_AuditLayer):
     ``auditor``, all in one transaction: a mutation called outside ``in_tx``
     gets a transaction of its own, and the change and its entry commit
     together or not at all. A diff with no tracked field writes no entry.
+    Only ``fetch_one`` runs an audited mutation, and only the declared query
+    (or a variant the framework derived from it) runs at all: anything else
+    raises :class:`~audit.errors.QueryRefused` before it reaches the database.
     """
 
     __slots__ = ()

@@ -96,6 +96,9 @@ class AuthzStore(Queries):
     call. Reads of one row that the subject may not see, and writes it may not
     make, raise :class:`NotAuthorized` (a ``NotFound``); list queries are
     filtered in SQL. ``in_tx`` wraps the transaction handle in the same checks.
+    Every decision is made from the declared query of the caller's query's
+    name; a ``Query`` object that differs from it, or a primitive that does not
+    run its kind, raises :class:`QueryRefused` (a logged ``NotAuthorized``).
 
     Raises:
         PolicyError: at construction, when a query method has no policy, a
