@@ -13,6 +13,7 @@ import enum
 __all__ = [
     "CheckViolation",
     "ConcurrentTransactionUse",
+    "ConfigError",
     "ConstraintViolation",
     "DatabaseError",
     "DatabaseUnavailable",
@@ -127,6 +128,13 @@ class UnregisteredLock(MisuseError, LookupError):
 
 
 # -- set-up -------------------------------------------------------------------
+
+
+class ConfigError(StoreError):
+    """The application's ``[tool.txstore]`` settings are missing or malformed.
+
+    The message is one line naming the ``pyproject.toml`` and the key.
+    """
 
 
 class PostgresNotFound(StoreError):

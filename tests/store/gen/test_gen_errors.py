@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from store._config import Config
+from store._config import Config, load_config
 from store._gen import cli
 
 MIGRATION = """
@@ -21,19 +21,16 @@ def _project(tmp_path: Path, queries: str) -> Config:
     (tmp_path / "migrations" / "000001_things.down.sql").write_text("DROP TABLE things;\n")
     (tmp_path / "queries").mkdir()
     (tmp_path / "queries" / "things.sql").write_text(queries)
-    return Config(
-        root=tmp_path,
-        migrations=tmp_path / "migrations",
-        fixtures=tmp_path / "fixtures",
-        queries=tmp_path / "queries",
-        schema_dump=tmp_path / "schema.sql",
-        generated=tmp_path / "generated",
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.txstore]\n"
+        'migrations = "migrations"\nfixtures = "fixtures"\nqueries = "queries"\n'
+        'schema_dump = "schema.sql"\ngenerated = "generated"\n'
     )
+    return load_config(root=tmp_path)
 
 
 def _gen(config: Config, dsn: str, monkeypatch: pytest.MonkeyPatch, *, check: bool = False) -> int:
-    monkeypatch.setattr(cli, "load_config", lambda: config)
-    return cli.run(argparse.Namespace(check=check, dsn=dsn))
+    return cli.run(argparse.Namespace(check=check, dsn=dsn, root=config.root))
 
 
 GOOD = "-- name: GetThingByID :one\nSELECT * FROM things WHERE id = @id;\n"
