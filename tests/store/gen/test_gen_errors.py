@@ -134,3 +134,20 @@ async def test_check_names_stale_files_and_passes_once_written(
     out = capsys.readouterr()
     assert out.err == ""
     assert out.out.count("\n") == 1
+
+
+async def test_query_file_that_is_not_utf8_is_named_with_line_and_offset(
+    empty_db_dsn: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = _project(tmp_path, GOOD)
+    (config.queries / "latin1.sql").write_bytes(
+        b"-- name: ListThings :many\n-- Caf\xe9 things.\nSELECT * FROM things;\n"
+    )
+    assert await _run(config, empty_db_dsn, monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert "latin1.sql:2: not valid UTF-8 (byte 0xe9 at offset 32); save the file as UTF-8" in err
+    assert "Traceback" not in err
+    assert not config.generated.exists()
