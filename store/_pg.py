@@ -15,7 +15,7 @@ import asyncpg
 import structlog
 
 from migrations._dsn import Dsn
-from store._pool import Pool
+from store._pool import DEFAULT_ACQUIRE_TIMEOUT, Pool
 from store._query import DriverRunner, Query
 from store._sqlstate import is_retryable, translate, unavailable
 from store._tx import (
@@ -49,13 +49,6 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(
             typename, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
         )
-
-
-#: The acquire timeout of every store unless told otherwise (seconds). Finite, so a
-#: task that escapes poisoning (one created before the transaction and awaited
-#: inside it) and waits for a connection its own transaction holds fails instead
-#: of hanging for ever.
-DEFAULT_ACQUIRE_TIMEOUT = 30.0
 
 
 def timeout_ms(seconds: float, setting: str) -> int:
