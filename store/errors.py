@@ -38,6 +38,7 @@ __all__ = [
     "TransactionAborted",
     "TransactionClosed",
     "UnregisteredLock",
+    "WrongPrimitive",
 ]
 
 
@@ -148,6 +149,20 @@ class UnregisteredLock(MisuseError, LookupError):
             "where the worker that uses it is defined"
         )
         self.name = name
+
+
+class WrongPrimitive(MisuseError, TypeError):
+    """A query was run by a primitive that does not run its kind (``fetch_many`` on an ``:exec``).
+
+    Refused before anything runs. The message has the shape the authorization
+    and audit layers use: ``cannot run {query} through {primitive}: {reason}``.
+    """
+
+    def __init__(self, query: str, primitive: str, reason: str) -> None:
+        super().__init__(f"cannot run {query} through {primitive}: {reason}")
+        self.query = query
+        self.primitive = primitive
+        self.reason = reason
 
 
 # -- set-up -------------------------------------------------------------------
