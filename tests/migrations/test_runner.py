@@ -792,7 +792,7 @@ async def test_a_failing_cast_or_insert_never_quotes_the_value(
     with pytest.raises(MigrationFailed) as cast:
         await up(empty_db_dsn, directory=directory)
     (directory / "000002_cast.up.sql").write_text(
-        "INSERT INTO keys VALUES (2, 'x');\nINSERT INTO keys (id) VALUES ('S3CRET-id');\n"
+        "INSERT INTO keys VALUES (2, 'x');\nINSERT INTO keys (id) SELECT token::integer FROM keys;\n"
     )
     with pytest.raises(MigrationFailed) as insert:
         await up(empty_db_dsn, directory=directory)
