@@ -303,7 +303,7 @@ class Pool:
             waiter.set_result(conn)
 
     # -- asyncpg-style spellings, for code that holds a connection by hand ------------
-    def acquire(self, *, timeout: float | None | _Default = _DEFAULT) -> _Acquire:
+    def acquire(self, *, timeout: float | _Default | None = _DEFAULT) -> _Acquire:
         """``conn = await pool.acquire()`` or ``async with pool.acquire() as conn``.
 
         Waits at most ``timeout`` seconds (the pool's ``acquire_timeout``, 30 s

@@ -784,7 +784,9 @@ async def test_a_failing_cast_or_insert_never_quotes_the_value(
             INSERT INTO keys VALUES (1, 'S3CRET-token');
             """,
         "000001_keys.down.sql": "DROP TABLE keys;\n",
-        "000002_cast.up.sql": "ALTER TABLE keys ALTER COLUMN token TYPE integer USING token::integer;\n",
+        "000002_cast.up.sql": (
+            "ALTER TABLE keys ALTER COLUMN token TYPE integer USING token::integer;\n"
+        ),
         "000002_cast.down.sql": "SELECT 1;\n",
     }
     directory = write_tree(tmp_path / "m", tree)
@@ -792,7 +794,8 @@ async def test_a_failing_cast_or_insert_never_quotes_the_value(
     with pytest.raises(MigrationFailed) as cast:
         await up(empty_db_dsn, directory=directory)
     (directory / "000002_cast.up.sql").write_text(
-        "INSERT INTO keys VALUES (2, 'x');\nINSERT INTO keys (id) SELECT token::integer FROM keys;\n"
+        "INSERT INTO keys VALUES (2, 'x');\n"
+        "INSERT INTO keys (id) SELECT token::integer FROM keys;\n"
     )
     with pytest.raises(MigrationFailed) as insert:
         await up(empty_db_dsn, directory=directory)
@@ -808,7 +811,9 @@ async def test_a_role_one_file_takes_is_not_its_fixtures_or_the_ledgers(
     empty_db_dsn: str, tmp_path: Path
 ) -> None:
     role = f"txstore_r_{uuid.uuid4().hex[:10]}"
-    await execute(empty_db_dsn, f"CREATE ROLE {role} NOLOGIN; GRANT CREATE ON SCHEMA public TO {role}")
+    await execute(
+        empty_db_dsn, f"CREATE ROLE {role} NOLOGIN; GRANT CREATE ON SCHEMA public TO {role}"
+    )
     try:
         directory = write_tree(
             tmp_path / "m",
@@ -817,13 +822,16 @@ async def test_a_role_one_file_takes_is_not_its_fixtures_or_the_ledgers(
                 "000001_owned.down.sql": "DROP TABLE owned;\n",
             },
         )
-        fixtures = write_tree(tmp_path / "f", {"000001_seed.sql": "CREATE TABLE seeded (id integer);\n"})
+        fixtures = write_tree(
+            tmp_path / "f", {"000001_seed.sql": "CREATE TABLE seeded (id integer);\n"}
+        )
         # The role may not write the ledger: recording the version as it fails.
         assert await up(empty_db_dsn, directory=directory, fixtures=fixtures) == [1]
         owners = {
             row["tablename"]: row["tableowner"]
             for row in await fetch(
-                empty_db_dsn, "SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public'"
+                empty_db_dsn,
+                "SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public'",
             )
         }
         runner = (await fetch(empty_db_dsn, "SELECT current_user AS u"))[0]["u"]
@@ -832,5 +840,6 @@ async def test_a_role_one_file_takes_is_not_its_fixtures_or_the_ledgers(
     finally:
         await execute(
             empty_db_dsn,
-            f"DROP TABLE IF EXISTS owned; REVOKE CREATE ON SCHEMA public FROM {role}; DROP ROLE {role}",
+            f"DROP TABLE IF EXISTS owned; REVOKE CREATE ON SCHEMA public FROM {role}; "
+            f"DROP ROLE {role}",
         )

@@ -71,7 +71,9 @@ async def test_the_bare_store_refuses_a_query_of_another_kind_before_running_it(
     try:
         await pg.ping()
         conn = await pg.pool.take()
-        await conn.execute("CREATE TABLE counter (n integer NOT NULL); INSERT INTO counter VALUES (0)")
+        await conn.execute(
+            "CREATE TABLE counter (n integer NOT NULL); INSERT INTO counter VALUES (0)"
+        )
         pg.pool.put(conn)
         bump = store.Query(
             name="bump",

@@ -80,7 +80,9 @@ async def test_a_keyword_dsn_server_clones_and_connects(pg_server: TestServer) -
         )
         if value is not None
     )
-    server = TestServer(admin_dsn=keywords, source="keywords", _owner_tag=owner_tag_for(os.getpid()))
+    server = TestServer(
+        admin_dsn=keywords, source="keywords", _owner_tag=owner_tag_for(os.getpid())
+    )
     name = await server.create_database()
     try:
         conn = await asyncpg.connect(server.dsn(name))
