@@ -59,8 +59,10 @@ def timeout_ms(seconds: float, setting: str) -> int:
     """
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"{setting} must be a finite number of seconds >= 0, got {seconds!r}")
-    # round() first: 0.05 * 1000 is 50.00000000000001, which must stay 50.
-    return math.ceil(round(seconds * 1000, 6))
+    # round() first: 0.05 * 1000 is 50.00000000000001, which must stay 50; but
+    # round() takes a positive value below 0.5 ns to 0, so 1 ms is the floor.
+    ms = math.ceil(round(seconds * 1000, 6))
+    return max(ms, 1) if seconds > 0 else 0
 
 
 async def open_pool(
