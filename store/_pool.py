@@ -21,6 +21,8 @@ from typing import Any
 
 import asyncpg
 
+from store.errors import StoreClosed
+
 __all__ = ["DEFAULT_ACQUIRE_TIMEOUT", "ConnectTimeout", "Pool"]
 
 Conn = asyncpg.Connection
@@ -141,7 +143,7 @@ class Pool:
     # -- taking ----------------------------------------------------------------------
     def _take_idle(self) -> Conn | None:
         if self._closed:
-            raise RuntimeError("the pool is closed")
+            raise StoreClosed
         idle = self._idle
         while idle:
             conn, since = idle.pop()
@@ -159,7 +161,7 @@ class Pool:
         arming and cancelling one per call is measurable on the hot path.
 
         Raises:
-            RuntimeError: the pool is closed.
+            StoreClosed: the pool is closed (a ``RuntimeError`` too).
             TimeoutError: no connection within ``timeout``.
             ConnectTimeout: the server did not complete a new connection within
                 the connect timeout (an ``OSError``, not a ``TimeoutError``).
@@ -325,7 +327,7 @@ class Pool:
         self._closed = True
         for waiter in self._waiters:
             if not waiter.done():
-                waiter.set_exception(RuntimeError("the pool is closed"))
+                waiter.set_exception(StoreClosed())
         self._waiters.clear()
         if self._cleanups:
             await asyncio.gather(*self._cleanups, return_exceptions=True)

@@ -34,6 +34,7 @@ __all__ = [
     "QueryCanceled",
     "SerializationFailure",
     "StatementTimeout",
+    "StoreClosed",
     "StoreError",
     "TransactionAborted",
     "TransactionClosed",
@@ -51,6 +52,16 @@ class StoreError(Exception):
 
 class MisuseError(StoreError):
     """The caller used the store in a way that is always a bug."""
+
+
+class StoreClosed(MisuseError, RuntimeError):
+    """The store (its pool) was closed; nothing can run on it any more.
+
+    Also a ``RuntimeError``, which the pool raised before it had a name.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("cannot run: the store is closed")
 
 
 class _TxMisuse(MisuseError):

@@ -10,7 +10,8 @@ import pytest_asyncio
 
 from store import PgStore
 from store._pool import Pool
-from store.errors import DatabaseUnavailable
+from store import connect
+from store.errors import DatabaseUnavailable, StoreClosed
 
 
 @pytest_asyncio.fixture
@@ -240,3 +241,13 @@ async def test_a_server_slow_to_accept_is_not_reported_as_a_full_pool() -> None:
         assert f"127.0.0.1:{port}/db" in str(caught.value)
     finally:
         server.close()
+
+
+async def test_a_closed_store_refuses_with_a_store_error(empty_db_dsn: str) -> None:
+    store = await connect(empty_db_dsn, min_size=1, max_size=2)
+    waiting = await store.pool.take()
+    await store.close()
+    for call in (store.ping(), store.pool.take()):
+        with pytest.raises(StoreClosed, match="the store is closed"):
+            await call
+    store.pool.put(waiting)
