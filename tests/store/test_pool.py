@@ -8,9 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from store import PgStore
+from store import PgStore, connect
 from store._pool import Pool
-from store import connect
 from store.errors import DatabaseUnavailable, StoreClosed
 
 
