@@ -52,9 +52,13 @@ _R, _C, _U, _D, _AR = Action.READ, Action.CREATE, Action.UPDATE, Action.DELETE, 
 
 # -- roles -----------------------------------------------------------------------------
 
-_READER_OWN = {"author": [_R, _U], "comment": [_C, _D]}
-_AUTHOR_OWN = {**_READER_OWN, "post": [_R, _C, _U, _D, PUBLISH], "api_token": [_R, _C, _U, _D]}
-_EVERYONE = {"author": [_R], "comment": [_R]}
+_READER_OWN: dict[str, list[str]] = {"author": [_R, _U], "comment": [_C, _D]}
+_AUTHOR_OWN: dict[str, list[str]] = {
+    **_READER_OWN,
+    "post": [_R, _C, _U, _D, PUBLISH],
+    "api_token": [_R, _C, _U, _D],
+}
+_EVERYONE: dict[str, list[str]] = {"author": [_R], "comment": [_R]}
 
 ROLES: tuple[Role, ...] = (
     Role("reader", site=perms(_EVERYONE), owned=perms(_READER_OWN)),

@@ -34,9 +34,7 @@ async def test_the_author_and_an_editor_edit_a_post(app: Queries, people: People
     assert edited.title == "Mine, edited"
 
 
-async def test_an_author_cannot_write_a_post_as_someone_else(
-    app: Queries, people: People
-) -> None:
+async def test_an_author_cannot_write_a_post_as_someone_else(app: Queries, people: People) -> None:
     with as_subject(people.subject(people.bob)), pytest.raises(NotAuthorized):
         await app.insert_post(author_id=people.ann.id, title="Forged", body="")
 
@@ -79,9 +77,7 @@ async def test_published_is_read_only_for_others(app: Queries, people: People) -
 async def test_a_suspended_author_is_denied(app: Queries, people: People) -> None:
     public = await _post(app, people, published=True)
     with as_subject(people.subject(people.eve)):
-        suspended = await app.update_author_status(
-            id=people.ann.id, status=AuthorStatus.SUSPENDED
-        )
+        suspended = await app.update_author_status(id=people.ann.id, status=AuthorStatus.SUSPENDED)
     assert suspended.status is AuthorStatus.SUSPENDED
     with as_subject(people.subject(people.ann)):
         with pytest.raises(NotAuthorized):
