@@ -11,7 +11,7 @@ import structlog
 from authz._check import relative
 from authz._filter import Filters
 from authz._model import Model
-from authz._policy import Call, Resource
+from authz._policy import Call, Policy, Resource
 from authz._rbac import Action, Object, Role
 from authz._subject import Acting, Subject, acting
 from authz.errors import NoSubject, NotAuthorized, PolicyError
@@ -31,6 +31,9 @@ class _Table:
 
     model: Model
     filters: Filters
+    # Plain dicts of the model's read-only mappings: looked up on every query.
+    policies: dict[str, Policy]
+    queries: dict[str, Query[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +107,7 @@ class AuthzStore:
         checked itself when it was built)."""
         self._inner: Store = inner
         self._locked: dict[tuple[str, tuple[object, ...]], Object] | None = None
-        self._table = _Table(model, Filters())
+        self._table = _Table(model, Filters(), dict(model.policies), dict(model.queries))
 
     @property
     def model(self) -> Model:
@@ -143,14 +146,13 @@ class AuthzStore:
         if bound is None:
             raise NoSubject(query.name)
         table = self._table
-        model = table.model
-        policy = model.policies.get(query.name)
-        known = model.queries.get(query.name)
+        policy = table.policies.get(query.name)
+        known = table.queries.get(query.name)
         if policy is None or known is None or not query.is_variant_of(known):
             raise PolicyError(
                 [
                     f"no policy for query {query.name} ({query.source}); declare one in "
-                    f"{relative(model.source)}"
+                    f"{relative(table.model.source)}"
                 ]
             )
         if bound.revoked is None:

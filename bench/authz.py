@@ -43,7 +43,7 @@ def decisions() -> None:
     )
     obj = Object("workspace", "w", uuid.uuid4(), orgs[-1])
     query = db.GET_WORKSPACE_BY_ID
-    table = _Table(MODEL, Filters())
+    table = _Table(MODEL, Filters(), dict(MODEL.policies), dict(MODEL.queries))
     guard = _Guard(None, Acting(subject), table, None)  # type: ignore[arg-type]  # check() needs no store
     cache = authz.DecisionCache()
     cache.put(Action.UPDATE, obj, False)
