@@ -17,14 +17,20 @@ rm -rf "$build"
 mkdir -p "$build"
 started=$SECONDS
 
-echo "== building the wheel"
-"$python" -m pip wheel -q --disable-pip-version-check --no-deps . \
-  -w "$build/dist" 2>"$build/pip-wheel.log" || { cat "$build/pip-wheel.log" >&2; exit 1; }
+echo "== building the wheel from the files git tracks"
+# A copy, not the checkout: setuptools reuses build/lib, so a package dropped from the
+# package list would still ship from an earlier build's leftovers.
+mkdir -p "$build/src"
+git ls-files -z | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
+  | tar --null -T - -cf - | tar -xf - -C "$build/src"
+"$python" -m pip wheel -q --disable-pip-version-check --no-deps "$build/src" \
+  -w "$build/dist" >"$build/pip-wheel.log" 2>&1 || { cat "$build/pip-wheel.log" >&2; exit 1; }
 wheel="$(ls "$build"/dist/txstore-*.whl)"
 
 echo "== checking what the wheel holds: every framework package, nothing of an application"
 "$python" - "$wheel" "$checkout" <<'PY'
 import pathlib
+import subprocess
 import sys
 import zipfile
 
@@ -39,13 +45,18 @@ packages = sorted(
     for init in (checkout / top).rglob("__init__.py")
     if "__pycache__" not in init.parts
 )
+# ...and so must every module and marker file of the framework that git tracks.
+tracked = subprocess.run(
+    ["git", "ls-files", *framework], cwd=checkout, capture_output=True, text=True, check=True
+).stdout.split()
 missing = [p for p in packages if f"{p.replace('.', '/')}/__init__.py" not in names]
+missing += [f for f in tracked if f.endswith((".py", "py.typed")) and f not in names]
 stray = [n for n in names if n.split("/")[0] not in framework and ".dist-info/" not in n]
 data = [n for n in names if n.endswith((".sql", ".toml"))]
 words = ("workspace", "organization", "oauth2", "blog", "example")
 domain = [n for n in names if any(w in n.lower() for w in words)]
 for problem, found in (
-    ("no framework package", missing),
+    ("framework packages or modules missing", missing),
     ("files outside the framework", stray),
     ("data files", data),
     ("files named after an application", domain),

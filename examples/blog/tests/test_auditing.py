@@ -8,11 +8,11 @@ from collections.abc import Mapping
 
 import asyncpg
 import pytest
-from audit import AuditStore
+from audit import Audited, AuditStore
 from authz import AuthzStore, as_subject
 from authz.errors import NotAuthorized
 
-from blog.auditing import AUDIT
+from blog.auditing import AUDIT, MUTATIONS
 from blog.db import AuditLog, AuthorStatus, Queries
 from blog.policies import MODEL
 from tests._people import People, token_secret
@@ -131,3 +131,41 @@ async def test_audit_over_authz_is_the_stack_the_blog_connects(pg: Queries, peop
         await q.update_author_name(id=people.rob.id, name="Robert")
     (entry,) = await _entries(pg, "author", people.rob.id)
     assert entry.diff == {"name": {"old": "Rob", "new": "Robert"}}
+
+
+async def test_each_audited_mutation_writes_one_entry(
+    app: Queries, people: People, db_dsn: str
+) -> None:
+    # Every query declared Audited, called once through the full stack: a mutation added
+    # to MUTATIONS without a case here fails the last assertion.
+    calls: list[str] = []
+    with as_subject(people.subject(people.eve)):
+        author = await app.insert_author(email="new@blog.test", name="New", roles=["reader"])
+        calls.append("insert_author")
+        await app.update_author_name(id=author.id, name="Newer")
+        calls.append("update_author_name")
+        await app.update_author_roles(id=author.id, roles=["author"])
+        calls.append("update_author_roles")
+        await app.update_author_status(id=author.id, status=AuthorStatus.SUSPENDED)
+        calls.append("update_author_status")
+    with as_subject(people.subject(people.ann)):
+        post = await app.insert_post(author_id=people.ann.id, title="T", body="b")
+        calls.append("insert_post")
+        await app.update_post(id=post.id, title="T2", body="b")
+        calls.append("update_post")
+        await app.publish_post(id=post.id)
+        calls.append("publish_post")
+        await app.insert_comment(post_id=post.id, author_id=people.ann.id, body="c")
+        calls.append("insert_comment")
+        token = await app.insert_api_token(
+            author_id=people.ann.id, name="t", prefix="tokAnn02", hashed_secret=token_secret("c")
+        )
+        calls.append("insert_api_token")
+        await app.rotate_api_token(id=token.id, hashed_secret=token_secret("d"))
+        calls.append("rotate_api_token")
+        await app.delete_api_token(id=token.id)
+        calls.append("delete_api_token")
+        await app.delete_post(id=post.id)
+        calls.append("delete_post")
+    assert len(await _audit_rows(db_dsn)) == len(calls)
+    assert sorted(calls) == sorted(n for n, d in MUTATIONS.items() if isinstance(d, Audited))
