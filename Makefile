@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.txstore-installed
 PYTEST_ARGS ?=
 EXAMPLE := examples/workspaces
+BLOG := examples/blog
 
-.PHONY: demo test lint typecheck check bench dev postgres clean
+.PHONY: demo test test-wheel lint typecheck check bench dev postgres clean
 
 $(STAMP): pyproject.toml $(EXAMPLE)/pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -23,8 +24,8 @@ postgres: $(STAMP)
 demo: $(STAMP) postgres
 	@cd $(EXAMPLE) && $(CURDIR)/$(VENV)/bin/txstore demo
 
-## The framework's tests, then the reference application's (each its own project, on
-## real PostgreSQL started by the suite itself), then the store suites and the
+## The framework's tests, then the reference application's and the blog's (each its own
+## project, on real PostgreSQL started by the suite itself), then the store suites and the
 ## application's authz and audit suites again through PgBouncer in transaction pooling mode.
 PGBOUNCER_SUITES := tests/store/test_store.py tests/store/test_tx.py tests/store/test_metrics.py \
 	tests/authz
@@ -34,6 +35,8 @@ test: $(STAMP) postgres
 	$(PY) -m pytest -n 2 --dist loadfile --junitxml=build/junit.xml $(PYTEST_ARGS)
 	cd $(EXAMPLE) && $(CURDIR)/$(PY) -m pytest -n 2 --dist loadfile \
 		--junitxml=$(CURDIR)/build/junit-example.xml $(PYTEST_ARGS)
+	cd $(BLOG) && $(CURDIR)/$(PY) -m pytest -n 2 --dist loadfile \
+		--junitxml=$(CURDIR)/build/junit-blog.xml $(PYTEST_ARGS)
 	TXSTORE_TEST_PGBOUNCER=1 TXSTORE_STATEMENT_CACHE_SIZE=0 \
 		$(PY) -m pytest -n 2 --dist loadfile --junitxml=build/junit-pgbouncer.xml $(PGBOUNCER_SUITES)
 	cd $(EXAMPLE) && TXSTORE_TEST_PGBOUNCER=1 TXSTORE_STATEMENT_CACHE_SIZE=0 \
@@ -41,13 +44,24 @@ test: $(STAMP) postgres
 		--junitxml=$(CURDIR)/build/junit-example-pgbouncer.xml $(EXAMPLE_PGBOUNCER_SUITES)
 
 ## ruff, mypy --strict and `txstore lint` over the framework and its tests, then over the
-## reference application (its own settings: private imports of txstore are findings there).
+## reference application and the blog (their own settings: private imports of txstore are
+## findings there). In this checkout txstore is an editable install, an import hook mypy
+## cannot follow, so the blog's mypy gets the checkout through MYPYPATH.
 lint: $(STAMP) postgres
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/txstore lint
 	cd $(EXAMPLE) && $(CURDIR)/$(VENV)/bin/mypy
 	cd $(EXAMPLE) && $(CURDIR)/$(VENV)/bin/txstore lint
+	cd $(BLOG) && $(CURDIR)/$(VENV)/bin/ruff check . && $(CURDIR)/$(VENV)/bin/ruff format --check .
+	cd $(BLOG) && MYPYPATH=$(CURDIR) $(CURDIR)/$(VENV)/bin/mypy
+	cd $(BLOG) && $(CURDIR)/$(VENV)/bin/txstore lint
+
+## txstore as a user gets it: build the wheel, install it (not editable) into a fresh
+## virtual environment, and run the blog, copied out of the checkout, against it
+## (txstore gen --check, txstore lint, ruff, mypy, its tests). See scripts/check-wheel.sh.
+test-wheel: postgres
+	PYTHON=$(CURDIR)/$(PY) scripts/check-wheel.sh $(BLOG)
 
 check: lint test
 
