@@ -5,14 +5,18 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.txstore-installed
 PYTEST_ARGS ?=
 EXAMPLE := examples/workspaces
+SERVICE := examples/service
+SERVICE_PORT ?= 8080
 
-.PHONY: demo test lint typecheck check bench dev postgres clean
+.PHONY: demo service test lint typecheck check bench dev postgres clean
 
-$(STAMP): pyproject.toml $(EXAMPLE)/pyproject.toml
+$(STAMP): pyproject.toml $(EXAMPLE)/pyproject.toml $(SERVICE)/pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	@$(PY) -m pip install -q --disable-pip-version-check -e '.[test,metrics,bench]'
 	@$(PY) -m pip install -q --disable-pip-version-check --no-deps -e $(EXAMPLE)
+	@# the HTTP service example brings its web dependencies (starlette, uvicorn, httpx)
+	@$(PY) -m pip install -q --disable-pip-version-check -e '$(SERVICE)[test]'
 	@touch $@
 
 postgres: $(STAMP)
@@ -22,6 +26,11 @@ postgres: $(STAMP)
 ## application's demo, examples/workspaces).
 demo: $(STAMP) postgres
 	@cd $(EXAMPLE) && $(CURDIR)/$(VENV)/bin/txstore demo
+
+## The HTTP service over the reference application (examples/service): a throw-away local
+## PostgreSQL, migrated, a user seeded with an API key (printed), served on 127.0.0.1.
+service: $(STAMP) postgres
+	@cd $(SERVICE) && $(CURDIR)/$(PY) -m workspaces_service --port $(SERVICE_PORT)
 
 ## The framework's tests, then the reference application's (each its own project, on
 ## real PostgreSQL started by the suite itself), then the store suites and the
@@ -34,6 +43,8 @@ test: $(STAMP) postgres
 	$(PY) -m pytest -n 2 --dist loadfile --junitxml=build/junit.xml $(PYTEST_ARGS)
 	cd $(EXAMPLE) && $(CURDIR)/$(PY) -m pytest -n 2 --dist loadfile \
 		--junitxml=$(CURDIR)/build/junit-example.xml $(PYTEST_ARGS)
+	cd $(SERVICE) && $(CURDIR)/$(PY) -m pytest -n 2 --dist loadfile \
+		--junitxml=$(CURDIR)/build/junit-service.xml $(PYTEST_ARGS)
 	TXSTORE_TEST_PGBOUNCER=1 TXSTORE_STATEMENT_CACHE_SIZE=0 \
 		$(PY) -m pytest -n 2 --dist loadfile --junitxml=build/junit-pgbouncer.xml $(PGBOUNCER_SUITES)
 	cd $(EXAMPLE) && TXSTORE_TEST_PGBOUNCER=1 TXSTORE_STATEMENT_CACHE_SIZE=0 \
@@ -41,13 +52,16 @@ test: $(STAMP) postgres
 		--junitxml=$(CURDIR)/build/junit-example-pgbouncer.xml $(EXAMPLE_PGBOUNCER_SUITES)
 
 ## ruff, mypy --strict and `txstore lint` over the framework and its tests, then over the
-## reference application (its own settings: private imports of txstore are findings there).
+## reference application and the service example (their own settings: private imports of
+## txstore are findings there).
 lint: $(STAMP) postgres
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/txstore lint
 	cd $(EXAMPLE) && $(CURDIR)/$(VENV)/bin/mypy
 	cd $(EXAMPLE) && $(CURDIR)/$(VENV)/bin/txstore lint
+	cd $(SERVICE) && $(CURDIR)/$(VENV)/bin/mypy
+	cd $(SERVICE) && $(CURDIR)/$(VENV)/bin/txstore lint
 
 check: lint test
 
