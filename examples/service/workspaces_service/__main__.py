@@ -11,12 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Iterator
 
 import migrations
 import store
+import structlog
 import uvicorn
 from store.testing import LocalCluster
 from workspaces import stack
@@ -78,6 +80,8 @@ async def _serve(dsn: str, port: int, local: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run until Ctrl-C; 1 when the local server cannot start."""
     args = _parse(argv)
+    # Per-query debug events are for tests and tracing; a console wants requests.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
     try:
         with _database(args.dsn) as (dsn, local):
             asyncio.run(_serve(dsn, args.port, local))
