@@ -15,7 +15,7 @@ import contextlib
 import datetime
 import ipaddress
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, TypeVar
 
 import store.errors as store_errors
@@ -336,17 +336,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "bad_request", "detail": exc.detail}, status_code=exc.status_code)
 
 
-def create_app(
-    dsn: str,
-    *,
-    connect: Callable[..., Any] = stack.connect,
-    options: Mapping[str, Any] | None = None,
-) -> Starlette:
+def create_app(dsn: str, *, options: Mapping[str, Any] | None = None) -> Starlette:
     """The service over the reference application's full stack on ``dsn``.
 
     The pool opens lazily (``min_size=0`` unless ``options`` say otherwise), so the
     service starts while the database is down and answers 503 until it is back.
-    ``connect`` builds the stack (``workspaces.stack.connect``).
+    ``options`` go to ``workspaces.stack.connect`` (pool sizes, timeouts).
 
     Raises nothing itself; the stack's errors surface per request as HTTP statuses.
     """
@@ -354,7 +349,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.queries = await connect(dsn, **settings)
+        app.state.queries = await stack.connect(dsn, **settings)
         try:
             yield
         finally:
