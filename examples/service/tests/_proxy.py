@@ -16,6 +16,9 @@ class Proxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        #: When set, the next client message containing these bytes is not forwarded:
+        #: both ends of its connection are dropped instead (then it is cleared).
+        self.drop_on: bytes | None = None
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
@@ -47,16 +50,26 @@ class Proxy:
             return
         self._writers |= {writer, up_writer}
         pipes = [
-            asyncio.create_task(self._pipe(reader, up_writer)),
+            asyncio.create_task(self._pipe(reader, up_writer, partner=writer)),
             asyncio.create_task(self._pipe(up_reader, writer)),
         ]
         self._tasks.update(pipes)
         await asyncio.gather(*pipes, return_exceptions=True)
         self._tasks.difference_update(pipes)
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        partner: asyncio.StreamWriter | None = None,
+    ) -> None:
         try:
             while data := await reader.read(65536):
+                if partner is not None and self.drop_on is not None and self.drop_on in data:
+                    self.drop_on = None
+                    partner.transport.abort()
+                    break
                 writer.write(data)
                 await writer.drain()
         except (OSError, asyncio.IncompleteReadError):

@@ -325,3 +325,26 @@ async def test_a_database_that_goes_away_is_503_and_the_service_recovers_without
     }
     assert names == {"before", "after"}
     assert db_dsn not in _texts(logs, during)
+
+
+async def test_a_connection_lost_during_commit_is_503_saying_the_outcome_is_unknown(
+    bare: Queries, db_dsn: str
+) -> None:
+    alice = await seed_user(bare, "alice")
+    target = int(db_dsn.rsplit(":", 1)[1].split("/", 1)[0])
+    proxy = Proxy(target)
+    await proxy.start()
+    app = create_app(proxy.dsn(db_dsn), options={"min_size": 1})
+    try:
+        async with app.router.lifespan_context(app), client_for(app) as http:
+            created = (await _create(http, alice, "dev")).json()
+            proxy.drop_on = b"COMMIT"
+            response = await http.patch(
+                f"/workspaces/{created['id']}", json={"name": "prod"}, headers=_auth(alice)
+            )
+            assert response.status_code == 503, response.text
+            assert response.json()["error"] == "commit_outcome_unknown"
+            assert "may or may not" in response.json()["detail"]
+            assert proxy.drop_on is None, "the rename never sent COMMIT"
+    finally:
+        await proxy.cut()

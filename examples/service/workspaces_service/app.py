@@ -18,7 +18,6 @@ import uuid
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, TypeVar
 
-import store.errors as store_errors
 import structlog
 from audit import current_request, request_metadata
 from authz import Subject, as_subject, as_system
@@ -31,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from store.errors import (
+    CommitOutcomeUnknown,
     ConstraintViolation,
     DatabaseUnavailable,
     NotFound,
@@ -66,7 +66,7 @@ def error_response(exc: Exception, request_id: uuid.UUID) -> JSONResponse | None
     The body names the error's kind (and a violated constraint's name), never
     its message: database messages can quote values and hosts.
     """
-    if _outcome_unknown(exc):
+    if isinstance(exc, CommitOutcomeUnknown):
         return JSONResponse(
             {
                 "error": "commit_outcome_unknown",
@@ -85,12 +85,6 @@ def error_response(exc: Exception, request_id: uuid.UUID) -> JSONResponse | None
             headers = {"www-authenticate": "Bearer"} if status == 401 else None
             return JSONResponse(body, status_code=status, headers=headers)
     return None
-
-
-def _outcome_unknown(exc: Exception) -> bool:
-    # store.errors.CommitOutcomeUnknown (a DatabaseUnavailable) where this txstore has it.
-    cls = getattr(store_errors, "CommitOutcomeUnknown", None)
-    return cls is not None and isinstance(exc, cls)
 
 
 def _request_id(headers: Headers) -> uuid.UUID:
