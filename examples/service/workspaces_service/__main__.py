@@ -88,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     except store.errors.StoreError as exc:
         print(f"workspaces_service: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down
+        pass
     return 0
 
 
