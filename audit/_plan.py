@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from audit._classify import auditable_tables, check_table
 from audit._declare import Audited, Lookup, Resource, Unaudited, Via
 from audit._field import Auditable, Field, Problem
@@ -35,6 +37,9 @@ class Plan:
     hard_delete: bool  # the mutation returns the deleted (old) row
     via: Query[Any] | None  # finds the org (tenant) through another row
     via_args: tuple[str, ...]  # row attributes, in the via query's parameter order
+    model: type[BaseModel] | None = None  # the audited table's row model
+    query: Query[Any] | None = None  # the audited mutation
+    statement: str = ""  # INSERT, UPDATE or DELETE
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +179,9 @@ class _Checker:
             hard_delete=statement == "DELETE",
             via=None,
             via_args=(),
+            model=entry.model,
+            statement=statement,
+            query=query,
         )
 
     def lookup(

@@ -10,11 +10,12 @@ from typing import Any, TypeVar
 import structlog
 from pydantic import BaseModel
 
-from audit._auditors import Auditor
+from audit._auditors import Auditor, DatabaseAuditor
 from audit._config import Config
 from audit._diff import diff
 from audit._entry import AuditEntry, current_request
 from audit._plan import Plan, Plans
+from audit._statement import Statement, Unsupported, derive
 from audit.errors import MissingActor, UndeclaredMutation
 from authz import current_subject
 from store import Isolation, Query, Store, errors
@@ -28,14 +29,38 @@ _log = structlog.get_logger("txstore.audit")
 
 
 class _Shared:
-    """What every handle of one AuditStore shares: the compiled plans and the auditor."""
+    """What every handle of one AuditStore shares: the compiled plans, the auditor,
+    and each audited query's single-statement form (None where the transaction
+    form is kept)."""
 
-    __slots__ = ("auditor", "file", "plans")
+    __slots__ = ("auditor", "file", "plans", "statements")
 
     def __init__(self, plans: Plans, auditor: Auditor, file: str) -> None:
         self.plans = plans
         self.auditor = auditor
         self.file = file
+        self.statements: dict[str, Statement | None] = {
+            name: _single(plan, auditor) for name, plan in plans.audited.items()
+        }
+
+    async def single(
+        self, store: Store, statement: Statement, query: Query[RowT], args: tuple[object, ...]
+    ) -> RowT:
+        """The change and its entries in one statement on ``store``."""
+        subject = current_subject()
+        if subject is None:
+            raise MissingActor(f"{query.name} is audited but runs with no subject")
+        request = current_request()
+        values = {
+            "user_id": subject.id,
+            "time": datetime.datetime.now(datetime.UTC),
+            "ip": request.ip,
+            "user_agent": request.user_agent,
+            "request_id": request.request_id,
+        }
+        bound = tuple(values[f] for f in statement.bound)
+        derived: Query[RowT] = statement.query
+        return await store.fetch_one(derived, args + bound)
 
     def plan(self, query: Query[Any]) -> Plan | None:
         plan = self.plans.audited.get(query.name)
@@ -89,6 +114,38 @@ class _Shared:
             action=str(entry.action),
         )
         return row
+
+
+def _single(plan: Plan, auditor: Auditor) -> Statement | None:
+    """The plan's single-statement form, or None (with a debug event saying why)."""
+    try:
+        if not isinstance(auditor, DatabaseAuditor):
+            raise Unsupported(f"the auditor {type(auditor).__name__} is not a table")
+        assert plan.model is not None and plan.query is not None
+        resource = plan.resource
+        org: str | tuple[Query[Any], tuple[str, ...], str] | None
+        if isinstance(resource.org, str) or resource.org is None:
+            org = resource.org
+        else:
+            assert plan.via is not None
+            org = (plan.via, plan.via_args, resource.org.attribute)
+        return derive(
+            plan.query,
+            model=plan.model,
+            fields=plan.fields,
+            statement=plan.statement,
+            lookup=plan.lookup,
+            lookup_args=plan.lookup_args,
+            resource_type=resource.type,
+            resource_id=resource.id,
+            resource_target=resource.target,
+            org=org,
+            action=plan.action,
+            sink=auditor.insert,
+        )
+    except (Unsupported, ValueError) as why:
+        _log.debug("audit in a transaction: no single-statement form", query=plan.name, reason=str(why))
+        return None
 
 
 async def _read(tx: Store, lookup: Query[Any] | None, args: tuple[object, ...]) -> Any:
@@ -231,6 +288,10 @@ class AuditStore(_AuditLayer):
 
     async def _audited(self, plan: Plan, query: Query[RowT], args: tuple[object, ...]) -> RowT:
         shared = self._shared
+        statement = shared.statements.get(query.name)
+        if statement is not None and statement.query.origin is query:
+            # One statement is atomic on its own: no transaction around it.
+            return await shared.single(self._inner, statement, query, args)
 
         async def change(tx: Store) -> RowT:
             return await shared.run(tx, plan, query, args)
@@ -249,6 +310,10 @@ class AuditTx(_AuditLayer):
 
     async def _audited(self, plan: Plan, query: Query[RowT], args: tuple[object, ...]) -> RowT:
         shared = self._shared
+        statement = shared.statements.get(query.name)
+        if statement is not None and statement.query.origin is query:
+            # A failed statement leaves nothing behind: no savepoint is needed.
+            return await shared.single(self._inner, statement, query, args)
 
         async def change(tx: Store) -> RowT:
             return await shared.run(tx, plan, query, args)

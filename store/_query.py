@@ -60,6 +60,9 @@ class Query(Generic[RowT]):
     authorize_filter: str | None = None
     doc: str = ""
     columns: tuple[str, ...] = field(default=())
+    # The declared query this one was derived from by a layer (the audit layer's
+    # single-statement form); the layers below decide on the declared one.
+    origin: Query[Any] | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return f"<Query {self.name} :{self.kind} at {self.source}>"
@@ -69,11 +72,14 @@ class Query(Generic[RowT]):
         return dataclasses.replace(self, sql=_locking_sql(self.sql))
 
     def is_variant_of(self, other: Query[Any]) -> bool:
-        """True when this is ``other`` or ``other.for_update()`` (the same rows, locked).
+        """True when this is ``other``, ``other.for_update()`` (the same rows, locked),
+        or a query a layer derived from ``other`` (``origin``).
 
-        Layers use it to accept the locking variant another layer derived under
-        the same name, and nothing else.
+        Layers use it to accept the variants another layer derived under the
+        same name, and nothing else.
         """
+        if self.origin is not None:
+            return self.origin is other or self.origin.is_variant_of(other)
         return self is other or self.sql == other.sql or self.sql == _locking_sql(other.sql)
 
 
