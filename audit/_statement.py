@@ -31,6 +31,7 @@ from pydantic import BaseModel
 
 from audit._field import Field
 from audit._sqltext import Token, replace_params, tokens
+from audit.errors import NoSingleStatement
 from store import Param, Query
 
 __all__ = ["Statement", "derive", "diff_sql"]
@@ -53,10 +54,6 @@ class Statement:
 
     query: Query[Any]
     bound: tuple[str, ...]  # entry fields ("user_id", "time", ...), in parameter order
-
-
-class Unsupported(Exception):
-    """Why a query keeps the transaction form."""
 
 
 def _ident(name: str) -> str:
@@ -90,17 +87,17 @@ def _json(annotation: Any, ref: str) -> str:
     """SQL for a value as ``audit.diff`` renders it (pydantic's JSON mode).
 
     Raises:
-        Unsupported: the type has no rendering known to match Python's.
+        NoSingleStatement: the type has no rendering known to match Python's.
     """
     kind = _base(annotation)
     if kind is datetime.datetime:
-        # asyncpg returns timestamptz in UTC and pydantic writes it as ...Z, with
-        # the microseconds only when there are any (to_jsonb would use the session zone).
+        # asyncpg returns timestamptz in UTC and pydantic writes it as ...Z, with six
+        # digits of microseconds when there are any (to_jsonb would use the session zone).
         utc = f"({ref} AT TIME ZONE 'UTC')"
         return (
             f"to_jsonb(to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
-            f"CASE WHEN extract(microseconds FROM {utc})::int % 1000000 = 0 THEN '' "
-            f"ELSE rtrim(to_char({utc}, '.US'), '0') END || 'Z')"
+            f"CASE to_char({utc}, 'US') WHEN '000000' THEN '' "
+            f"ELSE to_char({utc}, '.US') END || 'Z')"
         )
     if kind is bytes:
         return f"to_jsonb(translate(encode({ref}, 'base64'), E'+/\\n', '-_'))"
@@ -110,7 +107,7 @@ def _json(annotation: Any, ref: str) -> str:
             return f"to_jsonb({ref})"
     if _scalar(kind):
         return f"to_jsonb({ref})"
-    raise Unsupported(f"no SQL rendering of {annotation!r} known to match audit.diff()")
+    raise NoSingleStatement(f"no SQL rendering of {annotation!r} known to match audit.diff()")
 
 
 def _comparable(annotation: Any) -> bool:
@@ -138,7 +135,7 @@ def diff_sql(
     ``{"secret": true}``.
 
     Raises:
-        Unsupported: a tracked or secret field's type has no SQL form known to
+        NoSingleStatement: a tracked or secret field's type has no SQL form known to
             compare and render as ``audit.diff()`` does (the layer then keeps
             the transaction form).
         ValueError: both rows are None.
@@ -152,7 +149,7 @@ def diff_sql(
             continue
         annotation = info.annotation
         if not _comparable(annotation):
-            raise Unsupported(f"{model.__name__}.{name}: {annotation!r} cannot be compared in SQL")
+            raise NoSingleStatement(f"{model.__name__}.{name}: {annotation!r} cannot be compared in SQL")
         before = old(name) if old is not None else "NULL"
         after = new(name) if new is not None else "NULL"
         if kind is Field.SECRET:
@@ -187,7 +184,7 @@ def _first_word(found: list[Token]) -> str:
 def _returning_star(sql: str, found: list[Token]) -> Token:
     returning = _top(found, "RETURNING")
     if returning is None or sql[returning.end :].strip().rstrip(";").strip() != "*":
-        raise Unsupported("the mutation must end in RETURNING *")
+        raise NoSingleStatement("the mutation must end in RETURNING *")
     return returning
 
 
@@ -195,12 +192,12 @@ def _target(sql: str, found: list[Token], first: Token, set_: Token) -> str:
     """How the UPDATE's columns are qualified: its alias, else its table name."""
     words = [t for t in found if first.end <= t.start < set_.start]
     if any(t.kind != "word" and t.text != "." for t in words):
-        raise Unsupported("the UPDATE target is not a plain table name")
+        raise NoSingleStatement("the UPDATE target is not a plain table name")
     names = [t.text for t in words if t.kind == "word" and t.text.upper() not in ("ONLY", "AS")]
     if not names:
-        raise Unsupported("the UPDATE names no table")
+        raise NoSingleStatement("the UPDATE names no table")
     if sql[words[-1].end : set_.start].strip():
-        raise Unsupported("the UPDATE target is not a plain table name")
+        raise NoSingleStatement("the UPDATE target is not a plain table name")
     return names[-1]
 
 
@@ -214,10 +211,10 @@ def _update(
     set_ = _top(found, "SET")
     where = _top(found, "WHERE")
     if first is None or first.text.upper() != "UPDATE" or set_ is None or where is None:
-        raise Unsupported("the UPDATE must read UPDATE <table> SET ... WHERE ... RETURNING *")
+        raise NoSingleStatement("the UPDATE must read UPDATE <table> SET ... WHERE ... RETURNING *")
     returning = _returning_star(sql, found)
     if returning.start < where.start:
-        raise Unsupported("the UPDATE must read UPDATE <table> SET ... WHERE ... RETURNING *")
+        raise NoSingleStatement("the UPDATE must read UPDATE <table> SET ... WHERE ... RETURNING *")
     target = _target(sql, found, first, set_)
     from_ = _top(found, "FROM", set_.end)
     columns = query.columns
@@ -264,22 +261,22 @@ def _sink(
     sql = insert.sql.rstrip().rstrip(";")
     found = tokens(sql)
     if _first_word(found) != "INSERT":
-        raise Unsupported(f"the sink {insert.name} is not an INSERT ... VALUES (...)")
+        raise NoSingleStatement(f"the sink {insert.name} is not an INSERT ... VALUES (...)")
     keyword = _top(found, "VALUES")
     if keyword is None:
-        raise Unsupported(f"the sink {insert.name} is not an INSERT ... VALUES (...)")
+        raise NoSingleStatement(f"the sink {insert.name} is not an INSERT ... VALUES (...)")
     index = found.index(keyword)
     opening = found[index + 1] if index + 1 < len(found) else None
     if opening is None or opening.kind != "(":
-        raise Unsupported(f"the sink {insert.name} is not an INSERT ... VALUES (...)")
+        raise NoSingleStatement(f"the sink {insert.name} is not an INSERT ... VALUES (...)")
     closing = next(t for t in found[index + 2 :] if t.kind == ")" and t.depth == 0)
     after = found[found.index(closing) + 1 :]
     if after and after[0].text == ",":
-        raise Unsupported(f"the sink {insert.name} inserts more than one row")
+        raise NoSingleStatement(f"the sink {insert.name} inserts more than one row")
     inner = replace_params(sql[opening.end : closing.start], value)
     outside = sql[: keyword.start] + " " + sql[closing.end :]
     if any(t.kind == "param" for t in tokens(outside)):
-        raise Unsupported(f"the sink {insert.name} has parameters outside its VALUES")
+        raise NoSingleStatement(f"the sink {insert.name} has parameters outside its VALUES")
     rewritten = (
         sql[: keyword.start]
         + f"SELECT {inner}\nFROM {source} AS a\nWHERE {condition}"
@@ -310,17 +307,17 @@ def derive(
     another row.
 
     Raises:
-        Unsupported: the form cannot express this query, its sink or a field.
+        NoSingleStatement: the form cannot express this query, its sink or a field.
     """
     for column in query.columns:
         if column.startswith("audit_"):
-            raise Unsupported(f"column {column} collides with the statement's own names")
+            raise NoSingleStatement(f"column {column} collides with the statement's own names")
     mutation = query.sql.rstrip().rstrip(";")
     old: Callable[[str], str] | None
     new: Callable[[str], str] | None
     if statement == "UPDATE":
         if lookup is None:
-            raise Unsupported("an audited UPDATE needs its old-row lookup")
+            raise NoSingleStatement("an audited UPDATE needs its old-row lookup")
         mutation, aliases = _update(query, lookup, lookup_args, resource_id)
         by_column = dict(zip(query.columns, aliases, strict=True))
         old = lambda c: f"a.{by_column[c]}"  # noqa: E731  # one-line column accessors
@@ -332,7 +329,7 @@ def derive(
         _returning_star(mutation, tokens(mutation))
         old, new = lambda c: f"a.{_ident(c)}", None
     else:
-        raise Unsupported(f"cannot audit a {statement} in one statement")
+        raise NoSingleStatement(f"cannot audit a {statement} in one statement")
     diff = diff_sql(model, fields, old=old, new=new)
 
     def row(column: str) -> str:

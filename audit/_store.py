@@ -15,8 +15,8 @@ from audit._config import Config
 from audit._diff import diff
 from audit._entry import AuditEntry, current_request
 from audit._plan import Plan, Plans
-from audit._statement import Statement, Unsupported, derive
-from audit.errors import MissingActor, UndeclaredMutation
+from audit._statement import Statement, derive
+from audit.errors import MissingActor, NoSingleStatement, UndeclaredMutation
 from authz import current_subject
 from store import Isolation, Query, Store, errors
 
@@ -120,7 +120,7 @@ def _single(plan: Plan, auditor: Auditor) -> Statement | None:
     """The plan's single-statement form, or None (with a debug event saying why)."""
     try:
         if not isinstance(auditor, DatabaseAuditor):
-            raise Unsupported(f"the auditor {type(auditor).__name__} is not a table")
+            raise NoSingleStatement(f"the auditor {type(auditor).__name__} is not a table")
         assert plan.model is not None and plan.query is not None
         resource = plan.resource
         org: str | tuple[Query[Any], tuple[str, ...], str] | None
@@ -143,7 +143,7 @@ def _single(plan: Plan, auditor: Auditor) -> Statement | None:
             action=plan.action,
             sink=auditor.insert,
         )
-    except (Unsupported, ValueError) as why:
+    except (NoSingleStatement, ValueError) as why:
         _log.debug("audit in a transaction: no single-statement form", query=plan.name, reason=str(why))
         return None
 

@@ -14,6 +14,7 @@ __all__ = [
     "AuditConfigError",
     "AuditError",
     "MissingActor",
+    "NoSingleStatement",
     "NotAuditable",
     "UnclassifiedField",
     "UndeclaredMutation",
@@ -51,3 +52,11 @@ class UndeclaredMutation(AuditError):
 
 class MissingActor(AuditError):
     """An audited mutation ran with no acting subject to record."""
+
+
+class NoSingleStatement(AuditError):
+    """A mutation, field type or sink the single-statement form cannot express.
+
+    ``AuditStore`` does not raise it: it keeps the transaction form for that
+    query and logs why (a debug event). ``audit.diff_sql`` raises it.
+    """

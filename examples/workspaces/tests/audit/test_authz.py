@@ -134,6 +134,10 @@ async def test_an_audited_update_is_one_statement_through_every_layer(pg: Querie
         assert calls("update_workspace_name") == 1
         assert calls("get_workspace_by_id") == 0
         assert calls("insert_audit_log") == 0
+        transactions = metrics.registry.get_sample_value(
+            "txstore_transactions_total", {"tx_id": "update_workspace_name", "outcome": "commit"}
+        )
+        assert transactions is None  # atomic as one statement: no BEGIN/COMMIT around it
         assert len(await _search(pg)) == 2
     finally:
         metrics.close()
