@@ -54,8 +54,8 @@ __all__ = [
     "connect_stack",
     "current_request",
     "diff",
-    "diff_sql",
     "diff_json",
+    "diff_sql",
     "errors",
     "request_metadata",
 ]

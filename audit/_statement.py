@@ -32,7 +32,7 @@ from pydantic import BaseModel
 from audit._field import Field
 from audit._sqltext import Token, replace_params, tokens
 from audit.errors import NoSingleStatement
-from store import Param, Query
+from store import Kind, Param, Query
 
 __all__ = ["Statement", "derive", "diff_sql"]
 
@@ -45,7 +45,7 @@ _BOUND = {
     "request_id": ("audit_request_id", "uuid"),
 }
 
-_SECRET_JSON = """'{"secret": true}'::jsonb"""
+_SECRET_JSON = """'{"secret": true}'::jsonb"""  # noqa: S105  # the marker, not a secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +149,9 @@ def diff_sql(
             continue
         annotation = info.annotation
         if not _comparable(annotation):
-            raise NoSingleStatement(f"{model.__name__}.{name}: {annotation!r} cannot be compared in SQL")
+            raise NoSingleStatement(
+                f"{model.__name__}.{name}: {annotation!r} cannot be compared in SQL"
+            )
         before = old(name) if old is not None else "NULL"
         after = new(name) if new is not None else "NULL"
         if kind is Field.SECRET:
@@ -202,10 +204,17 @@ def _target(sql: str, found: list[Token], first: Token, set_: Token) -> str:
 
 
 def _update(
-    query: Query[Any], lookup: Query[Any], lookup_args: tuple[int, ...], key: str
+    sql: str,
+    columns: tuple[str, ...],
+    lookup: tuple[Query[Any], tuple[int, ...]] | None,
+    key: tuple[str, ...],
 ) -> tuple[str, tuple[str, ...]]:
-    """The UPDATE joined to its lookup (locked): (SQL returning old columns too, their aliases)."""
-    sql = query.sql.rstrip().rstrip(";")
+    """The UPDATE joined to its old rows, locked: (SQL returning them too, their aliases).
+
+    With ``lookup`` the old row is the lookup's (a one-row UPDATE); without,
+    the rows the UPDATE's own ``WHERE`` selects, read ``FOR UPDATE`` (a bulk
+    UPDATE). Either way they are paired with the new rows by ``key``.
+    """
     found = tokens(sql)
     first = found[0] if found else None
     set_ = _top(found, "SET")
@@ -217,22 +226,40 @@ def _update(
         raise NoSingleStatement("the UPDATE must read UPDATE <table> SET ... WHERE ... RETURNING *")
     target = _target(sql, found, first, set_)
     from_ = _top(found, "FROM", set_.end)
-    columns = query.columns
+    if from_ is not None and from_.start > where.start:
+        from_ = None
     aliases = tuple(f"audit_old_{i}" for i in range(len(columns)))
-    lookup_sql = replace_params(
-        lookup.sql.rstrip().rstrip(";"), lambda n: f"${lookup_args[n - 1] + 1}"
-    )
-    selected = ", ".join(
-        f"audit_l.{_ident(c)} AS {a}" for c, a in zip(columns, aliases, strict=True)
-    )
-    locked = f"(SELECT {selected} FROM (\n{lookup_sql}\n) AS audit_l) AS audit_lock"
-    join = f"{_ident(target)}.{_ident(key)} = audit_lock.{aliases[columns.index(key)]}"
+    condition = sql[where.end : returning.start].rstrip()
+    if lookup is not None:
+        query, lookup_args = lookup
+        lookup_sql = replace_params(
+            query.sql.rstrip().rstrip(";"), lambda n: f"${lookup_args[n - 1] + 1}"
+        )
+        selected = ", ".join(
+            f"audit_l.{_ident(c)} AS {a}" for c, a in zip(columns, aliases, strict=True)
+        )
+        locked = f"(SELECT {selected} FROM (\n{lookup_sql}\n) AS audit_l) AS audit_lock"
+    else:
+        # The same rows the UPDATE selects: its target (alias and all) and FROM
+        # items, its WHERE; only the target's rows are locked.
+        selected = ", ".join(
+            f"{_ident(target)}.{_ident(c)} AS {a}" for c, a in zip(columns, aliases, strict=True)
+        )
+        sources = sql[first.end : set_.start].strip()
+        if from_ is not None:
+            sources += ", " + sql[from_.end : where.start].strip()
+        locked = (
+            f"(SELECT {selected} FROM {sources} WHERE {condition}\n"
+            f"FOR UPDATE OF {_ident(target)}) AS audit_lock"
+        )
+    by_column = dict(zip(columns, aliases, strict=True))
+    join = " AND ".join(f"{_ident(target)}.{_ident(k)} = audit_lock.{by_column[k]}" for k in key)
     rewritten = (
         sql[: where.start].rstrip()
-        + ("\n, " if from_ is not None and from_.start < where.start else "\nFROM ")
+        + ("\n, " if from_ is not None else "\nFROM ")
         + locked
         + f"\nWHERE {join} AND (\n"
-        + sql[where.end : returning.start].rstrip()
+        + condition
         + "\n)\n"
         + sql[returning.start :]
     )
@@ -293,6 +320,7 @@ def derive(
     statement: str,
     lookup: Query[Any] | None,
     lookup_args: tuple[int, ...],
+    key: tuple[str, ...],
     resource_type: str,
     resource_id: str,
     resource_target: str | None,
@@ -304,22 +332,33 @@ def derive(
 
     ``statement`` is INSERT, UPDATE or DELETE; ``org`` a column of the row, or
     (query, row columns for its parameters, result column) found through
-    another row.
+    another row. A one-row UPDATE reads its old row with ``lookup``; a bulk
+    one (any kind but ``:one``) pairs old and new rows by ``key``.
 
     Raises:
         NoSingleStatement: the form cannot express this query, its sink or a field.
     """
-    for column in query.columns:
+    columns = tuple(model.model_fields)
+    for column in columns:
         if column.startswith("audit_"):
             raise NoSingleStatement(f"column {column} collides with the statement's own names")
     mutation = query.sql.rstrip().rstrip(";")
+    if query.kind in (Kind.EXEC, Kind.EXECROWS):
+        if _top(tokens(mutation), "RETURNING") is not None:
+            raise NoSingleStatement("an :exec or :execrows mutation must not return rows")
+        mutation += "\nRETURNING *"
     old: Callable[[str], str] | None
     new: Callable[[str], str] | None
     if statement == "UPDATE":
-        if lookup is None:
-            raise NoSingleStatement("an audited UPDATE needs its old-row lookup")
-        mutation, aliases = _update(query, lookup, lookup_args, resource_id)
-        by_column = dict(zip(query.columns, aliases, strict=True))
+        if query.kind is Kind.ONE:
+            if lookup is None:
+                raise NoSingleStatement("an audited one-row UPDATE needs its old-row lookup")
+            mutation, aliases = _update(mutation, columns, (lookup, lookup_args), (resource_id,))
+        else:
+            if not key:
+                raise NoSingleStatement("an audited bulk UPDATE needs its key")
+            mutation, aliases = _update(mutation, columns, None, key)
+        by_column = dict(zip(columns, aliases, strict=True))
         old = lambda c: f"a.{by_column[c]}"  # noqa: E731  # one-line column accessors
         new = lambda c: f"a.{_ident(c)}"  # noqa: E731
     elif statement == "INSERT":
@@ -341,9 +380,7 @@ def derive(
         org_sql = row(org)
     else:
         via, via_columns, attribute = org
-        via_sql = replace_params(
-            via.sql.rstrip().rstrip(";"), lambda n: row(via_columns[n - 1])
-        )
+        via_sql = replace_params(via.sql.rstrip().rstrip(";"), lambda n: row(via_columns[n - 1]))
         org_sql = f"(SELECT v.{_ident(attribute)} FROM (\n{via_sql}\n) AS v LIMIT 1)"
     values = {
         "id": "gen_random_uuid()",
@@ -361,15 +398,18 @@ def derive(
     }
     entries, used = _sink(sink, values, "audit_rows", "a.audit_diff <> '{}'::jsonb")
     start = len(query.params)
-    numbers = {field: start + i + 1 for i, field in enumerate(used)}
-    for field in used:
-        entries = entries.replace(f"\x00{field}\x00", f"${numbers[field]}::{_BOUND[field][1]}")
-    columns = ", ".join(_ident(c) for c in query.columns)
+    for i, field in enumerate(used):
+        entries = entries.replace(f"\x00{field}\x00", f"${start + i + 1}::{_BOUND[field][1]}")
+    result = (
+        ", ".join(_ident(c) for c in query.columns)  # the order the decoder reads
+        if query.kind in (Kind.ONE, Kind.MANY)
+        else "1"  # the command tag still counts the changed rows
+    )
     sql = (
         f"WITH audit_change AS (\n{mutation}\n),\n"
         f"audit_rows AS (\nSELECT a.*, {diff} AS audit_diff\nFROM audit_change AS a\n),\n"
         f"audit_entries AS (\n{entries}\n)\n"
-        f"SELECT {columns} FROM audit_change"
+        f"SELECT {result} FROM audit_change"
     )
     params = query.params + tuple(Param(_BOUND[f][0], _BOUND[f][1], True) for f in used)
     return Statement(dataclasses.replace(query, sql=sql, params=params, origin=query), used)

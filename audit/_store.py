@@ -16,7 +16,7 @@ from audit._diff import diff
 from audit._entry import AuditEntry, current_request
 from audit._plan import Plan, Plans
 from audit._statement import Statement, derive
-from audit.errors import MissingActor, NoSingleStatement, UndeclaredMutation
+from audit.errors import AuditConfigError, MissingActor, NoSingleStatement, UndeclaredMutation
 from authz import current_subject
 from store import Isolation, Query, Store, errors
 
@@ -42,11 +42,35 @@ class _Shared:
         self.statements: dict[str, Statement | None] = {
             name: _single(plan, auditor) for name, plan in plans.audited.items()
         }
+        refused = [
+            f"{name} ({plan.query.source if plan.query else '?'}) is a bulk mutation "
+            "but cannot be audited per row in one statement (see the debug event "
+            "'audit in a transaction' for why); declare it Unaudited(reason) in "
+            f"{file} or make it fit"
+            for name, plan in plans.audited.items()
+            if plan.bulk and self.statements[name] is None
+        ]
+        if refused:
+            raise AuditConfigError(refused)
 
-    async def single(
-        self, store: Store, statement: Statement, query: Query[RowT], args: tuple[object, ...]
-    ) -> RowT:
-        """The change and its entries in one statement on ``store``."""
+    def statement(self, query: Query[Any]) -> Statement | None:
+        """The single-statement form of ``query`` when it is an audited query that has one.
+
+        Raises:
+            UndeclaredMutation: the query writes an auditable table undeclared.
+        """
+        plan = self.plan(query)
+        if plan is None:
+            return None
+        statement = self.statements.get(query.name)
+        return statement if statement is not None and statement.query.origin is query else None
+
+    def bound(self, query: Query[Any], statement: Statement) -> tuple[object, ...]:
+        """The entry values the statement binds after the query's own arguments.
+
+        Raises:
+            MissingActor: no subject is acting.
+        """
         subject = current_subject()
         if subject is None:
             raise MissingActor(f"{query.name} is audited but runs with no subject")
@@ -58,9 +82,7 @@ class _Shared:
             "user_agent": request.user_agent,
             "request_id": request.request_id,
         }
-        bound = tuple(values[f] for f in statement.bound)
-        derived: Query[RowT] = statement.query
-        return await store.fetch_one(derived, args + bound)
+        return tuple(values[f] for f in statement.bound)
 
     def plan(self, query: Query[Any]) -> Plan | None:
         plan = self.plans.audited.get(query.name)
@@ -74,6 +96,13 @@ class _Shared:
                 f"declaration in {self.file}"
             )
         return plan
+
+    async def single(
+        self, store: Store, statement: Statement, query: Query[RowT], args: tuple[object, ...]
+    ) -> RowT:
+        """The change and its entry in one statement on ``store``."""
+        derived: Query[RowT] = statement.query
+        return await store.fetch_one(derived, args + self.bound(query, statement))
 
     async def run(
         self, tx: Store, plan: Plan, query: Query[RowT], args: tuple[object, ...]
@@ -121,7 +150,8 @@ def _single(plan: Plan, auditor: Auditor) -> Statement | None:
     try:
         if not isinstance(auditor, DatabaseAuditor):
             raise NoSingleStatement(f"the auditor {type(auditor).__name__} is not a table")
-        assert plan.model is not None and plan.query is not None
+        assert plan.model is not None
+        assert plan.query is not None
         resource = plan.resource
         org: str | tuple[Query[Any], tuple[str, ...], str] | None
         if isinstance(resource.org, str) or resource.org is None:
@@ -136,6 +166,7 @@ def _single(plan: Plan, auditor: Auditor) -> Statement | None:
             statement=plan.statement,
             lookup=plan.lookup,
             lookup_args=plan.lookup_args,
+            key=plan.key,
             resource_type=resource.type,
             resource_id=resource.id,
             resource_target=resource.target,
@@ -144,7 +175,9 @@ def _single(plan: Plan, auditor: Auditor) -> Statement | None:
             sink=auditor.insert,
         )
     except (NoSingleStatement, ValueError) as why:
-        _log.debug("audit in a transaction: no single-statement form", query=plan.name, reason=str(why))
+        _log.debug(
+            "audit in a transaction: no single-statement form", query=plan.name, reason=str(why)
+        )
         return None
 
 
@@ -203,31 +236,48 @@ class _AuditLayer:
         return await self._audited(plan, query, args)
 
     async def fetch_many(self, query: Query[RowT], args: tuple[object, ...]) -> list[RowT]:
-        """Run a ``:many`` query.
+        """Run a ``:many`` query; an audited bulk mutation writes one entry per row with it.
 
         Raises:
+            MissingActor: an audited mutation ran with no subject.
             UndeclaredMutation: the query writes an auditable table undeclared.
         """
-        self._shared.plan(query)
-        return await self._inner.fetch_many(query, args)
+        shared = self._shared
+        statement = shared.statement(query)
+        if statement is None:
+            return await self._inner.fetch_many(query, args)
+        derived: Query[RowT] = statement.query
+        return await self._inner.fetch_many(derived, args + shared.bound(query, statement))
 
     async def execute(self, query: Query[None], args: tuple[object, ...]) -> None:
-        """Run an ``:exec`` query (only undeclared-or-unaudited writes get here).
+        """Run an ``:exec`` query; an audited bulk mutation writes one entry per row with it.
 
         Raises:
+            MissingActor: an audited mutation ran with no subject.
             UndeclaredMutation: the query writes an auditable table undeclared.
         """
-        self._shared.plan(query)
-        await self._inner.execute(query, args)
+        shared = self._shared
+        statement = shared.statement(query)
+        if statement is None:
+            await self._inner.execute(query, args)
+            return
+        await self._inner.execute(statement.query, args + shared.bound(query, statement))
 
     async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int:
-        """Run an ``:execrows`` query and return the affected row count.
+        """Run an ``:execrows`` query and return the affected row count; an audited
+        bulk mutation writes one entry per row with it.
 
         Raises:
+            MissingActor: an audited mutation ran with no subject.
             UndeclaredMutation: the query writes an auditable table undeclared.
         """
-        self._shared.plan(query)
-        return await self._inner.execute_rows(query, args)
+        shared = self._shared
+        statement = shared.statement(query)
+        if statement is None:
+            return await self._inner.execute_rows(query, args)
+        return await self._inner.execute_rows(
+            statement.query, args + shared.bound(query, statement)
+        )
 
     async def ping(self) -> None:
         """Check the store below answers."""
