@@ -39,17 +39,17 @@ class _Shared:
         self.plans = plans
         self.auditor = auditor
         self.file = file
-        self.statements: dict[str, Statement | None] = {
-            name: _single(plan, auditor) for name, plan in plans.audited.items()
-        }
-        refused = [
-            f"{name} ({plan.query.source if plan.query else '?'}) is a bulk mutation "
-            "but cannot be audited per row in one statement (see the debug event "
-            "'audit in a transaction' for why); declare it Unaudited(reason) in "
-            f"{file} or make it fit"
-            for name, plan in plans.audited.items()
-            if plan.bulk and self.statements[name] is None
-        ]
+        self.statements: dict[str, Statement | None] = {}
+        refused: list[str] = []
+        for name, plan in plans.audited.items():
+            statement, why = _single(plan, auditor)
+            self.statements[name] = statement
+            if plan.bulk and statement is None:
+                refused.append(
+                    f"{name} ({plan.query.source if plan.query else '?'}) is a bulk mutation "
+                    f"that cannot be audited per row in one statement ({why}); declare it "
+                    f"Unaudited(reason) in {file}, or change the query or the auditor"
+                )
         if refused:
             raise AuditConfigError(refused)
 
@@ -145,8 +145,8 @@ class _Shared:
         return row
 
 
-def _single(plan: Plan, auditor: Auditor) -> Statement | None:
-    """The plan's single-statement form, or None (with a debug event saying why)."""
+def _single(plan: Plan, auditor: Auditor) -> tuple[Statement | None, str]:
+    """The plan's single-statement form, or None and why (also logged as a debug event)."""
     try:
         if not isinstance(auditor, DatabaseAuditor):
             raise NoSingleStatement(f"the auditor {type(auditor).__name__} is not a table")
@@ -159,7 +159,7 @@ def _single(plan: Plan, auditor: Auditor) -> Statement | None:
         else:
             assert plan.via is not None
             org = (plan.via, plan.via_args, resource.org.attribute)
-        return derive(
+        statement = derive(
             plan.query,
             model=plan.model,
             fields=plan.fields,
@@ -178,7 +178,8 @@ def _single(plan: Plan, auditor: Auditor) -> Statement | None:
         _log.debug(
             "audit in a transaction: no single-statement form", query=plan.name, reason=str(why)
         )
-        return None
+        return None, str(why)
+    return statement, ""
 
 
 async def _read(tx: Store, lookup: Query[Any] | None, args: tuple[object, ...]) -> Any:
