@@ -25,7 +25,7 @@ class Via:
 class Resource:
     """How an audited table's row names itself in an entry.
 
-    ``type`` is ``audit_logs.resource_type``; ``id``, ``target`` (a human
+    ``type`` is the entry's ``resource_type``; ``id``, ``target`` (a human
     readable name) and ``org`` (the tenant the entry belongs to, recorded as
     ``org_id``) are attributes of the row, or for ``org`` a :class:`Via`
     lookup when the row only points at it.

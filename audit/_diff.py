@@ -92,5 +92,5 @@ def diff(
 
 
 def diff_json(changes: Mapping[str, Change]) -> dict[str, JsonValue]:
-    """A diff as the JSON object stored in ``audit_logs.diff``."""
+    """A diff as the JSON object an audit table stores."""
     return {name: change.to_json() for name, change in changes.items()}

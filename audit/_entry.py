@@ -80,7 +80,7 @@ class AuditEntry:
     additional_fields: Mapping[str, JsonValue] = field(default_factory=dict)
 
     def diff_json(self) -> dict[str, JsonValue]:
-        """The diff as stored in ``audit_logs.diff``; secret fields carry no value."""
+        """The diff as an audit table stores it (JSON); secret fields carry no value."""
         return diff_json(self.diff)
 
     def log_fields(self) -> dict[str, object]:

@@ -17,7 +17,6 @@ layer keeps the transaction form for that query.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import enum
 import types
@@ -33,6 +32,7 @@ from audit._field import Field
 from audit._sqltext import Token, replace_params, tokens
 from audit.errors import NoSingleStatement
 from store import Kind, Param, Query
+from store._query import derive as derive_query
 
 __all__ = ["Statement", "derive", "diff_sql"]
 
@@ -412,4 +412,7 @@ def derive(
         f"SELECT {result} FROM audit_change"
     )
     params = query.params + tuple(Param(_BOUND[f][0], _BOUND[f][1], True) for f in used)
-    return Statement(dataclasses.replace(query, sql=sql, params=params, origin=query), used)
+    variant = derive_query(
+        query, sql=sql, params=params, authorize_filter=query.authorize_filter, for_below=True
+    )
+    return Statement(variant, used)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import structlog
 from pydantic import BaseModel
@@ -16,9 +16,16 @@ from audit._diff import diff
 from audit._entry import AuditEntry, current_request
 from audit._plan import Plan, Plans
 from audit._statement import Statement, derive
-from audit.errors import AuditConfigError, MissingActor, NoSingleStatement, UndeclaredMutation
+from audit.errors import (
+    AuditConfigError,
+    MissingActor,
+    NoSingleStatement,
+    QueryRefused,
+    UndeclaredMutation,
+)
 from authz import current_subject
-from store import Isolation, Query, Store, errors
+from store import Isolation, Kind, Query, Store, errors
+from store._query import PRIMITIVE_KINDS
 
 __all__ = ["AuditStore", "AuditTx"]
 
@@ -26,6 +33,12 @@ T = TypeVar("T")
 RowT = TypeVar("RowT")
 
 _log = structlog.get_logger("txstore.audit")
+_RUNS = {
+    Kind.ONE: "fetch_one",
+    Kind.MANY: "fetch_many",
+    Kind.EXEC: "execute",
+    Kind.EXECROWS: "execute_rows",
+}
 
 
 class _Shared:
@@ -36,6 +49,11 @@ class _Shared:
     __slots__ = ("auditor", "file", "plans", "statements")
 
     def __init__(self, plans: Plans, auditor: Auditor, file: str) -> None:
+        """Derive every audited query's single-statement form.
+
+        Raises:
+            AuditConfigError: a bulk mutation has no single-statement form.
+        """
         self.plans = plans
         self.auditor = auditor
         self.file = file
@@ -53,17 +71,11 @@ class _Shared:
         if refused:
             raise AuditConfigError(refused)
 
-    def statement(self, query: Query[Any]) -> Statement | None:
-        """The single-statement form of ``query`` when it is an audited query that has one.
-
-        Raises:
-            UndeclaredMutation: the query writes an auditable table undeclared.
-        """
-        plan = self.plan(query)
-        if plan is None:
+    def statement(self, plan: Plan | None, query: Query[Any]) -> Statement | None:
+        """The single-statement form to run for ``query`` (the declared query itself)."""
+        if plan is None or query is not plan.query:
             return None
-        statement = self.statements.get(query.name)
-        return statement if statement is not None and statement.query.origin is query else None
+        return self.statements.get(plan.name)
 
     def bound(self, query: Query[Any], statement: Statement) -> tuple[object, ...]:
         """The entry values the statement binds after the query's own arguments.
@@ -84,25 +96,48 @@ class _Shared:
         }
         return tuple(values[f] for f in statement.bound)
 
-    def plan(self, query: Query[Any]) -> Plan | None:
-        plan = self.plans.audited.get(query.name)
-        if (
-            plan is None
-            and query.mutates in self.plans.tables
-            and query.name not in self.plans.unaudited
-        ):
-            raise UndeclaredMutation(
-                f"{query.name} writes auditable table {query.mutates} but has no audit "
-                f"declaration in {self.file}"
-            )
-        return plan
-
     async def single(
         self, store: Store, statement: Statement, query: Query[RowT], args: tuple[object, ...]
     ) -> RowT:
         """The change and its entry in one statement on ``store``."""
         derived: Query[RowT] = statement.query
         return await store.fetch_one(derived, args + self.bound(query, statement))
+
+    def resolve(self, query: Query[RowT], primitive: str) -> tuple[Query[RowT], Plan | None]:
+        """The declared query ``query`` stands for, and its plan if it is audited.
+
+        Everything is decided from the declared query, found by name: a
+        hand-built ``Query`` equal to it in every field is replaced by it; only
+        the variants the framework derives from it (its locking form, the
+        authorization layer's filtered form) run as given. Anything else is
+        refused, as is a primitive that does not run the declared query's
+        kind, so no primitive can run an audited mutation without its entry.
+        """
+        plans = self.plans
+        name = query.name
+        declared = plans.queries.get(name)
+        if declared is None:
+            _refuse(query, primitive, "no query of that name is declared")
+        if query is not declared:
+            if not query.is_variant_of(declared, derived=True):
+                _refuse(
+                    query,
+                    primitive,
+                    f"the Query object differs from the declared {name} ({declared.source}) in "
+                    f"{', '.join(query.differences(declared))}; call the declared query",
+                )
+            if query.same_as(declared):
+                query = declared
+        plan = plans.audited.get(name)
+        if declared.kind not in PRIMITIVE_KINDS[primitive]:
+            reason = f"it is a :{declared.kind} query, run by {_RUNS[declared.kind]}"
+            _refuse(query, primitive, reason)
+        if plan is None and declared.mutates in plans.tables and name not in plans.unaudited:
+            raise UndeclaredMutation(
+                f"{name} writes auditable table {declared.mutates} but has no audit "
+                f"declaration in {self.file}"
+            )
+        return query, plan
 
     async def run(
         self, tx: Store, plan: Plan, query: Query[RowT], args: tuple[object, ...]
@@ -182,6 +217,11 @@ def _single(plan: Plan, auditor: Auditor) -> tuple[Statement | None, str]:
     return statement, ""
 
 
+def _refuse(query: Query[Any], primitive: str, reason: str) -> NoReturn:
+    _log.warning("audit refused", query=query.name, primitive=primitive, reason=reason)
+    raise QueryRefused(query.name, primitive, reason)
+
+
 async def _read(tx: Store, lookup: Query[Any] | None, args: tuple[object, ...]) -> Any:
     if lookup is None:
         return None
@@ -227,11 +267,12 @@ class _AuditLayer:
         """Run a ``:one`` query; a declared mutation is audited in one transaction.
 
         Raises:
+            QueryRefused: ``query`` is not a declared query, or not a ``:one``.
             MissingActor: an audited mutation ran with no subject.
             UndeclaredMutation: the query writes an auditable table undeclared.
             store.errors.NotFound: no row came back.
         """
-        plan = self._shared.plan(query)
+        query, plan = self._shared.resolve(query, "fetch_one")
         if plan is None:
             return await self._inner.fetch_one(query, args)
         return await self._audited(plan, query, args)
@@ -240,11 +281,13 @@ class _AuditLayer:
         """Run a ``:many`` query; an audited bulk mutation writes one entry per row with it.
 
         Raises:
+            QueryRefused: ``query`` is not a declared query, or not a ``:many``.
             MissingActor: an audited mutation ran with no subject.
             UndeclaredMutation: the query writes an auditable table undeclared.
         """
         shared = self._shared
-        statement = shared.statement(query)
+        query, plan = shared.resolve(query, "fetch_many")
+        statement = shared.statement(plan, query)
         if statement is None:
             return await self._inner.fetch_many(query, args)
         derived: Query[RowT] = statement.query
@@ -254,31 +297,34 @@ class _AuditLayer:
         """Run an ``:exec`` query; an audited bulk mutation writes one entry per row with it.
 
         Raises:
+            QueryRefused: ``query`` is not a declared query, or not an ``:exec``.
             MissingActor: an audited mutation ran with no subject.
             UndeclaredMutation: the query writes an auditable table undeclared.
         """
         shared = self._shared
-        statement = shared.statement(query)
+        query, plan = shared.resolve(query, "execute")
+        statement = shared.statement(plan, query)
         if statement is None:
             await self._inner.execute(query, args)
             return
         await self._inner.execute(statement.query, args + shared.bound(query, statement))
 
     async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int:
-        """Run an ``:execrows`` query and return the affected row count; an audited
-        bulk mutation writes one entry per row with it.
+        """Run an ``:execrows`` (or ``:exec``) query and return the affected row count;
+        an audited bulk mutation writes one entry per row with it.
 
         Raises:
+            QueryRefused: ``query`` is not a declared query, or of another kind.
             MissingActor: an audited mutation ran with no subject.
             UndeclaredMutation: the query writes an auditable table undeclared.
         """
         shared = self._shared
-        statement = shared.statement(query)
+        query, plan = shared.resolve(query, "execute_rows")
+        statement = shared.statement(plan, query)
         if statement is None:
             return await self._inner.execute_rows(query, args)
-        return await self._inner.execute_rows(
-            statement.query, args + shared.bound(query, statement)
-        )
+        bound = shared.bound(query, statement)
+        return await self._inner.execute_rows(statement.query, args + bound)
 
     async def ping(self) -> None:
         """Check the store below answers."""
@@ -321,6 +367,9 @@ class AuditStore(_AuditLayer):
     the auditor, all in one transaction: a mutation called outside ``in_tx``
     gets a transaction of its own, and the change and its entry commit
     together or not at all. A diff with no tracked field writes no entry.
+    Only ``fetch_one`` runs an audited mutation, and only the declared query
+    (or a variant the framework derived from it) runs at all: anything else
+    raises :class:`~audit.errors.QueryRefused` before it reaches the database.
     """
 
     __slots__ = ()
@@ -339,8 +388,8 @@ class AuditStore(_AuditLayer):
 
     async def _audited(self, plan: Plan, query: Query[RowT], args: tuple[object, ...]) -> RowT:
         shared = self._shared
-        statement = shared.statements.get(query.name)
-        if statement is not None and statement.query.origin is query:
+        statement = shared.statement(plan, query)
+        if statement is not None:
             # One statement is atomic on its own: no transaction around it.
             return await shared.single(self._inner, statement, query, args)
 
@@ -361,8 +410,8 @@ class AuditTx(_AuditLayer):
 
     async def _audited(self, plan: Plan, query: Query[RowT], args: tuple[object, ...]) -> RowT:
         shared = self._shared
-        statement = shared.statements.get(query.name)
-        if statement is not None and statement.query.origin is query:
+        statement = shared.statement(plan, query)
+        if statement is not None:
             # A failed statement leaves nothing behind: no savepoint is needed.
             return await shared.single(self._inner, statement, query, args)
 

@@ -16,6 +16,7 @@ __all__ = [
     "MissingActor",
     "NoSingleStatement",
     "NotAuditable",
+    "QueryRefused",
     "UnclassifiedField",
     "UndeclaredMutation",
 ]
@@ -54,9 +55,27 @@ class MissingActor(AuditError):
     """An audited mutation ran with no acting subject to record."""
 
 
+class QueryRefused(AuditError):
+    """A call refused before anything runs, so no change can escape its entry.
+
+    The query names no declared query, the ``Query`` object differs from the
+    declared one in some field (the layer audits only what was declared, never
+    a hand-built object), or the primitive called does not run queries of its
+    kind (an audited ``:one`` mutation writes its entry only through
+    ``fetch_one``). The message names the query, the primitive and the reason.
+    """
+
+    def __init__(self, query: str, primitive: str, reason: str) -> None:
+        super().__init__(f"cannot run {query} through {primitive}: {reason}")
+        self.query = query
+        self.primitive = primitive
+        self.reason = reason
+
+
 class NoSingleStatement(AuditError):
     """A mutation, field type or sink the single-statement form cannot express.
 
     ``AuditStore`` does not raise it: it keeps the transaction form for that
-    query and logs why (a debug event). ``audit.diff_sql`` raises it.
+    query and logs why (a debug event), or refuses a bulk declaration at
+    construction (``AuditConfigError``). ``audit.diff_sql`` raises it.
     """

@@ -15,7 +15,8 @@ from authz._policy import Policy, Resource, any_subject, system_only
 from authz._rbac import Action, Object, Role, Scope
 from authz._subject import Subject, SystemIdentity
 from authz.errors import PolicyError, UnknownIdentity, UnknownRole
-from store import FRAMEWORK_QUERIES, Query, Store
+from store import FRAMEWORK_QUERIES, Kind, Query, Store
+from store.errors import NotFound
 
 __all__ = ["FRAMEWORK_POLICIES", "Model", "Revoked"]
 
@@ -32,6 +33,18 @@ FRAMEWORK_POLICIES: Mapping[str, Policy] = MappingProxyType(
 )
 _FRAMEWORK_TYPES = frozenset({"advisory_lock"})
 _FRAMEWORK_ACTIONS = frozenset({Action.USE.value})
+
+
+def _revoked_by(query: Query[Any]) -> Revoked:
+    """A revocation that runs ``query`` (``:one``, the subject id its one parameter)."""
+
+    async def revoked(store: Store, subject: Subject) -> bool:
+        try:
+            return bool(await store.fetch_one(query, (subject.id,)))
+        except NotFound:
+            return False  # an id with no row is not revoked (bootstrap and test subjects)
+
+    return revoked
 
 
 def _caller_file(depth: int) -> Path:
@@ -69,9 +82,12 @@ class Model:
     one is a problem). ``actions`` and ``object_types`` are the vocabulary;
     ``site_roles`` and ``org_roles`` the roles a subject may hold;
     ``system_identities`` the only identities the store honours; ``revoked``
-    an async callable ``(store, subject) -> bool`` asked once per subject
-    binding (None: no revocation). Problems name ``source``, the file that
-    declares the policies (by default the file that constructs the model).
+    says whether a user subject lost access, asked once per subject binding on
+    the store below authorization: an async callable ``(store, subject) ->
+    bool``, or a ``:one`` query of the application taking the subject id and
+    returning a boolean (no row: not revoked), or None (no revocation).
+    Problems name ``source``, the file that declares the policies (by default
+    the file that constructs the model).
 
     Raises:
         PolicyError: the model is inconsistent: a query without a policy, a
@@ -104,7 +120,7 @@ class Model:
         org_roles: Iterable[Role] = (),
         system_identities: Iterable[SystemIdentity] = (),
         scopes: Iterable[Scope] = (),
-        revoked: Revoked | None = None,
+        revoked: Revoked | Query[Any] | None = None,
         source: str | Path | None = None,
     ) -> None:
         self.source = Path(source).resolve() if source is not None else _caller_file(2)
@@ -124,8 +140,17 @@ class Model:
         self.scopes: Mapping[str, Scope] = MappingProxyType(
             {s.name: s for s in (Scope.ALL, *scopes)}
         )
-        self.revoked = revoked
+        self.revoked: Revoked | None = (
+            _revoked_by(revoked) if isinstance(revoked, Query) else revoked
+        )
         problems = [str(p) for p in self.problems(site, org, identities)]
+        if isinstance(revoked, Query) and (
+            revoked.kind is not Kind.ONE or len(revoked.params) != 1
+        ):
+            problems.append(
+                f"{relative(self.source)}:1: revocation query {revoked.name} ({revoked.source}) "
+                "must be :one with the subject id its only parameter"
+            )
         if problems:
             raise PolicyError(problems)
 

@@ -14,7 +14,7 @@ import enum
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from store._pg import open_pool
+from store._pg import DEFAULT_ACQUIRE_TIMEOUT, open_pool
 from store._query import Kind, Query, RowT
 from store._store import PgStore, Store, connect
 from store._tx import Isolation, PoisonMode
@@ -129,10 +129,11 @@ async def connect_with_replica(
     statement_cache_size: int = 1024,
     statement_timeout: float | None = None,
     lock_timeout: float | None = None,
-    acquire_timeout: float | None = 30.0,
+    acquire_timeout: float | None = DEFAULT_ACQUIRE_TIMEOUT,
     poison_mode: PoisonMode = "raise",
     slow_query_ms: float = 500.0,
     constraints: Mapping[str, enum.Enum] | None = None,
+    values_in_errors: bool = False,
 ) -> ReplicaRoutingStore:
     """Open pools on a primary and its replica and return a routing store over both.
 
@@ -153,6 +154,7 @@ async def connect_with_replica(
         poison_mode=poison_mode,
         slow_query_ms=slow_query_ms,
         constraints=constraints,
+        values_in_errors=values_in_errors,
     )
     try:
         size = replica_max_size or max_size
@@ -174,5 +176,6 @@ async def connect_with_replica(
         slow_query_ms=slow_query_ms,
         acquire_timeout=acquire_timeout,
         poison_key=primary.poison_key,
+        values_in_errors=values_in_errors,
     )
     return ReplicaRoutingStore(primary, replica, primary_only=primary_only)

@@ -7,7 +7,7 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol, TypeVar
 
-from store._pg import PgStoreBase, open_pool
+from store._pg import DEFAULT_ACQUIRE_TIMEOUT, PgStoreBase, open_pool
 from store._query import Query, RowT
 from store._tx import Isolation, PgTxBase, PoisonMode
 
@@ -71,10 +71,11 @@ async def connect(
     statement_cache_size: int | None = None,
     statement_timeout: float | None = None,
     lock_timeout: float | None = None,
-    acquire_timeout: float | None = 30.0,
+    acquire_timeout: float | None = DEFAULT_ACQUIRE_TIMEOUT,
     poison_mode: PoisonMode = "raise",
     slow_query_ms: float = 500.0,
     constraints: Mapping[str, enum.Enum] | None = None,
+    values_in_errors: bool = False,
 ) -> PgStore:
     """Open a pool on ``dsn`` and return a :class:`PgStore` over it.
 
@@ -82,14 +83,22 @@ async def connect(
     pooling mode; left unset it is ``$TXSTORE_STATEMENT_CACHE_SIZE`` or 1024,
     so a deployment behind PgBouncer can say so without a code change.
     ``statement_timeout`` and ``lock_timeout`` (seconds) apply to every
-    statement; ``in_tx`` can tighten them per transaction.
+    statement; ``in_tx`` can tighten them per transaction. A positive timeout
+    is rounded up to whole milliseconds, never down to 0 (PostgreSQL's "off").
+    ``acquire_timeout`` bounds the wait for a pooled connection (30 s unless
+    told otherwise; ``None`` waits for ever).
     ``poison_mode="log"`` logs outer-store use inside ``in_tx`` instead of
     raising, for roll-outs. ``constraints`` is the application's generated
     ``CONSTRAINTS`` mapping, so violations carry its enum members.
+    ``values_in_errors=True`` lets error messages
+    quote what PostgreSQL and the driver say about the row and the arguments
+    (DETAIL lines, a refused argument's value); leave it off wherever errors
+    are logged, as they then carry password and key hashes.
 
     Raises:
         DatabaseUnavailable: the server is unreachable or refused the login (the
             message names the host and never the password).
+        ValueError: a negative timeout, or impossible pool sizes.
     """
     if statement_cache_size is None:
         statement_cache_size = int(os.environ.get("TXSTORE_STATEMENT_CACHE_SIZE", "1024"))
@@ -107,4 +116,5 @@ async def connect(
         poison_mode=poison_mode,
         slow_query_ms=slow_query_ms,
         acquire_timeout=acquire_timeout,
+        values_in_errors=values_in_errors,
     )

@@ -12,6 +12,7 @@ import enum
 
 __all__ = [
     "CheckViolation",
+    "CommitOutcomeUnknown",
     "ConcurrentTransactionUse",
     "ConfigError",
     "ConstraintViolation",
@@ -34,6 +35,7 @@ __all__ = [
     "SerializationFailure",
     "StatementTimeout",
     "StoreError",
+    "TransactionAborted",
     "TransactionClosed",
     "UnregisteredLock",
 ]
@@ -77,9 +79,30 @@ class TransactionClosed(_TxMisuse):
 
 
 class ConcurrentTransactionUse(_TxMisuse):
-    """Two operations ran at once on one transaction handle."""
+    """Two operations ran at once on one transaction handle.
+
+    A nested ``in_tx`` occupies its parent handle until it returns, and a
+    closure that returns while a statement it started is still running cannot
+    commit (``method`` is then ``COMMIT``; nothing was committed).
+    """
 
     reason = "is busy with another operation; await one call at a time on a tx handle"
+
+
+class TransactionAborted(_TxMisuse):
+    """The transaction can only roll back: a savepoint could be neither rolled back nor released.
+
+    A nested closure ended while a task it started was still running a
+    statement (or a nested ``in_tx``) on the transaction, or the savepoint's
+    rollback was interrupted. Its writes must not commit, so every later call
+    on any handle of the transaction raises this, and the outermost ``in_tx``
+    raises it instead of committing. ``why`` says what happened.
+    """
+
+    def __init__(self, method: str, tx_id: str, why: str) -> None:
+        self.why = why
+        self.reason = f"was aborted ({why}) and can only roll back"
+        super().__init__(method, tx_id)
 
 
 # -- pub/sub and advisory locks ----------------------------------------------------
@@ -170,6 +193,21 @@ class DatabaseUnavailable(DatabaseError):
         self.host = host
 
 
+class CommitOutcomeUnknown(DatabaseUnavailable):
+    """The connection was lost while ``COMMIT`` was in flight: it may or may not have committed.
+
+    Do not re-run the transaction blindly; check whether its effect is there
+    (an idempotency key with a unique constraint makes that a lookup).
+    ``tx_id`` names the transaction.
+    """
+
+    def __init__(
+        self, message: str, *, tx_id: str, host: str = "", sqlstate: str | None = None
+    ) -> None:
+        super().__init__(message, host=host, sqlstate=sqlstate)
+        self.tx_id = tx_id
+
+
 class NotFound(DatabaseError):
     """A ``:one`` query returned no row."""
 
@@ -182,7 +220,10 @@ class ConstraintViolation(DatabaseError):
     """A constraint rejected the row.
 
     ``constraint`` is the generated enum member when the constraint is known to
-    the generated code, else the raw constraint name.
+    the generated code, else the raw constraint name. ``column`` is the column
+    (or the key's columns) when PostgreSQL names it. Neither the message nor
+    any attribute carries the row's values (see docs/design.md, "What errors
+    never carry").
     """
 
     def __init__(
@@ -191,11 +232,13 @@ class ConstraintViolation(DatabaseError):
         *,
         constraint: enum.Enum | str | None,
         table: str | None = None,
+        column: str | None = None,
         sqlstate: str | None = None,
     ) -> None:
         super().__init__(message, sqlstate=sqlstate)
         self.constraint = constraint
         self.table = table
+        self.column = column
 
 
 class UniqueViolation(ConstraintViolation):

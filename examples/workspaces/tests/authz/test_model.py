@@ -8,10 +8,12 @@ import uuid
 
 import authz
 import pytest
+import store
 from authz.errors import NotAuthorized, PolicyError, UnknownRole
 
 from tests.authz._model import variant
 from tests.authz._world import World
+from workspaces import db
 from workspaces.db import Queries, UserStatus
 from workspaces.policies import MODEL, POLICIES, RESOURCES, SITE_ROLES, SYSTEM_RESTRICTED
 
@@ -99,3 +101,26 @@ async def test_an_open_row_condition_filters_lists_in_sql(pg: Queries, world: Wo
     with authz.as_subject(world.subject(world.outsider)):  # org-admin of B: B and the open A
         listed = await s.list_organizations(limit_rows=50, offset_rows=0)
     assert {o.id for o in listed} == {world.org_a.id, world.org_b.id}
+
+
+IS_REVOKED: store.Query[bool] = store.Query(
+    name="is_user_revoked",
+    kind=store.Kind.ONE,
+    sql="SELECT (deleted OR status <> 'active') AS revoked FROM users WHERE id = $1",
+    params=(store.Param("id", "uuid"),),
+    decode=lambda row: bool(row["revoked"]),
+    source="tests/authz/test_model.py",
+)
+
+
+async def test_revocation_may_be_a_query_of_the_application(pg: Queries, world: World) -> None:
+    by_query = variant(revoked=IS_REVOKED)
+    subject = world.subject(world.member_a)
+    s = Queries(authz.AuthzStore(pg.store, by_query))
+    with authz.as_subject(subject):
+        assert (await s.get_user_by_id(id=world.member_a.id)).id == world.member_a.id
+    await pg.soft_delete_user(id=world.member_a.id)
+    with authz.as_subject(subject), pytest.raises(NotAuthorized):
+        await s.get_user_by_id(id=world.member_a.id)
+    with pytest.raises(PolicyError, match="revocation query"):
+        variant(revoked=db.LIST_USERS)

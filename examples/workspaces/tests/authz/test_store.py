@@ -9,7 +9,7 @@ from typing import Any
 import authz
 import pytest
 import structlog
-from authz.errors import NoSubject, NotAuthorized, PolicyError
+from authz.errors import NoSubject, NotAuthorized, PolicyError, QueryRefused
 from store.errors import NotFound, OuterStoreUsedInTransaction
 
 from tests._layers import with_authz
@@ -180,7 +180,7 @@ async def test_a_query_outside_the_table_is_refused(pg: Queries, world: World) -
     s = with_authz(pg)
     known = db.GET_WORKSPACE_BY_ID
     forged = dataclasses.replace(known, sql="SELECT * FROM workspaces WHERE id = $1 OR TRUE")
-    with authz.as_subject(world.subject(world.site_owner)), pytest.raises(PolicyError):
+    with authz.as_subject(world.subject(world.site_owner)), pytest.raises(QueryRefused):
         await s.store.fetch_one(forged, (world.ws.id,))
 
 
