@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import secrets
 import uuid
 from collections.abc import Callable
 
@@ -46,9 +47,11 @@ def layered_ops(s: Queries, world: World, prefix: str) -> dict[str, Op]:
     )
     bulk_org = world.bulk_org_id
     if bulk_org is not None:
-        # A new TTL on every call, so each of the BULK_ROWS rows changes (and is audited).
+        # A TTL no other call (of any contender) sets, so each of the BULK_ROWS rows
+        # changes (and is audited).
+        base = secrets.randbelow(2000) * 10**6
         ops["bulk_update"] = lambda i: s.update_workspaces_ttl_by_organization_id(
-            ttl=i, organization_id=bulk_org
+            ttl=base + i + 1, organization_id=bulk_org
         )
     return ops
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import secrets
 import uuid
 from typing import cast
 
@@ -246,6 +247,8 @@ async def orm_contender(dsn: str, world: World) -> Contender:
             row.name = f"q{i}x{uuid.uuid4().hex[:10]}"
             return row
 
+    base = secrets.randbelow(2000) * 10**6  # a TTL no other contender's call sets
+
     async def bulk_update(i: int) -> object:
         # The ORM's way to audit each row of a bulk change: load them (locked),
         # change each, and let the flush hook record one audit row per object.
@@ -259,7 +262,7 @@ async def orm_contender(dsn: str, world: World) -> Contender:
                 )
             ).all()
             for row in rows:
-                row.ttl = i
+                row.ttl = base + i + 1
                 row.updated_at = NOW + datetime.timedelta(microseconds=i)
             return len(rows)
 
