@@ -1,4 +1,5 @@
-"""AuditStore: records field-tracked diffs of declared mutations, in the same transaction."""
+"""AuditStore: records field-tracked diffs of declared mutations, in the statement or the
+transaction of the change."""
 
 from __future__ import annotations
 
@@ -362,11 +363,16 @@ class AuditStore(_AuditLayer):
     """A full ``Store`` that records an audit entry for every declared mutation.
 
     For a mutation the application's :class:`audit.Config` declares
-    ``Audited`` it reads the old row (locked), runs the mutation, diffs the two
-    by the config's classification table and hands an :class:`AuditEntry` to
-    the auditor, all in one transaction: a mutation called outside ``in_tx``
-    gets a transaction of its own, and the change and its entry commit
-    together or not at all. A diff with no tracked field writes no entry.
+    ``Audited`` it runs, where it can, one derived statement that reads the
+    old row (locked), writes the change, builds the diff in SQL and inserts
+    the entries with the application's sink query (one per changed row; bulk
+    mutations only this way). Elsewhere (a sink that is not a table, a field
+    type SQL cannot diff as Python does) it reads the old row (locked), runs
+    the mutation, diffs the two by the config's classification table and
+    hands an :class:`AuditEntry` to the auditor, all in one transaction: a
+    mutation called outside ``in_tx`` gets a transaction of its own. Either
+    way the change and its entries commit together or not at all. A diff with
+    no tracked field writes no entry.
     Only ``fetch_one`` runs an audited mutation, and only the declared query
     (or a variant the framework derived from it) runs at all: anything else
     raises :class:`~audit.errors.QueryRefused` before it reaches the database.
