@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from workspaces.db import GET_USER_BY_ID, GET_WORKSPACE_BY_ID
 
+import store
 from store import Kind, Param, Query
 from store._query import PRIMITIVE_KINDS, derive
+from store.errors import WrongPrimitive
 
 _DECLARED: Query[Any] = GET_WORKSPACE_BY_ID
 
@@ -76,3 +78,46 @@ def test_a_variant_derived_for_the_layers_below_is_accepted_there_only() -> None
     assert not other.is_variant_of(_DECLARED, above=True)
     by_hand = dataclasses.replace(_DECLARED, sql=sql, params=params)
     assert not by_hand.is_variant_of(_DECLARED, above=True)
+
+
+_MISMATCHED = [
+    (p, kind) for p, kinds in PRIMITIVE_KINDS.items() for kind in Kind if kind not in kinds
+]
+
+
+@pytest.mark.parametrize(("primitive", "kind"), _MISMATCHED)
+async def test_the_bare_store_refuses_a_query_of_another_kind_before_running_it(
+    empty_db_dsn: str, primitive: str, kind: Kind
+) -> None:
+    pg = await store.connect(empty_db_dsn, min_size=1, max_size=2)
+    try:
+        await pg.ping()
+        conn = await pg.pool.take()
+        await conn.execute(
+            "CREATE TABLE counter (n integer NOT NULL); INSERT INTO counter VALUES (0)"
+        )
+        pg.pool.put(conn)
+        bump = store.Query(
+            name="bump",
+            kind=kind,
+            sql="UPDATE counter SET n = n + 1 RETURNING n",
+            params=(),
+            decode=(lambda row: row["n"]) if kind in (Kind.ONE, Kind.MANY) else None,
+            source="tests/store/test_query.py:1",
+        )
+
+        async def through(s: store.Store) -> None:
+            with pytest.raises(WrongPrimitive) as caught:
+                await getattr(s, primitive)(bump, ())
+            assert str(caught.value) == (
+                f"cannot run bump through {primitive}: it is a :{kind} query, run by "
+                f"{next(p for p, kinds in PRIMITIVE_KINDS.items() if kind in kinds)}"
+            )
+
+        await through(pg)
+        await pg.in_tx(through)
+        conn = await pg.pool.take()
+        assert await conn.fetchval("SELECT n FROM counter") == 0  # nothing ran
+        pg.pool.put(conn)
+    finally:
+        await pg.close()
