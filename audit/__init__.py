@@ -16,6 +16,7 @@ from audit._field import IGNORE, SECRET, TRACK, Auditable, Field, Problem
 from audit._plan import Plans, check_declarations, compile_plans
 from audit._purge import PURGE_LOCK, PurgeConfig, PurgeResult, PurgeTarget, PurgeWorker
 from audit._stack import connect_stack
+from audit._statement import diff_sql
 from audit._store import AuditStore, AuditTx
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "current_request",
     "diff",
     "diff_json",
+    "diff_sql",
     "errors",
     "request_metadata",
 ]

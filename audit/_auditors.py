@@ -104,6 +104,11 @@ class DatabaseAuditor:
         self._names = names
         self._identity = identity
 
+    @property
+    def insert(self) -> Query[Any]:
+        """The application's insert query (the audit layer's single-statement form reuses it)."""
+        return self._insert
+
     async def record(self, tx: Store, entry: AuditEntry) -> None:
         """Insert the entry.
 

@@ -57,17 +57,25 @@ class Lookup:
 
 @dataclass(frozen=True, slots=True)
 class Audited:
-    """Record an entry for each call of this ``:one ... RETURNING *`` mutation.
+    """Record an entry for each row this mutation changes.
 
     ``action`` is one of the application's audit actions (a string, or a
     member of its string enum). An ``INSERT`` is the configuration's create
-    action with no ``old``; a ``DELETE ... RETURNING *`` its delete action with
-    no ``old`` (the returned row is the old one); an ``UPDATE`` names the
-    ``old`` lookup (a soft delete is an ``UPDATE`` with the delete action).
+    action with no ``old``; a ``DELETE`` its delete action with no ``old``
+    (the returned row is the old one); a one-row ``UPDATE`` (``:one ...
+    RETURNING *``) names the ``old`` lookup (a soft delete is an ``UPDATE``
+    with the delete action).
+
+    A bulk mutation (``:exec``, ``:execrows``, or ``:many ... RETURNING *``)
+    writes one entry per row in the same statement. A bulk ``UPDATE`` names
+    ``key``, the columns that identify one row (its primary key): the
+    statement locks and reads the old rows its own ``WHERE`` selects and pairs
+    them with the new ones by ``key``.
     """
 
     action: str
     old: Lookup | None = None
+    key: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from audit._classify import auditable_tables, check_table
 from audit._declare import Audited, Lookup, Resource, Unaudited, Via
 from audit._field import Auditable, Field, Problem
@@ -35,6 +37,11 @@ class Plan:
     hard_delete: bool  # the mutation returns the deleted (old) row
     via: Query[Any] | None  # finds the org (tenant) through another row
     via_args: tuple[str, ...]  # row attributes, in the via query's parameter order
+    model: type[BaseModel] | None = None  # the audited table's row model
+    query: Query[Any] | None = None  # the audited mutation
+    key: tuple[str, ...] = ()  # a bulk UPDATE's row identity
+    bulk: bool = False  # :exec, :execrows or :many: one entry per row, one statement only
+    statement: str = ""  # INSERT, UPDATE or DELETE
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,11 +136,16 @@ class _Checker:
         assert table is not None
         entry = self.tables[table]
         model_fields = set(entry.model.model_fields)
-        if query.kind is not Kind.ONE or set(query.columns) != model_fields:
+        bulk = query.kind is not Kind.ONE
+        returns_row = set(query.columns) == model_fields
+        if (query.kind in (Kind.ONE, Kind.MANY) and not returns_row) or (
+            query.kind in (Kind.EXEC, Kind.EXECROWS) and query.columns
+        ):
             self.problem(
                 line,
-                f"{name} ({query.source}) must be ':one' and end in RETURNING * to be audited "
-                "(the entry diffs the returned row), or be declared Unaudited(reason)",
+                f"{name} ({query.source}) must end in RETURNING * (':one' or ':many'), or "
+                "return nothing (':exec', ':execrows'), to be audited: each entry diffs a "
+                "whole row; or declare it Unaudited(reason)",
             )
             return
         if table not in self.resources:
@@ -154,12 +166,24 @@ class _Checker:
                 f"a DELETE ... RETURNING * is Audited({delete!r}) with no old lookup",
             ),
             "UPDATE": (
-                declared.action != create and declared.old is not None,
+                declared.action != create and declared.old is not None and not bulk,
                 f"an UPDATE is Audited(an update action or {delete!r}, Lookup(get query))",
+            )
+            if not bulk
+            else (
+                declared.action != create
+                and declared.old is None
+                and bool(declared.key)
+                and set(declared.key) <= model_fields,
+                f"a bulk UPDATE is Audited(an update action or {delete!r}, key=(the columns "
+                "of its primary key)), with no old lookup",
             ),
         }.get(statement, (False, f"cannot audit a {statement or 'blank'} statement"))
         if not expected[0]:
             self.problem(line, f"MUTATIONS[{name!r}]: {expected[1]}")
+            return
+        if declared.key and not (bulk and statement == "UPDATE"):
+            self.problem(line, f"MUTATIONS[{name!r}]: key is for bulk UPDATEs only")
             return
         lookup: Query[Any] | None = None
         lookup_args: tuple[int, ...] = ()
@@ -179,6 +203,11 @@ class _Checker:
             hard_delete=statement == "DELETE",
             via=None,
             via_args=(),
+            model=entry.model,
+            statement=statement,
+            query=query,
+            key=declared.key,
+            bulk=bulk,
         )
 
     def lookup(

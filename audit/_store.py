@@ -1,4 +1,5 @@
-"""AuditStore: records field-tracked diffs of declared mutations, in the same transaction."""
+"""AuditStore: records field-tracked diffs of declared mutations, in the statement or the
+transaction of the change."""
 
 from __future__ import annotations
 
@@ -10,12 +11,19 @@ from typing import Any, NoReturn, TypeVar
 import structlog
 from pydantic import BaseModel
 
-from audit._auditors import Auditor
+from audit._auditors import Auditor, DatabaseAuditor
 from audit._config import Config
 from audit._diff import diff
 from audit._entry import AuditEntry, current_request
 from audit._plan import Plan, Plans
-from audit.errors import MissingActor, QueryRefused, UndeclaredMutation
+from audit._statement import Statement, derive
+from audit.errors import (
+    AuditConfigError,
+    MissingActor,
+    NoSingleStatement,
+    QueryRefused,
+    UndeclaredMutation,
+)
 from authz import current_subject
 from store import Isolation, Kind, Query, Store, errors
 from store._query import PRIMITIVE_KINDS
@@ -35,14 +43,66 @@ _RUNS = {
 
 
 class _Shared:
-    """What every handle of one AuditStore shares: the compiled plans and the auditor."""
+    """What every handle of one AuditStore shares: the compiled plans, the auditor,
+    and each audited query's single-statement form (None where the transaction
+    form is kept)."""
 
-    __slots__ = ("auditor", "file", "plans")
+    __slots__ = ("auditor", "file", "plans", "statements")
 
     def __init__(self, plans: Plans, auditor: Auditor, file: str) -> None:
+        """Derive every audited query's single-statement form.
+
+        Raises:
+            AuditConfigError: a bulk mutation has no single-statement form.
+        """
         self.plans = plans
         self.auditor = auditor
         self.file = file
+        self.statements: dict[str, Statement | None] = {}
+        refused: list[str] = []
+        for name, plan in plans.audited.items():
+            statement, why = _single(plan, auditor)
+            self.statements[name] = statement
+            if plan.bulk and statement is None:
+                refused.append(
+                    f"{name} ({plan.query.source if plan.query else '?'}) is a bulk mutation "
+                    f"that cannot be audited per row in one statement ({why}); declare it "
+                    f"Unaudited(reason) in {file}, or change the query or the auditor"
+                )
+        if refused:
+            raise AuditConfigError(refused)
+
+    def statement(self, plan: Plan | None, query: Query[Any]) -> Statement | None:
+        """The single-statement form to run for ``query`` (the declared query itself)."""
+        if plan is None or query is not plan.query:
+            return None
+        return self.statements.get(plan.name)
+
+    def bound(self, query: Query[Any], statement: Statement) -> tuple[object, ...]:
+        """The entry values the statement binds after the query's own arguments.
+
+        Raises:
+            MissingActor: no subject is acting.
+        """
+        subject = current_subject()
+        if subject is None:
+            raise MissingActor(f"{query.name} is audited but runs with no subject")
+        request = current_request()
+        values = {
+            "user_id": subject.id,
+            "time": datetime.datetime.now(datetime.UTC),
+            "ip": request.ip,
+            "user_agent": request.user_agent,
+            "request_id": request.request_id,
+        }
+        return tuple(values[f] for f in statement.bound)
+
+    async def single(
+        self, store: Store, statement: Statement, query: Query[RowT], args: tuple[object, ...]
+    ) -> RowT:
+        """The change and its entry in one statement on ``store``."""
+        derived: Query[RowT] = statement.query
+        return await store.fetch_one(derived, args + self.bound(query, statement))
 
     def resolve(self, query: Query[RowT], primitive: str) -> tuple[Query[RowT], Plan | None]:
         """The declared query ``query`` stands for, and its plan if it is audited.
@@ -72,8 +132,6 @@ class _Shared:
         plan = plans.audited.get(name)
         if declared.kind not in PRIMITIVE_KINDS[primitive]:
             reason = f"it is a :{declared.kind} query, run by {_RUNS[declared.kind]}"
-            if plan is not None:
-                reason += "; an audited mutation writes its entry only through fetch_one"
             _refuse(query, primitive, reason)
         if plan is None and declared.mutates in plans.tables and name not in plans.unaudited:
             raise UndeclaredMutation(
@@ -121,6 +179,43 @@ class _Shared:
             action=str(entry.action),
         )
         return row
+
+
+def _single(plan: Plan, auditor: Auditor) -> tuple[Statement | None, str]:
+    """The plan's single-statement form, or None and why (also logged as a debug event)."""
+    try:
+        if not isinstance(auditor, DatabaseAuditor):
+            raise NoSingleStatement(f"the auditor {type(auditor).__name__} is not a table")
+        assert plan.model is not None
+        assert plan.query is not None
+        resource = plan.resource
+        org: str | tuple[Query[Any], tuple[str, ...], str] | None
+        if isinstance(resource.org, str) or resource.org is None:
+            org = resource.org
+        else:
+            assert plan.via is not None
+            org = (plan.via, plan.via_args, resource.org.attribute)
+        statement = derive(
+            plan.query,
+            model=plan.model,
+            fields=plan.fields,
+            statement=plan.statement,
+            lookup=plan.lookup,
+            lookup_args=plan.lookup_args,
+            key=plan.key,
+            resource_type=resource.type,
+            resource_id=resource.id,
+            resource_target=resource.target,
+            org=org,
+            action=plan.action,
+            sink=auditor.insert,
+        )
+    except (NoSingleStatement, ValueError) as why:
+        _log.debug(
+            "audit in a transaction: no single-statement form", query=plan.name, reason=str(why)
+        )
+        return None, str(why)
+    return statement, ""
 
 
 def _refuse(query: Query[Any], primitive: str, reason: str) -> NoReturn:
@@ -184,34 +279,53 @@ class _AuditLayer:
         return await self._audited(plan, query, args)
 
     async def fetch_many(self, query: Query[RowT], args: tuple[object, ...]) -> list[RowT]:
-        """Run a ``:many`` query.
+        """Run a ``:many`` query; an audited bulk mutation writes one entry per row with it.
 
         Raises:
             QueryRefused: ``query`` is not a declared query, or not a ``:many``.
+            MissingActor: an audited mutation ran with no subject.
             UndeclaredMutation: the query writes an auditable table undeclared.
         """
-        query, _ = self._shared.resolve(query, "fetch_many")
-        return await self._inner.fetch_many(query, args)
+        shared = self._shared
+        query, plan = shared.resolve(query, "fetch_many")
+        statement = shared.statement(plan, query)
+        if statement is None:
+            return await self._inner.fetch_many(query, args)
+        derived: Query[RowT] = statement.query
+        return await self._inner.fetch_many(derived, args + shared.bound(query, statement))
 
     async def execute(self, query: Query[None], args: tuple[object, ...]) -> None:
-        """Run an ``:exec`` query (never an audited mutation: those are ``:one``).
+        """Run an ``:exec`` query; an audited bulk mutation writes one entry per row with it.
 
         Raises:
             QueryRefused: ``query`` is not a declared query, or not an ``:exec``.
+            MissingActor: an audited mutation ran with no subject.
             UndeclaredMutation: the query writes an auditable table undeclared.
         """
-        query, _ = self._shared.resolve(query, "execute")
-        await self._inner.execute(query, args)
+        shared = self._shared
+        query, plan = shared.resolve(query, "execute")
+        statement = shared.statement(plan, query)
+        if statement is None:
+            await self._inner.execute(query, args)
+            return
+        await self._inner.execute(statement.query, args + shared.bound(query, statement))
 
     async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int:
-        """Run an ``:execrows`` (or ``:exec``) query and return the affected row count.
+        """Run an ``:execrows`` (or ``:exec``) query and return the affected row count;
+        an audited bulk mutation writes one entry per row with it.
 
         Raises:
             QueryRefused: ``query`` is not a declared query, or of another kind.
+            MissingActor: an audited mutation ran with no subject.
             UndeclaredMutation: the query writes an auditable table undeclared.
         """
-        query, _ = self._shared.resolve(query, "execute_rows")
-        return await self._inner.execute_rows(query, args)
+        shared = self._shared
+        query, plan = shared.resolve(query, "execute_rows")
+        statement = shared.statement(plan, query)
+        if statement is None:
+            return await self._inner.execute_rows(query, args)
+        bound = shared.bound(query, statement)
+        return await self._inner.execute_rows(statement.query, args + bound)
 
     async def ping(self) -> None:
         """Check the store below answers."""
@@ -249,11 +363,16 @@ class AuditStore(_AuditLayer):
     """A full ``Store`` that records an audit entry for every declared mutation.
 
     For a mutation the application's :class:`audit.Config` declares
-    ``Audited`` it reads the old row (locked), runs the mutation, diffs the two
-    by the config's classification table and hands an :class:`AuditEntry` to
-    the auditor, all in one transaction: a mutation called outside ``in_tx``
-    gets a transaction of its own, and the change and its entry commit
-    together or not at all. A diff with no tracked field writes no entry.
+    ``Audited`` it runs, where it can, one derived statement that reads the
+    old row (locked), writes the change, builds the diff in SQL and inserts
+    the entries with the application's sink query (one per changed row; bulk
+    mutations only this way). Elsewhere (a sink that is not a table, a field
+    type SQL cannot diff as Python does) it reads the old row (locked), runs
+    the mutation, diffs the two by the config's classification table and
+    hands an :class:`AuditEntry` to the auditor, all in one transaction: a
+    mutation called outside ``in_tx`` gets a transaction of its own. Either
+    way the change and its entries commit together or not at all. A diff with
+    no tracked field writes no entry.
     Only ``fetch_one`` runs an audited mutation, and only the declared query
     (or a variant the framework derived from it) runs at all: anything else
     raises :class:`~audit.errors.QueryRefused` before it reaches the database.
@@ -275,6 +394,10 @@ class AuditStore(_AuditLayer):
 
     async def _audited(self, plan: Plan, query: Query[RowT], args: tuple[object, ...]) -> RowT:
         shared = self._shared
+        statement = shared.statement(plan, query)
+        if statement is not None:
+            # One statement is atomic on its own: no transaction around it.
+            return await shared.single(self._inner, statement, query, args)
 
         async def change(tx: Store) -> RowT:
             return await shared.run(tx, plan, query, args)
@@ -293,6 +416,10 @@ class AuditTx(_AuditLayer):
 
     async def _audited(self, plan: Plan, query: Query[RowT], args: tuple[object, ...]) -> RowT:
         shared = self._shared
+        statement = shared.statement(plan, query)
+        if statement is not None:
+            # A failed statement leaves nothing behind: no savepoint is needed.
+            return await shared.single(self._inner, statement, query, args)
 
         async def change(tx: Store) -> RowT:
             return await shared.run(tx, plan, query, args)

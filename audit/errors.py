@@ -14,6 +14,7 @@ __all__ = [
     "AuditConfigError",
     "AuditError",
     "MissingActor",
+    "NoSingleStatement",
     "NotAuditable",
     "QueryRefused",
     "UnclassifiedField",
@@ -69,3 +70,12 @@ class QueryRefused(AuditError):
         self.query = query
         self.primitive = primitive
         self.reason = reason
+
+
+class NoSingleStatement(AuditError):
+    """A mutation, field type or sink the single-statement form cannot express.
+
+    ``AuditStore`` does not raise it: it keeps the transaction form for that
+    query and logs why (a debug event), or refuses a bulk declaration at
+    construction (``AuditConfigError``). ``audit.diff_sql`` raises it.
+    """

@@ -158,8 +158,9 @@ class AuthzStore:
 
         The decision is built from what this returns, never from the caller's
         object: a hand-built ``Query`` equal to the declared one in every
-        field is replaced by it, and only the locking variant the framework
-        derives (``declared.for_update()``) runs as given.
+        field is replaced by it, and only the variants the framework derives
+        (``declared.for_update()``, and the audit layer's single-statement form,
+        which still carries the marker this layer fills) run as given.
         """
         table = self._table
         name = query.name
@@ -168,7 +169,7 @@ class AuthzStore:
         if declared is None or policy is None:
             self._refuse(bound, query, primitive, "no query of that name is declared")
         if query is not declared:
-            if not query.is_variant_of(declared):
+            if not query.is_variant_of(declared, above=True):
                 self._refuse(
                     bound,
                     query,

@@ -23,10 +23,10 @@ from typing import Any
 import asyncpg
 
 import migrations
-from bench._contenders import CONTENDERS, NOW
+from bench._contenders import BULK_ROWS, CONTENDERS, NOW
 from bench._layers import LAYERED
 from store._config import load_config
-from store._localpg import LocalCluster
+from store._localpg import TEST_SETTINGS, LocalCluster
 
 OPS = {
     "pk": "primary-key lookup",
@@ -35,7 +35,13 @@ OPS = {
     "tx2": "2-statement transaction",
     "authz_read": "authorized read (owner)",
     "audited_update": "audited update",
+    "bulk_update": "bulk update, 1,000 rows (audited: 1,000 entries)",
 }
+#: Operations run sequentially only, and fewer times: each changes BULK_ROWS rows.
+BULK_OPS = frozenset({"bulk_update"})
+#: The writes whose round trips are counted, and who is counted.
+COUNTED_OPS = ("insert", "audited_update", "bulk_update")
+COUNTED = ("txstore-pg-layered", "txstore-full", "sqlalchemy-orm", "asyncpg-by-hand")
 BASELINES = ("asyncpg-held", "asyncpg-pool", "asyncpg-by-hand")
 
 
@@ -71,6 +77,19 @@ async def seed(dsn: str, users: int = 200, listed: int = 20) -> dict[str, Any]:
                 for n, w in enumerate(workspaces)
             ],
         )
+        bulk_org = uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO organizations (id, name, display_name, description, icon, is_default,"
+            " created_at, updated_at) VALUES ($1, 'bulk', 'Bulk', '', '', false, $2, $2)",
+            bulk_org,
+            NOW,
+        )
+        await conn.executemany(
+            "INSERT INTO workspaces (id, owner_id, organization_id, name, last_used_at,"
+            " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5, $5)",
+            [(uuid.uuid4(), ids[0], bulk_org, f"bulk{n}", NOW) for n in range(BULK_ROWS)],
+        )
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
@@ -79,6 +98,7 @@ async def seed(dsn: str, users: int = 200, listed: int = 20) -> dict[str, Any]:
         "user_ids": [str(u) for u in ids],
         "list_owner_id": str(ids[0]),
         "workspace_ids": [str(w) for w in workspaces],
+        "bulk_org_id": str(bulk_org),
     }
 
 
@@ -128,9 +148,10 @@ def measure(
     try:
         for op in OPS:
             having = [c for c in procs if op in c.ops]
+            calls = max(n // 200, 5) if op in BULK_OPS else n
             for c in having:
-                c.run("seq", op, max(n // 10, 20), 0)  # warm caches and prepared statements
-            for mode in ("seq", "conc"):
+                c.run("seq", op, max(calls // 10, 2 if op in BULK_OPS else 20), 0)  # warm up
+            for mode in ("seq",) if op in BULK_OPS else ("seq", "conc"):
                 for r in range(rounds):
                     # Rotate who goes first, so no contender always follows the same one.
                     order = having[r % len(having) :] + having[: r % len(having)] if having else []
@@ -139,7 +160,7 @@ def measure(
                             continue
                         offset = (1 + r + (rounds if mode == "conc" else 0)) * n
                         samples.setdefault((c.name, op, mode), []).append(
-                            c.run(mode, op, n, offset)
+                            c.run(mode, op, calls, offset)
                         )
     finally:
         for c in procs:
@@ -149,6 +170,61 @@ def measure(
         key = "seq_us" if mode == "seq" else "conc8_us"
         results[name]["ops"].setdefault(op, {})[key] = statistics.median(values)
     return results
+
+
+def round_trips(
+    names: list[str], dsn: str, world: dict[str, Any], calls: int = 10
+) -> dict[tuple[str, str], float]:
+    """Statements the server ran per call (pg_stat_statements), by (contender, operation).
+
+    BEGIN, COMMIT and ROLLBACK count as statements; each statement is one round
+    trip (asyncpg sends parse, bind and execute of a prepared statement together).
+    """
+    procs = [_Contender(name, dsn, world, "asyncio") for name in names if name in COUNTED]
+
+    async def count(c: _Contender, op: str) -> float:
+        conn = await asyncpg.connect(dsn)
+        try:
+            c.run("seq", op, 2, 0)  # prepared statements and type introspection first
+            await conn.execute("SELECT pg_stat_statements_reset()")
+            c.run("seq", op, calls, 10**6)
+            total = await conn.fetchval(
+                "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements"
+                " WHERE query NOT ILIKE '%pg_stat_statements%'"
+            )
+        finally:
+            await conn.close()
+        return float(total) / calls
+
+    found: dict[tuple[str, str], float] = {}
+    try:
+        for c in procs:
+            for op in COUNTED_OPS:
+                if op in c.ops:
+                    found[(c.name, op)] = asyncio.run(count(c, op))
+    finally:
+        for c in procs:
+            c.close()
+    return found
+
+
+def trips_table(trips: dict[tuple[str, str], float], labels: dict[str, str]) -> list[str]:
+    names = [n for n in COUNTED if any(k[0] == n for k in trips)]
+    lines = [
+        "### Round trips per operation",
+        "",
+        "Statements the server ran per call, counted with `pg_stat_statements` (BEGIN,"
+        " COMMIT and ROLLBACK included; each statement is one round trip).",
+        "",
+        "| operation | " + " | ".join(labels.get(n, n) for n in names) + " |",
+        "| --- |" + " ---: |" * len(names),
+    ]
+    for op in COUNTED_OPS:
+        cells = [
+            "—" if (n, op) not in trips else f"{trips[(n, op)]:g}" for n in names
+        ]
+        lines.append(f"| {OPS[op]} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _fmt(us: float | None) -> str:
@@ -219,6 +295,14 @@ _TARGETS = (
      ("seq_us", "conc8_us")),
     ("full stack at least 2x faster than SQLAlchemy ORM (ORM / full >= 2)",
      "sqlalchemy-orm", "txstore-full", True, 2.0, tuple(OPS), ("seq_us", "conc8_us")),
+    ("audited insert and update through the full stack <= 1.3x the unaudited PgStore write",
+     "txstore-full", "txstore-pg-layered", False, 1.3, ("insert", "audited_update"),
+     ("seq_us", "conc8_us")),
+    ("full stack at least 4x faster than SQLAlchemy ORM + audit hook on writes (ORM / full >= 4)",
+     "sqlalchemy-orm", "txstore-full", True, 4.0, ("insert", "audited_update", "bulk_update"),
+     ("seq_us", "conc8_us")),
+    ("audited bulk update of 1,000 rows <= 2x the unaudited bulk update",
+     "txstore-full", "txstore-pg-layered", False, 2.0, ("bulk_update",), ("seq_us",)),
 )  # fmt: skip
 
 
@@ -280,7 +364,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--write", type=Path, help="write the report here (docs/performance.md)")
     args = parser.parse_args()
-    with LocalCluster() as cluster:
+    settings = {**TEST_SETTINGS, "shared_preload_libraries": "pg_stat_statements"}
+    with LocalCluster(settings=settings) as cluster:
         dsn = cluster.dsn()
         world = asyncio.run(seed(dsn))
         report = [
@@ -289,9 +374,13 @@ def main() -> None:
             f" 127.0.0.1 (local cluster, fsync off), {args.n} calls x {args.rounds} rounds.",
             "",
         ]
+        labels: dict[str, str] = {}
         for loop in args.loops.split(","):
             results = measure(args.contenders.split(","), dsn, world, loop, args.n, args.rounds)
+            labels.update({name: r["label"] for name, r in results.items()})
             report += [*table(results, loop), ""]
+        trips = round_trips(args.contenders.split(","), dsn, world)
+        report += [*trips_table(trips, labels), ""]
     if args.write:
         for module, title in (
             ("bench.authz_list", "A filtered list at scale"),

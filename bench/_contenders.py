@@ -19,6 +19,9 @@ import store
 
 Op = Callable[[int], Awaitable[object]]
 
+#: Rows a bulk update changes (and audit entries it writes when audited).
+BULK_ROWS = 1000
+
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 
@@ -30,6 +33,7 @@ class World:
     user_ids: list[uuid.UUID]
     list_owner_id: uuid.UUID  # owns >= 10 live workspaces
     workspace_ids: list[uuid.UUID]  # the list owner's workspaces
+    bulk_org_id: uuid.UUID | None = None  # BULK_ROWS workspaces; the acting owner administers it
 
     def user(self, i: int) -> uuid.UUID:
         return self.user_ids[i % len(self.user_ids)]
@@ -44,6 +48,7 @@ class World:
             user_ids=[uuid.UUID(u) for u in raw["user_ids"]],
             list_owner_id=uuid.UUID(raw["list_owner_id"]),
             workspace_ids=[uuid.UUID(w) for w in raw["workspace_ids"]],
+            bulk_org_id=uuid.UUID(raw["bulk_org_id"]) if raw.get("bulk_org_id") else None,
         )
 
 

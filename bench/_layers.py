@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import secrets
 import uuid
 from collections.abc import Callable
 
@@ -44,15 +45,22 @@ def layered_ops(s: Queries, world: World, prefix: str) -> dict[str, Op]:
     ops["audited_update"] = lambda i: s.update_workspace_name(
         id=world.workspace(i), name=_rename(i)
     )
+    bulk_org = world.bulk_org_id
+    if bulk_org is not None:
+        # A TTL no other call (of any contender) sets, so each of the BULK_ROWS rows
+        # changes (and is audited).
+        base = secrets.randbelow(2000) * 10**6
+        ops["bulk_update"] = lambda i: s.update_workspaces_ttl_by_organization_id(
+            ttl=base + i + 1, organization_id=bulk_org
+        )
     return ops
 
 
 def _acting(world: World) -> object:
-    subject = Subject(
-        world.list_owner_id,
-        site_roles=frozenset({"member"}),
-        org_roles={world.org_id: frozenset({"org-member"})},
-    )
+    roles = {world.org_id: frozenset({"org-member"})}
+    if world.bulk_org_id is not None:
+        roles[world.bulk_org_id] = frozenset({"org-admin"})
+    subject = Subject(world.list_owner_id, site_roles=frozenset({"member"}), org_roles=roles)
     # Entered for the life of the process (every task the runner starts copies
     # it); the caller keeps the manager alive so it is never finalized early.
     manager = as_subject(subject)

@@ -121,19 +121,27 @@ class Query(Generic[RowT]):
             )
         ]
 
-    def is_variant_of(self, declared: Query[Any], *, derived: bool = False) -> bool:
+    def is_variant_of(
+        self, declared: Query[Any], *, derived: bool = False, above: bool = False
+    ) -> bool:
         """True when this query may stand for ``declared``.
 
         That is: it is ``declared``, equal to it in every field, or the locking
         variant ``declared.for_update()``; with ``derived=True`` also a variant
         that a layer below derived from it with :func:`derive` (the
-        authorization layer's filtered form). A hand-built query that differs
+        authorization layer's filtered form); with ``above=True`` a variant a
+        layer above derived for the layers below (``derive(for_below=True)``:
+        the audit layer's single-statement form). A hand-built query that differs
         from ``declared`` in any field is none of these.
         """
         if self is declared:
             return True
         origin = _ORIGINS.get(id(self))
-        if origin is not None and origin[0] is self and (derived or origin[2]):
+        if (
+            origin is not None
+            and origin[0] is self
+            and (derived or origin[2] or (above and id(self) in _FOR_BELOW))
+        ):
             return origin[1].same_as(declared)
         return self.same_as(declared)
 
@@ -144,6 +152,8 @@ class Query(Generic[RowT]):
 # the table grows with the number of distinct variants, not with the calls.
 _ORIGINS: dict[int, tuple[Query[Any], Query[Any], bool]] = {}
 _VARIANTS: dict[tuple[int, str, tuple[Param, ...], str | None], Query[Any]] = {}
+# Variants derived above for the layers below (ids in _ORIGINS).
+_FOR_BELOW: set[int] = set()
 
 
 def _derived(
@@ -168,15 +178,27 @@ def _locking_sql(sql: str) -> str:
     return sql.rstrip().rstrip(";") + "\nFOR UPDATE"
 
 
-def derive(base: Query[RowT], *, sql: str, params: tuple[Param, ...]) -> Query[RowT]:
+def derive(
+    base: Query[RowT],
+    *,
+    sql: str,
+    params: tuple[Param, ...],
+    authorize_filter: str | None = None,
+    for_below: bool = False,
+) -> Query[RowT]:
     """A layer's variant of ``base`` with other SQL and parameters, recognised as ``base``'s.
 
-    For the framework's layers only (the authorization layer's filtered
-    queries): a layer above accepts it where it accepts ``base`` (see
-    :meth:`Query.is_variant_of` with ``derived=True``). Not exported from
+    For the framework's layers only: a layer above accepts it where it
+    accepts ``base`` (see :meth:`Query.is_variant_of` with ``derived=True``).
+    With ``for_below`` (the audit layer's single-statement form, which still
+    carries ``authorize_filter`` and its marker for the authorization layer to
+    fill) the layers below accept it too (``above=True``). Not exported from
     ``store``: an application has no reason to call it.
     """
-    return _derived(base, sql, params, None, False)
+    variant = _derived(base, sql, params, authorize_filter, False)
+    if for_below:
+        _FOR_BELOW.add(id(variant))
+    return variant
 
 
 class QueryRunner:

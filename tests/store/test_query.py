@@ -60,6 +60,26 @@ def test_each_kind_runs_only_through_its_own_primitives(kind: Kind, primitives: 
     assert [p for p, kinds in PRIMITIVE_KINDS.items() if kind in kinds] == primitives
 
 
+def test_a_variant_derived_for_the_layers_below_is_accepted_there_only() -> None:
+    sql = "WITH c AS (" + _DECLARED.sql + ") SELECT * FROM c"
+    params = (*_DECLARED.params, Param("audit_user_id", "uuid"))
+    variant = derive(
+        _DECLARED,
+        sql=sql,
+        params=params,
+        authorize_filter=_DECLARED.authorize_filter,
+        for_below=True,
+    )
+    assert variant.authorize_filter == _DECLARED.authorize_filter
+    assert variant.is_variant_of(_DECLARED, above=True)
+    assert variant.is_variant_of(_DECLARED, derived=True)
+    assert not variant.is_variant_of(_DECLARED)
+    other = derive(_DECLARED, sql=sql + " LIMIT 1", params=params)  # derived, not for below
+    assert not other.is_variant_of(_DECLARED, above=True)
+    by_hand = dataclasses.replace(_DECLARED, sql=sql, params=params)
+    assert not by_hand.is_variant_of(_DECLARED, above=True)
+
+
 _MISMATCHED = [
     (p, kind) for p, kinds in PRIMITIVE_KINDS.items() for kind in Kind if kind not in kinds
 ]

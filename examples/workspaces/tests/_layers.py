@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from audit import Auditor, AuditStore
+from audit import Audited, Auditor, AuditStore, Config, DatabaseAuditor, Unaudited
 from authz import AuthzStore
 from store import Store
 
-from workspaces.auditing import AUDIT
+from workspaces.auditing import AUDIT, MUTATIONS
 from workspaces.db import Queries
 from workspaces.policies import MODEL
 
@@ -21,6 +21,31 @@ def with_authz(s: Store | Queries) -> Queries:
     return Queries(AuthzStore(raw(s), MODEL))
 
 
+#: The application's configuration with its bulk mutations unaudited: a sink that is
+#: not a table (a log, a failing test auditor) cannot take one entry per row in the
+#: statement, and AuditStore refuses bulk declarations it cannot honour.
+PER_CALL_ONLY = Config(
+    queries=AUDIT.queries,
+    table=AUDIT.table,
+    not_audited=AUDIT.not_audited,
+    mutations={
+        name: (
+            Unaudited("bulk: needs a table sink")
+            if isinstance(d, Audited) and AUDIT.queries[name].kind != "one"
+            else d
+        )
+        for name, d in MUTATIONS.items()
+    },
+    resources=AUDIT.resources,
+    auditor=AUDIT.auditor,
+    create=AUDIT.create,
+    delete=AUDIT.delete,
+    source=AUDIT.source,
+)
+
+
 def with_audit(s: Store | Queries, auditor: Auditor | None = None) -> Queries:
-    """``s`` behind the application's audit configuration (``auditor`` overrides its sink)."""
-    return Queries(AuditStore(raw(s), AUDIT, auditor))
+    """``s`` behind the application's audit configuration (``auditor`` overrides its sink;
+    a sink that is not a table gets :data:`PER_CALL_ONLY`)."""
+    config = AUDIT if auditor is None or isinstance(auditor, DatabaseAuditor) else PER_CALL_ONLY
+    return Queries(AuditStore(raw(s), config, auditor))

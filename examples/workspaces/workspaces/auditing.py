@@ -201,6 +201,8 @@ MUTATIONS: Final[Mapping[str, Audited | Unaudited]] = {
     "update_workspace_autostart": Audited(WRITE, _WORKSPACE),
     "update_workspace_ttl": Audited(WRITE, _WORKSPACE),
     "update_workspace_dormant_at": Audited(WRITE, _WORKSPACE),
+    # bulk: one entry per workspace, written by the same statement
+    "update_workspaces_ttl_by_organization_id": Audited(WRITE, key=("id",)),
     "soft_delete_workspace": Audited(DELETE, _WORKSPACE),
     "update_workspace_last_used_at": Unaudited("activity bookkeeping on every connection"),
     # OAuth2 apps and their secrets
@@ -218,9 +220,7 @@ MUTATIONS: Final[Mapping[str, Audited | Unaudited]] = {
     "update_api_key_usage": Unaudited(
         "usage bookkeeping on every request: last use, sliding expiry, client address"
     ),
-    "delete_api_keys_by_user_id": Unaudited(
-        "bulk sign-out (:execrows, no rows to diff); the caller audits the user-level action"
-    ),
+    "delete_api_keys_by_user_id": Audited(DELETE),  # bulk: one entry per revoked key
     "delete_expired_api_keys": Unaudited("retention purge of keys that already expired"),
 }
 

@@ -192,6 +192,8 @@ OAUTH2_APP_SECRET = Resource(
 )
 # The list of an app's secrets joins the app (alias ``a``) for its organization.
 OAUTH2_APP_SECRET_OF_APP = Resource("oauth2_app_secret", ("id",), None, org="organization_id")
+# Every workspace of one organization (an organization-wide change).
+WORKSPACES_OF_ORG = Resource("workspace", (), owner=None, org="organization_id")
 API_KEY = Resource("api_key", ("id",), owner="user_id", org=None)
 API_KEYS_OF_USER = Resource("api_key", (), owner="user_id", org=None)
 AUDIT_LOG = Resource("audit_log", ("id",), owner="user_id", org="organization_id")
@@ -288,6 +290,7 @@ POLICIES: Mapping[str, Policy] = MappingProxyType(
         "update_workspace_name": mutate(WORKSPACE, _U, _WS),
         "update_workspace_autostart": mutate(WORKSPACE, _U, _WS),
         "update_workspace_ttl": mutate(WORKSPACE, _U, _WS),
+        "update_workspaces_ttl_by_organization_id": check_args(WORKSPACES_OF_ORG, _U),
         "update_workspace_last_used_at": mutate(WORKSPACE, Action.USE, _WS),
         "update_workspace_dormant_at": mutate(WORKSPACE, _U, _WS),
         "soft_delete_workspace": mutate(WORKSPACE, _D, _WS),

@@ -110,3 +110,11 @@ FROM organizations o
 LEFT JOIN workspaces w ON w.organization_id = o.id AND NOT w.deleted
 GROUP BY o.id, o.name
 ORDER BY o.name;
+
+-- name: UpdateWorkspacesTTLByOrganizationID :execrows
+-- Set the TTL of every live workspace of one organization (an organization-wide
+-- policy change); each workspace changed gets its own audit entry.
+-- nullable: ttl
+UPDATE workspaces
+SET ttl = @ttl, updated_at = now()
+WHERE organization_id = @organization_id AND NOT deleted;

@@ -110,7 +110,7 @@ async def test_an_audited_update_over_authz_locks_checks_and_records(pg: Queries
     assert len([e for e in await _search(pg) if e.action == models.AuditAction.WRITE]) == 1
 
 
-async def test_an_audited_update_reads_its_row_once(pg: Queries) -> None:
+async def test_an_audited_update_is_one_statement_through_every_layer(pg: Queries) -> None:
     from prometheus_client import CollectorRegistry
     from store.metrics import MetricsStore, StoreMetrics
 
@@ -127,10 +127,17 @@ async def test_an_audited_update_reads_its_row_once(pg: Queries) -> None:
             )
             return value or 0.0
 
-        # The audit layer's locked lookup serves authorization's check as well:
-        # one read of the row, not one per layer.
-        assert calls("get_workspace_by_id") == 1
+        # The old row is locked and read, the write checked by authorization's
+        # predicate and the entry inserted by the one statement the audit layer
+        # derived: no separate read of the row, no separate insert of the entry.
+        assert calls("insert_workspace") == 1
         assert calls("update_workspace_name") == 1
-        assert calls("insert_audit_log") == 2
+        assert calls("get_workspace_by_id") == 0
+        assert calls("insert_audit_log") == 0
+        transactions = metrics.registry.get_sample_value(
+            "txstore_transactions_total", {"tx_id": "update_workspace_name", "outcome": "commit"}
+        )
+        assert transactions is None  # atomic as one statement: no BEGIN/COMMIT around it
+        assert len(await _search(pg)) == 2
     finally:
         metrics.close()

@@ -75,7 +75,17 @@ def test_a_declaration_of_a_query_that_writes_no_auditable_table_is_stale() -> N
         (
             "update_user_last_seen_at",
             audit.Audited(models.AuditAction.WRITE, audit.Lookup("get_user_by_id")),
-            "must be ':one' and end in RETURNING *",
+            "a bulk UPDATE is Audited(an update action or 'delete', key=",
+        ),
+        (
+            "update_user_last_seen_at",
+            audit.Audited(models.AuditAction.WRITE, key=("nickname",)),
+            "a bulk UPDATE is Audited(",
+        ),
+        (
+            "update_user_status",
+            audit.Audited(models.AuditAction.WRITE, audit.Lookup("get_user_by_id"), key=("id",)),
+            "key is for bulk UPDATEs only",
         ),
         ("insert_user", audit.Audited(models.AuditAction.WRITE), "an INSERT is Audited('create')"),
         (

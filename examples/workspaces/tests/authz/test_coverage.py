@@ -384,6 +384,13 @@ CASES: dict[str, Case] = {
     "update_workspace_ttl": Case(
         lambda s, w: s.update_workspace_ttl(ttl=60_000, id=w.ws.id), _member, _outsider
     ),
+    "update_workspaces_ttl_by_organization_id": Case(
+        lambda s, w: s.update_workspaces_ttl_by_organization_id(
+            ttl=60_000, organization_id=w.org_a.id
+        ),
+        _admin,
+        _outsider,
+    ),
     "update_workspace_last_used_at": Case(
         lambda s, w: s.update_workspace_last_used_at(last_used_at=T0, id=w.ws.id),
         _member,

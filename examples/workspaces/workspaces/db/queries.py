@@ -90,6 +90,7 @@ __all__ = [
     "UPDATE_USER_PROFILE",
     "UPDATE_USER_RBAC_ROLES",
     "UPDATE_USER_STATUS",
+    "UPDATE_WORKSPACES_TTL_BY_ORGANIZATION_ID",
     "UPDATE_WORKSPACE_AUTOSTART",
     "UPDATE_WORKSPACE_DORMANT_AT",
     "UPDATE_WORKSPACE_LAST_USED_AT",
@@ -2512,6 +2513,30 @@ ORDER BY o.name
     ),
 )
 
+UPDATE_WORKSPACES_TTL_BY_ORGANIZATION_ID: Query[None] = Query(
+    name="update_workspaces_ttl_by_organization_id",
+    kind=Kind.EXECROWS,
+    sql="""
+UPDATE workspaces
+SET ttl = $1, updated_at = now()
+WHERE organization_id = $2 AND NOT deleted
+""",
+    params=(
+        Param("ttl", "int8", nullable=True),
+        Param("organization_id", "uuid"),
+    ),
+    decode=None,
+    source="db/queries/workspaces.sql:114",
+    tables=("workspaces",),
+    mutates="workspaces",
+    authorize_filter=None,
+    doc=(
+        "Set the TTL of every live workspace of one organization (an organization-wide\n"
+        "policy change); each workspace changed gets its own audit entry."
+    ),
+    columns=(),
+)
+
 #: Every query of the application, by method name.
 QUERIES: Mapping[str, Query[Any]] = MappingProxyType(
     {
@@ -2575,6 +2600,7 @@ QUERIES: Mapping[str, Query[Any]] = MappingProxyType(
         "list_workspaces_by_organization_id": LIST_WORKSPACES_BY_ORGANIZATION_ID,
         "list_workspaces": LIST_WORKSPACES,
         "count_workspaces_per_organization": COUNT_WORKSPACES_PER_ORGANIZATION,
+        "update_workspaces_ttl_by_organization_id": UPDATE_WORKSPACES_TTL_BY_ORGANIZATION_ID,
     }
 )
 
@@ -3372,3 +3398,17 @@ class Queries:
     async def count_workspaces_per_organization(self) -> list[CountWorkspacesPerOrganizationRow]:
         """Number of live workspaces in every organization, including those with none."""
         return await self.store.fetch_many(COUNT_WORKSPACES_PER_ORGANIZATION, ())
+
+    async def update_workspaces_ttl_by_organization_id(
+        self, *, ttl: int | None, organization_id: uuid.UUID
+    ) -> int:
+        """Set the TTL of every live workspace of one organization (an organization-wide
+        policy change); each workspace changed gets its own audit entry.
+        """
+        return await self.store.execute_rows(
+            UPDATE_WORKSPACES_TTL_BY_ORGANIZATION_ID,
+            (
+                ttl,
+                organization_id,
+            ),
+        )

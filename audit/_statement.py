@@ -1,0 +1,418 @@
+"""The single-statement form of an audited mutation: the change and its entries together.
+
+For each audited query the layer derives, once, one SQL statement that runs
+the application's mutation in a data-modifying CTE, reads the old row in the
+same statement (an ``UPDATE`` joins its lookup query ``FOR UPDATE``; a
+``DELETE`` returns the old row; an ``INSERT`` has none), builds the diff in
+SQL from the classification table and inserts the entry with the
+application's own sink query, its ``VALUES`` turned into a ``SELECT`` over
+the changed rows. The actor, the time and the request metadata travel as
+parameters. One statement is atomic on its own, so an audited write outside
+a transaction is one round trip with no BEGIN/COMMIT, and inside one it
+needs no savepoint.
+
+Where the form cannot express something, :func:`derive` says why and the
+layer keeps the transaction form for that query.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import types
+import typing
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from audit._field import Field
+from audit._sqltext import Token, replace_params, tokens
+from audit.errors import NoSingleStatement
+from store import Kind, Param, Query
+from store._query import derive as derive_query
+
+__all__ = ["Statement", "derive", "diff_sql"]
+
+#: Entry fields the statement binds as parameters: (parameter, PostgreSQL type).
+_BOUND = {
+    "user_id": ("audit_user_id", "uuid"),
+    "time": ("audit_time", "timestamptz"),
+    "ip": ("audit_ip", "inet"),
+    "user_agent": ("audit_user_agent", "text"),
+    "request_id": ("audit_request_id", "uuid"),
+}
+
+_SECRET_JSON = """'{"secret": true}'::jsonb"""  # noqa: S105  # the marker, not a secret
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A derived single-statement mutation and the entry values it binds after the query's own."""
+
+    query: Query[Any]
+    bound: tuple[str, ...]  # entry fields ("user_id", "time", ...), in parameter order
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _base(annotation: Any) -> Any:
+    """``X`` for ``X | None``; the annotation itself otherwise."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+_SCALARS = (bool, int, str, uuid.UUID, datetime.date)
+
+
+def _scalar(kind: Any) -> bool:
+    if kind is float or kind is datetime.datetime:
+        return False  # NaN compares equal in SQL; datetimes have their own format
+    return isinstance(kind, type) and (issubclass(kind, _SCALARS) or issubclass(kind, enum.Enum))
+
+
+def _json(annotation: Any, ref: str) -> str:
+    """SQL for a value as ``audit.diff`` renders it (pydantic's JSON mode).
+
+    Raises:
+        NoSingleStatement: the type has no rendering known to match Python's.
+    """
+    kind = _base(annotation)
+    if kind is datetime.datetime:
+        # asyncpg returns timestamptz in UTC and pydantic writes it as ...Z, with six
+        # digits of microseconds when there are any (to_jsonb would use the session zone).
+        utc = f"({ref} AT TIME ZONE 'UTC')"
+        return (
+            f"to_jsonb(to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+            f"CASE to_char({utc}, 'US') WHEN '000000' THEN '' "
+            f"ELSE to_char({utc}, '.US') END || 'Z')"
+        )
+    if kind is bytes:
+        return f"to_jsonb(translate(encode({ref}, 'base64'), E'+/\\n', '-_'))"
+    if typing.get_origin(kind) is list:
+        (item,) = typing.get_args(kind)
+        if _scalar(_base(item)) and _base(item) is not datetime.date:
+            return f"to_jsonb({ref})"
+    if _scalar(kind):
+        return f"to_jsonb({ref})"
+    raise NoSingleStatement(f"no SQL rendering of {annotation!r} known to match audit.diff()")
+
+
+def _comparable(annotation: Any) -> bool:
+    kind = _base(annotation)
+    if kind in (datetime.datetime, bytes) or _scalar(kind):
+        return True
+    if typing.get_origin(kind) is list:
+        (item,) = typing.get_args(kind)
+        return _comparable(item) and _base(item) is not bytes
+    return False
+
+
+def diff_sql(
+    model: type[BaseModel],
+    fields: Mapping[str, Field],
+    *,
+    old: Callable[[str], str] | None,
+    new: Callable[[str], str] | None,
+) -> str:
+    """A SQL ``jsonb`` expression equal to ``diff_json(diff(old, new, fields=fields))``.
+
+    ``old`` and ``new`` turn a column name into SQL for its value in the old
+    and new row; None stands for no row (a create, or a delete). The result is
+    ``'{}'`` when no ``TRACK`` or ``SECRET`` field changed; a secret field is
+    ``{"secret": true}``.
+
+    Raises:
+        NoSingleStatement: a tracked or secret field's type has no SQL form known to
+            compare and render as ``audit.diff()`` does (the layer then keeps
+            the transaction form).
+        ValueError: both rows are None.
+    """
+    if old is None and new is None:
+        raise ValueError("diff_sql needs at least one row")
+    parts = ["'{}'::jsonb"]
+    for name, info in model.model_fields.items():
+        kind = fields[name]
+        if kind is Field.IGNORE:
+            continue
+        annotation = info.annotation
+        if not _comparable(annotation):
+            raise NoSingleStatement(
+                f"{model.__name__}.{name}: {annotation!r} cannot be compared in SQL"
+            )
+        before = old(name) if old is not None else "NULL"
+        after = new(name) if new is not None else "NULL"
+        if kind is Field.SECRET:
+            change = _SECRET_JSON
+        else:
+            old_json = _json(annotation, before) if old is not None else "NULL::jsonb"
+            new_json = _json(annotation, after) if new is not None else "NULL::jsonb"
+            change = f"jsonb_build_object('old', {old_json}, 'new', {new_json})"
+        entry = f"jsonb_build_object({_literal(name)}, {change})"
+        if old is not None and new is not None:
+            entry = f"CASE WHEN {before} IS DISTINCT FROM {after} THEN {entry} ELSE '{{}}' END"
+        parts.append(f"({entry})")
+    return "\n      || ".join(parts)
+
+
+def _top(found: list[Token], word: str, after: int = 0) -> Token | None:
+    upper = word.upper()
+    return next(
+        (
+            t
+            for t in found
+            if t.start >= after and t.depth == 0 and t.kind == "word" and t.text.upper() == upper
+        ),
+        None,
+    )
+
+
+def _first_word(found: list[Token]) -> str:
+    return next((t.text.upper() for t in found if t.kind == "word"), "")
+
+
+def _returning_star(sql: str, found: list[Token]) -> Token:
+    returning = _top(found, "RETURNING")
+    if returning is None or sql[returning.end :].strip().rstrip(";").strip() != "*":
+        raise NoSingleStatement("the mutation must end in RETURNING *")
+    return returning
+
+
+def _target(sql: str, found: list[Token], first: Token, set_: Token) -> str:
+    """How the UPDATE's columns are qualified: its alias, else its table name."""
+    words = [t for t in found if first.end <= t.start < set_.start]
+    if any(t.kind != "word" and t.text != "." for t in words):
+        raise NoSingleStatement("the UPDATE target is not a plain table name")
+    names = [t.text for t in words if t.kind == "word" and t.text.upper() not in ("ONLY", "AS")]
+    if not names:
+        raise NoSingleStatement("the UPDATE names no table")
+    if sql[words[-1].end : set_.start].strip():
+        raise NoSingleStatement("the UPDATE target is not a plain table name")
+    return names[-1]
+
+
+def _update(
+    sql: str,
+    columns: tuple[str, ...],
+    lookup: tuple[Query[Any], tuple[int, ...]] | None,
+    key: tuple[str, ...],
+) -> tuple[str, tuple[str, ...]]:
+    """The UPDATE joined to its old rows, locked: (SQL returning them too, their aliases).
+
+    With ``lookup`` the old row is the lookup's (a one-row UPDATE); without,
+    the rows the UPDATE's own ``WHERE`` selects, read ``FOR UPDATE`` (a bulk
+    UPDATE). Either way they are paired with the new rows by ``key``.
+    """
+    found = tokens(sql)
+    first = found[0] if found else None
+    set_ = _top(found, "SET")
+    where = _top(found, "WHERE")
+    if first is None or first.text.upper() != "UPDATE" or set_ is None or where is None:
+        raise NoSingleStatement("the UPDATE must read UPDATE <table> SET ... WHERE ... RETURNING *")
+    returning = _returning_star(sql, found)
+    if returning.start < where.start:
+        raise NoSingleStatement("the UPDATE must read UPDATE <table> SET ... WHERE ... RETURNING *")
+    target = _target(sql, found, first, set_)
+    from_ = _top(found, "FROM", set_.end)
+    if from_ is not None and from_.start > where.start:
+        from_ = None
+    aliases = tuple(f"audit_old_{i}" for i in range(len(columns)))
+    condition = sql[where.end : returning.start].rstrip()
+    if lookup is not None:
+        query, lookup_args = lookup
+        lookup_sql = replace_params(
+            query.sql.rstrip().rstrip(";"), lambda n: f"${lookup_args[n - 1] + 1}"
+        )
+        selected = ", ".join(
+            f"audit_l.{_ident(c)} AS {a}" for c, a in zip(columns, aliases, strict=True)
+        )
+        locked = f"(SELECT {selected} FROM (\n{lookup_sql}\n) AS audit_l) AS audit_lock"
+    else:
+        # The same rows the UPDATE selects: its target (alias and all) and FROM
+        # items, its WHERE; only the target's rows are locked.
+        selected = ", ".join(
+            f"{_ident(target)}.{_ident(c)} AS {a}" for c, a in zip(columns, aliases, strict=True)
+        )
+        sources = sql[first.end : set_.start].strip()
+        if from_ is not None:
+            sources += ", " + sql[from_.end : where.start].strip()
+        locked = (
+            f"(SELECT {selected} FROM {sources} WHERE {condition}\n"
+            f"FOR UPDATE OF {_ident(target)}) AS audit_lock"
+        )
+    by_column = dict(zip(columns, aliases, strict=True))
+    join = " AND ".join(f"{_ident(target)}.{_ident(k)} = audit_lock.{by_column[k]}" for k in key)
+    rewritten = (
+        sql[: where.start].rstrip()
+        + ("\n, " if from_ is not None else "\nFROM ")
+        + locked
+        + f"\nWHERE {join} AND (\n"
+        + condition
+        + "\n)\n"
+        + sql[returning.start :]
+    )
+    return rewritten, aliases
+
+
+def _sink(
+    insert: Query[Any], values: Mapping[str, str], source: str, condition: str
+) -> tuple[str, tuple[str, ...]]:
+    """The sink's INSERT ... VALUES turned into INSERT ... SELECT over ``source``.
+
+    Returns the SQL (entry parameters still as NUL-delimited placeholders) and
+    which bound entry fields it uses, in first-use order.
+    """
+    names = [p.name for p in insert.params]
+    used: list[str] = []
+
+    def value(n: int) -> str:
+        field = names[n - 1]
+        if field in _BOUND:
+            if field not in used:
+                used.append(field)
+            return "\x00" + field + "\x00"
+        return "(" + values[field] + ")"
+
+    sql = insert.sql.rstrip().rstrip(";")
+    found = tokens(sql)
+    if _first_word(found) != "INSERT":
+        raise NoSingleStatement(f"the sink {insert.name} is not an INSERT ... VALUES (...)")
+    keyword = _top(found, "VALUES")
+    if keyword is None:
+        raise NoSingleStatement(f"the sink {insert.name} is not an INSERT ... VALUES (...)")
+    index = found.index(keyword)
+    opening = found[index + 1] if index + 1 < len(found) else None
+    if opening is None or opening.kind != "(":
+        raise NoSingleStatement(f"the sink {insert.name} is not an INSERT ... VALUES (...)")
+    closing = next(t for t in found[index + 2 :] if t.kind == ")" and t.depth == 0)
+    after = found[found.index(closing) + 1 :]
+    if after and after[0].text == ",":
+        raise NoSingleStatement(f"the sink {insert.name} inserts more than one row")
+    inner = replace_params(sql[opening.end : closing.start], value)
+    outside = sql[: keyword.start] + " " + sql[closing.end :]
+    if any(t.kind == "param" for t in tokens(outside)):
+        raise NoSingleStatement(f"the sink {insert.name} has parameters outside its VALUES")
+    rewritten = (
+        sql[: keyword.start]
+        + f"SELECT {inner}\nFROM {source} AS a\nWHERE {condition}"
+        + sql[closing.end :]
+    )
+    return rewritten, tuple(used)
+
+
+def derive(
+    query: Query[Any],
+    *,
+    model: type[BaseModel],
+    fields: Mapping[str, Field],
+    statement: str,
+    lookup: Query[Any] | None,
+    lookup_args: tuple[int, ...],
+    key: tuple[str, ...],
+    resource_type: str,
+    resource_id: str,
+    resource_target: str | None,
+    org: str | tuple[Query[Any], tuple[str, ...], str] | None,
+    action: str,
+    sink: Query[Any],
+) -> Statement:
+    """The single-statement form of the audited ``query``.
+
+    ``statement`` is INSERT, UPDATE or DELETE; ``org`` a column of the row, or
+    (query, row columns for its parameters, result column) found through
+    another row. A one-row UPDATE reads its old row with ``lookup``; a bulk
+    one (any kind but ``:one``) pairs old and new rows by ``key``.
+
+    Raises:
+        NoSingleStatement: the form cannot express this query, its sink or a field.
+    """
+    columns = tuple(model.model_fields)
+    for column in columns:
+        if column.startswith("audit_"):
+            raise NoSingleStatement(f"column {column} collides with the statement's own names")
+    mutation = query.sql.rstrip().rstrip(";")
+    if query.kind in (Kind.EXEC, Kind.EXECROWS):
+        if _top(tokens(mutation), "RETURNING") is not None:
+            raise NoSingleStatement("an :exec or :execrows mutation must not return rows")
+        mutation += "\nRETURNING *"
+    old: Callable[[str], str] | None
+    new: Callable[[str], str] | None
+    if statement == "UPDATE":
+        if query.kind is Kind.ONE:
+            if lookup is None:
+                raise NoSingleStatement("an audited one-row UPDATE needs its old-row lookup")
+            mutation, aliases = _update(mutation, columns, (lookup, lookup_args), (resource_id,))
+        else:
+            if not key:
+                raise NoSingleStatement("an audited bulk UPDATE needs its key")
+            mutation, aliases = _update(mutation, columns, None, key)
+        by_column = dict(zip(columns, aliases, strict=True))
+        old = lambda c: f"a.{by_column[c]}"  # noqa: E731  # one-line column accessors
+        new = lambda c: f"a.{_ident(c)}"  # noqa: E731
+    elif statement == "INSERT":
+        _returning_star(mutation, tokens(mutation))
+        old, new = None, lambda c: f"a.{_ident(c)}"
+    elif statement == "DELETE":
+        _returning_star(mutation, tokens(mutation))
+        old, new = lambda c: f"a.{_ident(c)}", None
+    else:
+        raise NoSingleStatement(f"cannot audit a {statement} in one statement")
+    diff = diff_sql(model, fields, old=old, new=new)
+
+    def row(column: str) -> str:
+        return f"a.{_ident(column)}"
+
+    if org is None:
+        org_sql = "NULL::uuid"
+    elif isinstance(org, str):
+        org_sql = row(org)
+    else:
+        via, via_columns, attribute = org
+        via_sql = replace_params(via.sql.rstrip().rstrip(";"), lambda n: row(via_columns[n - 1]))
+        org_sql = f"(SELECT v.{_ident(attribute)} FROM (\n{via_sql}\n) AS v LIMIT 1)"
+    values = {
+        "id": "gen_random_uuid()",
+        "org_id": org_sql,
+        "resource_type": _literal(resource_type),
+        "resource_id": f"{row(resource_id)}::text",
+        "resource_target": (
+            f"COALESCE({row(resource_target)}::text, '')" if resource_target else "''"
+        ),
+        "action": _literal(str(action)),
+        "diff": "a.audit_diff",
+        "status_code": "200",
+        "additional_fields": "'{}'::jsonb",
+        "query": _literal(query.name),
+    }
+    entries, used = _sink(sink, values, "audit_rows", "a.audit_diff <> '{}'::jsonb")
+    start = len(query.params)
+    for i, field in enumerate(used):
+        entries = entries.replace(f"\x00{field}\x00", f"${start + i + 1}::{_BOUND[field][1]}")
+    result = (
+        ", ".join(_ident(c) for c in query.columns)  # the order the decoder reads
+        if query.kind in (Kind.ONE, Kind.MANY)
+        else "1"  # the command tag still counts the changed rows
+    )
+    sql = (
+        f"WITH audit_change AS (\n{mutation}\n),\n"
+        f"audit_rows AS (\nSELECT a.*, {diff} AS audit_diff\nFROM audit_change AS a\n),\n"
+        f"audit_entries AS (\n{entries}\n)\n"
+        f"SELECT {result} FROM audit_change"
+    )
+    params = query.params + tuple(Param(_BOUND[f][0], _BOUND[f][1], True) for f in used)
+    variant = derive_query(
+        query, sql=sql, params=params, authorize_filter=query.authorize_filter, for_below=True
+    )
+    return Statement(variant, used)
