@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.txstore-installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck check bench dev postgres clean
+.PHONY: demo test test-ha lint typecheck check bench dev postgres clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -29,6 +29,13 @@ test: $(STAMP) postgres
 	$(PY) -m pytest -n 2 --dist loadfile --junitxml=build/junit.xml $(PYTEST_ARGS)
 	TXSTORE_TEST_PGBOUNCER=1 TXSTORE_STATEMENT_CACHE_SIZE=0 \
 		$(PY) -m pytest -n 2 --dist loadfile --junitxml=build/junit-pgbouncer.xml $(PGBOUNCER_SUITES)
+
+## Failover under load: a pg_auto_failover monitor, primary and secondary started by the
+## test itself (scripts/ensure-ha.sh installs pg_auto_failover when missing).
+test-ha: $(STAMP) postgres
+	@scripts/ensure-ha.sh
+	@mkdir -p build
+	$(PY) -m pytest -m ha -p no:xdist --junitxml=build/junit-ha.xml -s tests/ha $(PYTEST_ARGS)
 
 lint: $(STAMP) postgres
 	$(VENV)/bin/ruff check .

@@ -101,6 +101,7 @@ async def open_pool(
         OverflowError,  # an impossible port
         asyncpg.PostgresError,
         asyncpg.InterfaceError,
+        asyncpg.TargetServerAttributeNotMatched,  # no host of the DSN takes writes now
     ) as exc:
         raise unavailable(dsn, exc) from None
 
@@ -170,6 +171,9 @@ class PgStoreBase(DriverRunner):
             ) from None
         except (OSError, asyncpg.PostgresConnectionError) as exc:
             raise DatabaseUnavailable(f"{method}: {exc}", host="pool") from exc
+        except asyncpg.TargetServerAttributeNotMatched as exc:
+            # A multi-host DSN whose hosts are all standbys or down: mid-failover.
+            raise unavailable(self.pool.dsn, exc) from exc
 
     async def _call(self, query: Query[Any], method: str, args: tuple[object, ...]) -> Any:
         conn = await self._acquire(query.name)
@@ -181,8 +185,11 @@ class PgStoreBase(DriverRunner):
             clean = True
             return result
         except asyncpg.PostgresError as exc:
-            clean = not conn.is_in_transaction()  # the server said no; the connection is fine
-            raise translate(exc, query.name, self._constraints) from exc
+            error = translate(exc, query.name, self._constraints, conn)
+            # The server said no; the connection is fine unless it is on a server that
+            # no longer takes writes (then the pool drops it).
+            clean = not conn.is_in_transaction() and not isinstance(error, DatabaseUnavailable)
+            raise error from exc
         except CONNECTION_ERRORS as exc:
             if isinstance(exc, asyncpg.InterfaceError) and not lost(conn):
                 raise

@@ -20,6 +20,8 @@ from typing import Any
 
 import asyncpg
 
+from store._sqlstate import read_only_server
+
 __all__ = ["Pool"]
 
 Conn = asyncpg.Connection
@@ -62,6 +64,11 @@ class Pool:
         self._waiters: collections.deque[asyncio.Future[Conn]] = collections.deque()
         self._cleanups: set[asyncio.Task[Any]] = set()
         self._closed = False
+
+    @property
+    def dsn(self) -> str:
+        """The DSN connections are opened with (it may hold a password: never log it)."""
+        return self._dsn
 
     # -- sizes ---------------------------------------------------------------------
     def get_size(self) -> int:
@@ -196,8 +203,10 @@ class Pool:
         since then are likely gone too (a restart, a mass termination), though
         their sockets may not have told us yet: they are dropped now, so the
         next caller opens a fresh connection instead of failing on a dead one.
+        So are they when the server turned read-only (a failover moved the
+        primary): a fresh connection on a multi-host DSN finds the new one.
         """
-        if conn.is_closed():
+        if conn.is_closed() or read_only_server(conn):
             self._drop_idle()
         task = asyncio.get_running_loop().create_task(self.clean(conn))
         self._cleanups.add(task)
@@ -220,6 +229,11 @@ class Pool:
                     await conn.reset()  # RESET ALL, UNLISTEN *, advisory unlocks, ...
         except Exception:
             conn.terminate()
+        if not conn.is_closed() and read_only_server(conn):
+            # The server stopped taking writes (a failover): so did every connection
+            # to it. Fresh ones let a multi-host DSN pick the new primary.
+            conn.terminate()
+            self._drop_idle()
         if conn.is_closed() or conn.is_in_transaction():
             self._drop(conn)
         else:

@@ -26,7 +26,16 @@ from store.errors import (
     UniqueViolation,
 )
 
-__all__ = ["RETRYABLE", "is_retryable", "redact", "safe_target", "translate", "unavailable"]
+__all__ = [
+    "READ_ONLY",
+    "RETRYABLE",
+    "is_retryable",
+    "read_only_server",
+    "redact",
+    "safe_target",
+    "translate",
+    "unavailable",
+]
 
 #: serialization_failure and deadlock_detected: the transaction may simply be re-run.
 RETRYABLE = frozenset({"40001", "40P01"})
@@ -43,6 +52,28 @@ _UNAVAILABLE_PREFIXES = ("08", "57P0", "53300", "28")
 
 ConstraintLookup = Callable[[str], enum.Enum | str]
 
+#: read_only_sql_transaction: a write on a read-only transaction or server.
+READ_ONLY = "25006"
+
+
+def read_only_server(conn: asyncpg.Connection) -> bool:
+    """True when the server of ``conn`` refuses writes for every session right now.
+
+    A standby (``in_hot_standby``), or a primary whose ``default_transaction_read_only``
+    was turned on, as HA managers do while they fail over. Both settings are
+    reported by the server (PostgreSQL 14+) whenever they change, before the
+    error a write then gets; a transaction the caller began ``READ ONLY`` sets
+    neither.
+    """
+    try:
+        settings = conn.get_settings()
+    except asyncpg.InterfaceError:  # the proxy of a connection already lost
+        return False
+    return (
+        getattr(settings, "in_hot_standby", "off") == "on"
+        or getattr(settings, "default_transaction_read_only", "off") == "on"
+    )
+
 
 def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.PostgresError) and exc.sqlstate in RETRYABLE
@@ -55,9 +86,18 @@ def _constraint(name: str | None, lookup: Mapping[str, enum.Enum]) -> enum.Enum 
 
 
 def translate(
-    exc: asyncpg.PostgresError, where: str, constraints: Mapping[str, enum.Enum]
+    exc: asyncpg.PostgresError,
+    where: str,
+    constraints: Mapping[str, enum.Enum],
+    conn: asyncpg.Connection | None = None,
 ) -> DatabaseError:
-    """Turn a server error raised while running ``where`` into a txstore error."""
+    """Turn a server error raised while running ``where`` on ``conn`` into a txstore error.
+
+    A write refused because the whole server is read-only (``conn`` given, see
+    :func:`read_only_server`) is ``DatabaseUnavailable``: after a failover the
+    connection may point at the old primary, now a standby, and only a new
+    connection finds the writable one.
+    """
     sqlstate: str = exc.sqlstate or ""
     detail = getattr(exc, "detail", None)
     message = f"{where}: {exc}" + (f" ({detail})" if detail else "")
@@ -75,6 +115,12 @@ def translate(
         return cls_cancel(message, sqlstate=sqlstate)
     if sqlstate == "55P03":
         return LockTimeout(message, sqlstate=sqlstate)
+    if sqlstate == READ_ONLY and conn is not None and read_only_server(conn):
+        return DatabaseUnavailable(
+            f"{message}; the server is read-only (a standby, or a primary blocking writes "
+            "during a failover): this connection is dropped and the next call reconnects",
+            sqlstate=sqlstate,
+        )
     if sqlstate.startswith(_UNAVAILABLE_PREFIXES):
         return DatabaseUnavailable(message, sqlstate=sqlstate)
     return DatabaseError(message, sqlstate=sqlstate)
@@ -111,6 +157,8 @@ def unavailable(dsn: str, exc: BaseException) -> DatabaseUnavailable:
         hint = "check the user name and password"
     elif isinstance(exc, asyncpg.InvalidCatalogNameError):
         hint = "the database does not exist; create it or fix the DSN"
+    elif isinstance(exc, asyncpg.TargetServerAttributeNotMatched):
+        hint = "no host of the DSN accepts writes now (a failover in progress?)"
     elif isinstance(exc, OSError | TimeoutError):
         hint = "is the server running and reachable from here? (txstore dev starts one)"
     else:

@@ -197,7 +197,9 @@ class PgTxBase(DriverRunner):
         if is_retryable(exc):
             c.retry = exc
         error: BaseException = (
-            translate(exc, where, c.constraints) if isinstance(exc, asyncpg.PostgresError) else exc
+            translate(exc, where, c.constraints, c.conn)
+            if isinstance(exc, asyncpg.PostgresError)
+            else exc
         )
         if c.failed is None:
             c.failed = error
