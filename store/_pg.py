@@ -29,6 +29,7 @@ from store._tx import (
     lost,
     refuse_naive,
 )
+from store._versions import ServerVersion
 from store.errors import DatabaseUnavailable, SerializationFailure
 
 __all__ = ["PgStoreBase", "open_pool"]
@@ -224,6 +225,22 @@ class PgStoreBase(DriverRunner):
                 self.pool.put(conn)
             else:
                 self.pool.put_dirty(conn)
+
+    async def server_version(self) -> ServerVersion:
+        """The server's version and what it can do (``.returning_old_new``...).
+
+        Read from a pooled connection's start-up message, so no query runs; a
+        multi-host DSN answers for the server the pool is on now.
+
+        Raises:
+            DatabaseUnavailable: no connection could be had.
+            OuterStoreUsedInTransaction: called inside an ``in_tx`` closure of this store.
+        """
+        conn = await self._acquire("server_version")
+        try:
+            return ServerVersion.of(conn)
+        finally:
+            self.pool.put(conn)
 
     async def close(self) -> None:
         """Close the pool: idle connections now, those in use as they come back."""

