@@ -64,6 +64,9 @@ class Pool:
         self._waiters: collections.deque[asyncio.Future[Conn]] = collections.deque()
         self._cleanups: set[asyncio.Task[Any]] = set()
         self._closed = False
+        #: Called with the seconds each ``take`` waited (0 when an idle connection was
+        #: at hand): the pool-wait metrics of ``store.metrics`` and ``store.tracing``.
+        self.wait_observers: list[Callable[[float], None]] = []
 
     @property
     def dsn(self) -> str:
@@ -135,7 +138,21 @@ class Pool:
         """
         conn = self._take_idle()
         if conn is not None:
+            if self.wait_observers:
+                for observe in self.wait_observers:
+                    observe(0.0)
             return conn
+        if not self.wait_observers:
+            return await self._wait(timeout)
+        started = time.perf_counter()
+        try:
+            return await self._wait(timeout)
+        finally:
+            waited = time.perf_counter() - started
+            for observe in self.wait_observers:
+                observe(waited)
+
+    async def _wait(self, timeout: float | None) -> Conn:  # noqa: ASYNC109  # armed only to wait
         if timeout is None:
             return await self._take_new_or_wait()
         async with asyncio.timeout(timeout):
