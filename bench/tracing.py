@@ -1,0 +1,118 @@
+"""Tracing costs: PgStore alone (what a service without ``txstore[otel]`` runs) against
+TracingStore over it with the OpenTelemetry API only (no SDK: non-recording spans)
+and with the SDK recording every span.
+
+Run: ``.venv/bin/python -m bench.tracing``. Starts a local PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+
+import structlog
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+import migrations
+import store
+from store._config import load_config
+from store._localpg import LocalCluster
+from store.models import LoginType, UserStatus
+from store.tracing import TracingStore
+
+NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+Call = Callable[[], Awaitable[object]]
+
+
+class _Drop(SpanExporter):
+    """Exports nowhere: the cost measured is the SDK's, not a collector's."""
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+
+async def _medians(calls: Sequence[Call], rounds: int = 3000) -> list[float]:
+    """Interleaved, so load on the machine hits every variant alike."""
+    times: list[list[float]] = [[] for _ in calls]
+    for i in range(rounds + 300):
+        for fn, out in zip(calls, times, strict=True):
+            started = time.perf_counter()
+            await fn()
+            if i >= 300:
+                out.append(time.perf_counter() - started)
+    return [statistics.median(t) for t in times]
+
+
+def _otel_imported_by_the_store() -> list[str]:
+    code = (
+        "import sys, store, store.metrics, authz, audit, migrations; "
+        "print(sorted(m for m in sys.modules if m.startswith('opentelemetry')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    return [m for m in out.strip("[]\n").split(", ") if m]
+
+
+async def stores(dsn: str) -> None:
+    await migrations.up(dsn, directory=load_config().migrations)
+    pg = await store.connect(dsn, min_size=1, max_size=1)
+    user = await pg.insert_user(
+        id=uuid.uuid4(),
+        email="bench@example.com",
+        username="bench",
+        name="Bench",
+        hashed_password=b"x",
+        status=UserStatus.ACTIVE,
+        rbac_roles=[],
+        avatar_url=None,
+        login_type=LoginType.PASSWORD,
+        created_at=NOW,
+    )
+    sdk = TracerProvider()
+    sdk.add_span_processor(BatchSpanProcessor(_Drop(), max_queue_size=100_000))
+    variants: list[tuple[str, store.Store]] = [
+        ("PgStore, no tracing layer", pg),
+        ("TracingStore, API only", TracingStore(pg)),
+        ("TracingStore, SDK recording", TracingStore(pg, tracer_provider=sdk)),
+    ]
+
+    def pk(s: store.Store) -> Call:
+        return lambda: s.get_user_by_id(id=user.id)
+
+    def tx2(s: store.Store) -> Call:
+        async def two(tx: store.Store) -> None:
+            await tx.get_user_by_id(id=user.id)
+            await tx.update_user_last_seen_at(id=user.id, last_seen_at=NOW)
+
+        return lambda: s.in_tx(two, tx_id="bench")
+
+    for label, make in (("primary-key read", pk), ("2-statement transaction", tx2)):
+        medians = await _medians([make(s) for _, s in variants])
+        base = medians[0]
+        print(f"{label}:")
+        for (name, _), median in zip(variants, medians, strict=True):
+            print(f"  {name:30} {median * 1e6:7.1f} us/call  ({(median - base) * 1e6:+6.1f} us)")
+    sdk.shutdown()
+    await pg.close()
+
+
+def main() -> None:
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    print(
+        f"opentelemetry modules imported by the store's packages: {_otel_imported_by_the_store()}"
+    )
+    with LocalCluster() as cluster:
+        asyncio.run(stores(cluster.dsn()))
+
+
+if __name__ == "__main__":
+    main()
