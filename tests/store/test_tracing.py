@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -235,3 +237,13 @@ async def test_pool_wait_time_is_a_histogram(pg: store.PgStore) -> None:
     assert point.count == 3
     assert point.max >= 0.04
     meters.shutdown()
+
+
+def test_the_store_never_imports_opentelemetry_unless_asked() -> None:
+    # Zero cost without the extra: no package of the stack loads the API on its own.
+    code = (
+        "import sys, store, store.metrics, authz, audit, migrations\n"
+        "print(sorted(m for m in sys.modules if m.startswith('opentelemetry')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
