@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import Any
 
@@ -67,6 +68,9 @@ class Pool:
         #: Called with the seconds each ``take`` waited (0 when an idle connection was
         #: at hand): the pool-wait metrics of ``store.metrics`` and ``store.tracing``.
         self.wait_observers: list[Callable[[float], None]] = []
+        # Connections opened on a read-only server (a read replica's pool): for them
+        # read-only is the normal state, not a sign that the primary moved.
+        self._born_read_only: weakref.WeakSet[Conn] = weakref.WeakSet()
 
     @property
     def dsn(self) -> str:
@@ -109,7 +113,13 @@ class Pool:
         except BaseException:
             conn.terminate()
             raise
+        if read_only_server(conn):
+            self._born_read_only.add(conn)
         return conn
+
+    def _demoted(self, conn: Conn) -> bool:
+        """True when ``conn``'s server took writes when it was opened and no longer does."""
+        return conn not in self._born_read_only and read_only_server(conn)
 
     # -- taking ----------------------------------------------------------------------
     def _take_idle(self) -> Conn | None:
@@ -223,7 +233,7 @@ class Pool:
         So are they when the server turned read-only (a failover moved the
         primary): a fresh connection on a multi-host DSN finds the new one.
         """
-        if conn.is_closed() or read_only_server(conn):
+        if conn.is_closed() or self._demoted(conn):
             self._drop_idle()
         task = asyncio.get_running_loop().create_task(self.clean(conn))
         self._cleanups.add(task)
@@ -246,7 +256,7 @@ class Pool:
                     await conn.reset()  # RESET ALL, UNLISTEN *, advisory unlocks, ...
         except Exception:
             conn.terminate()
-        if not conn.is_closed() and read_only_server(conn):
+        if not conn.is_closed() and self._demoted(conn):
             # The server stopped taking writes (a failover): so did every connection
             # to it. Fresh ones let a multi-host DSN pick the new primary.
             conn.terminate()
