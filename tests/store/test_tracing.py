@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import datetime
+import dataclasses
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
@@ -19,17 +18,22 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-import audit
 import store
-from authz import Subject, as_subject
-from authz.errors import NoSubject, NotAuthorized
 from store.errors import NotFound, OuterStoreUsedInTransaction, UniqueViolation
-from store.models import LoginType, User, UserStatus
 from store.tracing import DENIED, POISONED, RETRY, TracingStore, watch_pool
+from tests.store._queries import (
+    ENSURE_COUNTER,
+    GET_COUNTER,
+    GET_ITEM,
+    INSERT_ITEM,
+    SCHEMA,
+    SET_COUNTER,
+)
 
-NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 #: A value no span may carry: it is only ever a query parameter.
-SECRET_EMAIL = "do-not-trace-me@example.com"  # noqa: S105  # an email, not a password
+MARKER = "do-not-trace-me"
+#: The item insert as the generator describes it: the table it writes.
+INSERT = dataclasses.replace(INSERT_ITEM, tables=("items",), mutates="items")
 
 
 @pytest.fixture
@@ -42,25 +46,17 @@ def exporter() -> Iterator[tuple[TracerProvider, InMemorySpanExporter]]:
 
 
 @pytest_asyncio.fixture
-async def pg(db_dsn: str) -> AsyncIterator[store.PgStore]:
-    pg = await store.connect(db_dsn, min_size=1, max_size=2)
+async def pg(empty_db_dsn: str) -> AsyncIterator[store.PgStore]:
+    conn = await asyncpg.connect(empty_db_dsn)
+    try:
+        await conn.execute(SCHEMA)
+        # a constraint whose error message quotes the parameter value
+        await conn.execute("CREATE UNIQUE INDEX items_label_key ON items (label)")
+    finally:
+        await conn.close()
+    pg = await store.connect(empty_db_dsn, min_size=1, max_size=2)
     yield pg
     await pg.close()
-
-
-async def _user(s: store.Store, email: str = SECRET_EMAIL) -> User:
-    return await s.insert_user(
-        id=uuid.uuid4(),
-        email=email,
-        username=uuid.uuid4().hex[:8],
-        name="Traced",
-        hashed_password=b"x",
-        status=UserStatus.ACTIVE,
-        rbac_roles=[],
-        avatar_url=None,
-        login_type=LoginType.PASSWORD,
-        created_at=NOW,
-    )
 
 
 def _texts(spans: tuple[ReadableSpan, ...]) -> str:
@@ -77,23 +73,23 @@ async def test_each_query_is_a_client_span_named_by_its_query(
 ) -> None:
     provider, spans = exporter
     traced = TracingStore(pg, tracer_provider=provider)
-    user = await _user(traced)
-    assert (await traced.get_user_by_id(id=user.id)).id == user.id
+    await traced.execute(INSERT, (1, MARKER))
+    assert (await traced.fetch_one(GET_ITEM, (1,)))["label"] == MARKER
 
     insert, get = spans.get_finished_spans()
-    assert (insert.name, get.name) == ("insert_user", "get_user_by_id")
+    assert (insert.name, get.name) == ("insert_item", "get_item")
     assert insert.kind is SpanKind.CLIENT
     assert dict(insert.attributes or {}) == {
         "db.system": "postgresql",
         "db.system.name": "postgresql",
         "db.operation.name": "INSERT",
-        "db.collection.name": "users",
-        "txstore.query.name": "insert_user",
-        "txstore.query.kind": "one",
+        "db.collection.name": "items",
+        "txstore.query.name": "insert_item",
+        "txstore.query.kind": "exec",
     }
     assert (get.attributes or {})["db.operation.name"] == "SELECT"
     assert get.status.status_code is StatusCode.UNSET
-    assert SECRET_EMAIL not in _texts(spans.get_finished_spans())
+    assert MARKER not in _texts(spans.get_finished_spans())
 
 
 async def test_a_failed_query_is_classified_without_its_message(
@@ -101,18 +97,18 @@ async def test_a_failed_query_is_classified_without_its_message(
 ) -> None:
     provider, spans = exporter
     traced = TracingStore(pg, tracer_provider=provider)
-    await _user(traced)
-    with pytest.raises(UniqueViolation, match="do-not-trace-me"):  # the message has the value
-        await _user(traced)
+    await traced.execute(INSERT, (1, MARKER))
+    with pytest.raises(UniqueViolation, match=MARKER):  # the message quotes the value
+        await traced.execute(INSERT, (2, MARKER))
     with pytest.raises(NotFound):
-        await traced.get_user_by_id(id=uuid.uuid4())
+        await traced.fetch_one(GET_ITEM, (3,))
 
     _, duplicate, missing = spans.get_finished_spans()
     assert duplicate.status.status_code is StatusCode.ERROR
     assert (duplicate.attributes or {})["error.type"] == "UniqueViolation"
     assert (duplicate.attributes or {})["db.response.status_code"] == "23505"
     assert (missing.attributes or {})["error.type"] == "NotFound"
-    assert SECRET_EMAIL not in _texts(spans.get_finished_spans())
+    assert MARKER not in _texts(spans.get_finished_spans())
 
 
 async def test_a_transaction_span_parents_its_queries_and_savepoints(
@@ -121,9 +117,9 @@ async def test_a_transaction_span_parents_its_queries_and_savepoints(
     provider, spans = exporter
     traced = TracingStore(pg, tracer_provider=provider)
 
-    async def signup(tx: store.Store) -> User:
-        user = await _user(tx)
-        return await tx.in_tx(lambda sp: sp.get_user_by_id(id=user.id), tx_id="check")
+    async def signup(tx: store.Store) -> object:
+        await tx.execute(INSERT, (1, MARKER))
+        return await tx.in_tx(lambda sp: sp.fetch_one(GET_ITEM, (1,)), tx_id="check")
 
     await traced.in_tx(signup, tx_id="signup", isolation="repeatable read")
     insert, get, savepoint, tx = spans.get_finished_spans()
@@ -132,8 +128,8 @@ async def test_a_transaction_span_parents_its_queries_and_savepoints(
     parents = {s.name: s.parent.span_id if s.parent else None for s in (savepoint, insert, get)}
     assert parents == {
         "check": tx.context.span_id,
-        "insert_user": tx.context.span_id,
-        "get_user_by_id": savepoint.context.span_id,
+        "insert_item": tx.context.span_id,
+        "get_item": savepoint.context.span_id,
     }
     attrs = dict(tx.attributes or {})
     assert attrs["txstore.tx_id"] == "signup"
@@ -145,24 +141,24 @@ async def test_a_transaction_span_parents_its_queries_and_savepoints(
 
 
 async def test_retries_are_events_and_counted(
-    pg: store.PgStore, exporter: tuple[TracerProvider, InMemorySpanExporter], db_dsn: str
+    pg: store.PgStore, exporter: tuple[TracerProvider, InMemorySpanExporter], empty_db_dsn: str
 ) -> None:
     provider, spans = exporter
     traced = TracingStore(pg, tracer_provider=provider)
-    user = await _user(pg)
+    await pg.execute(ENSURE_COUNTER, ("hits",))
     runs = 0
 
     async def conflicted(tx: store.Store) -> None:
         nonlocal runs
         runs += 1
-        seen = await tx.get_user_by_id(id=user.id)
+        seen = await tx.fetch_one(GET_COUNTER, ("hits",))
         if runs == 1:  # a concurrent commit to the row this transaction read
-            other = await asyncpg.connect(db_dsn)
+            other = await asyncpg.connect(empty_db_dsn)
             try:
-                await other.execute("UPDATE users SET name = 'changed' WHERE id = $1", user.id)
+                await other.execute("UPDATE counters SET value = 7 WHERE name = 'hits'")
             finally:
                 await other.close()
-        await tx.update_user_last_seen_at(id=seen.id, last_seen_at=NOW)
+        await tx.execute(SET_COUNTER, ("hits", seen + 1))
 
     await traced.in_tx(conflicted, isolation="serializable", tx_id="touch")
     tx = spans.get_finished_spans()[-1]
@@ -172,7 +168,7 @@ async def test_retries_are_events_and_counted(
         (RETRY, {"txstore.transaction.attempt": 2})
     ]
     failed = [s for s in spans.get_finished_spans() if s.status.status_code is StatusCode.ERROR]
-    assert [s.name for s in failed] == ["update_user_last_seen_at"]
+    assert [s.name for s in failed] == ["set_counter"]
     assert (failed[0].attributes or {})["db.response.status_code"] == "40001"
 
 
@@ -183,14 +179,14 @@ async def test_outer_store_use_is_an_event_on_the_offending_call(
     traced = TracingStore(pg, tracer_provider=provider)
 
     async def misuse(tx: store.Store) -> None:
-        await traced.get_user_by_id(id=uuid.uuid4())  # txstore-lint: ignore[outer-store-in-tx]
+        await traced.fetch_one(GET_ITEM, (1,))  # txstore-lint: ignore[outer-store-in-tx]
 
     with pytest.raises(OuterStoreUsedInTransaction):
         await traced.in_tx(misuse, tx_id="bad_closure")
     offending, tx = spans.get_finished_spans()
-    assert offending.name == "get_user_by_id"
+    assert offending.name == "get_item"
     assert [(e.name, dict(e.attributes or {})) for e in offending.events] == [
-        (POISONED, {"txstore.method": "get_user_by_id", "txstore.tx_id": "bad_closure"})
+        (POISONED, {"txstore.method": "get_item", "txstore.tx_id": "bad_closure"})
     ]
     assert (offending.attributes or {})["error.type"] == "OuterStoreUsedInTransaction"
     assert tx.status.status_code is StatusCode.ERROR
@@ -202,7 +198,7 @@ async def test_declared_denials_are_events(
     provider, spans = exporter
     traced = TracingStore(pg, tracer_provider=provider, denials=(NotFound,))
     with pytest.raises(NotFound):
-        await traced.get_user_by_id(id=uuid.uuid4())
+        await traced.fetch_one(GET_ITEM, (1,))
     (span,) = spans.get_finished_spans()
     assert [(e.name, dict(e.attributes or {})) for e in span.events] == [
         (DENIED, {"error.type": "NotFound"})
@@ -250,45 +246,3 @@ def test_the_store_never_imports_opentelemetry_unless_asked() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
-
-
-async def test_authorization_denials_are_events_on_the_query_span(
-    db_dsn: str, exporter: tuple[TracerProvider, InMemorySpanExporter]
-) -> None:
-    provider, spans = exporter
-    stack = await audit.connect_stack(db_dsn, min_size=1, max_size=1)
-    traced = TracingStore(stack, tracer_provider=provider, denials=(NotAuthorized, NoSubject))
-    org = uuid.uuid4()
-
-    async def create(s: store.Store) -> object:
-        return await s.insert_organization(
-            id=org,
-            name="denied-org",
-            display_name="Denied",
-            description="",
-            icon="",
-            is_default=False,
-            created_at=NOW,
-        )
-
-    try:
-        with pytest.raises(NoSubject):
-            await create(traced)
-        with as_subject(Subject.user(uuid.uuid4(), site_roles=("member",))):
-            with pytest.raises(NotAuthorized):
-                await create(traced)
-            with pytest.raises(NotAuthorized):
-                await traced.in_tx(create, tx_id="create_org")
-    finally:
-        await stack.close()
-    no_subject, denied, in_tx, tx = spans.get_finished_spans()
-    assert [e.name for e in no_subject.events] == [DENIED]
-    assert dict(denied.events[0].attributes or {}) == {
-        "error.type": "NotAuthorized",
-        "txstore.authz.action": "create",
-        "txstore.authz.object_type": "organization",
-    }
-    assert (in_tx.name, tx.name) == ("insert_organization", "create_org")
-    assert [e.name for e in in_tx.events] == [DENIED]
-    assert [e.name for e in tx.events] == [DENIED]
-    assert "denied-org" not in _texts(spans.get_finished_spans())
