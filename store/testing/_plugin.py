@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
 from store._config import load_config
+from store._localpg import PgBinaries
 from store.testing._pgbouncer import PgBouncer
 from store.testing._server import TEST_TIMEZONE, TestServer, start_server
 
@@ -45,6 +47,13 @@ def _bouncer(config: pytest.Config, server: TestServer) -> PgBouncer | None:
     return bouncer
 
 
+def _binaries(sent: list[Any] | None) -> PgBinaries | None:
+    if not sent:
+        return None
+    bindir, major, source = sent
+    return PgBinaries(bindir=Path(bindir), major=int(major), source=str(source))
+
+
 def _server(config: pytest.Config) -> TestServer:
     server = config.stash.get(_SERVER, None)
     if server is not None:
@@ -55,6 +64,7 @@ def _server(config: pytest.Config) -> TestServer:
             admin_dsn=workerinput["txstore_admin_dsn"],
             source=workerinput["txstore_source"],
             version=workerinput["txstore_version"],
+            binaries=_binaries(workerinput.get("txstore_binaries")),
             _owner_tag=workerinput["txstore_owner_tag"],
         )
         config.stash[_OWNED] = False
@@ -75,6 +85,9 @@ def pytest_configure_node(node: Any) -> None:
     node.workerinput["txstore_admin_dsn"] = server.admin_dsn
     node.workerinput["txstore_source"] = server.source
     node.workerinput["txstore_version"] = server.version
+    if server.binaries is not None:  # the client tools (pg_dump) of the server's version
+        b = server.binaries
+        node.workerinput["txstore_binaries"] = [str(b.bindir), b.major, b.source]
     node.workerinput["txstore_owner_tag"] = server._owner_tag
 
 
