@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tomllib
 from pathlib import Path
 
-from store._config import Config, load_config
+from store._config import Config, config_for
 from store._gen._generate import generate, server_dsn
 from store._gen._naming import DEFAULT_NAMING, Naming
 from store._gen.errors import GenError
@@ -33,11 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _naming(config: Config) -> Naming:
-    pyproject = config.root / "pyproject.toml"
-    if not pyproject.is_file():
-        return DEFAULT_NAMING
-    table = tomllib.loads(pyproject.read_text()).get("tool", {}).get("txstore", {})
-    return DEFAULT_NAMING.extended(table.get("naming", {}))
+    return DEFAULT_NAMING.extended(config.table.get("naming", {}))
 
 
 async def _outputs(config: Config, dsn: str | None) -> dict[Path, str]:
@@ -69,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     Returns 0 when written (or current), 1 when ``--check`` found stale files, 2
     on a generation error (printed as ``file:line: message`` lines).
     """
-    config = load_config()
+    config = config_for(args)
     try:
         outputs = asyncio.run(_outputs(config, args.dsn))
     except GenError as exc:
