@@ -8,27 +8,30 @@ Run: ``.venv/bin/python -m bench.tracing``. Starts a local PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import logging
 import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
+import asyncpg
 import structlog
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-import migrations
 import store
-from store._config import load_config
 from store._localpg import LocalCluster
-from store.models import LoginType, UserStatus
 from store.tracing import TracingStore
+from tests.store._queries import (
+    ENSURE_COUNTER,
+    GET_COUNTER,
+    GET_ITEM,
+    INSERT_ITEM,
+    SCHEMA,
+    SET_COUNTER,
+)
 
-NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 Call = Callable[[], Awaitable[object]]
 
 
@@ -67,20 +70,14 @@ def _otel_imported_by_the_store() -> list[str]:
 
 
 async def stores(dsn: str) -> None:
-    await migrations.up(dsn, directory=load_config().migrations)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(SCHEMA)
+    finally:
+        await conn.close()
     pg = await store.connect(dsn, min_size=1, max_size=1)
-    user = await pg.insert_user(
-        id=uuid.uuid4(),
-        email="bench@example.com",
-        username="bench",
-        name="Bench",
-        hashed_password=b"x",
-        status=UserStatus.ACTIVE,
-        rbac_roles=[],
-        avatar_url=None,
-        login_type=LoginType.PASSWORD,
-        created_at=NOW,
-    )
+    await pg.execute(INSERT_ITEM, (1, "bench"))
+    await pg.execute(ENSURE_COUNTER, ("bench",))
     sdk = TracerProvider()
     sdk.add_span_processor(BatchSpanProcessor(_Drop(), max_queue_size=100_000))
     variants: list[tuple[str, store.Store]] = [
@@ -90,12 +87,12 @@ async def stores(dsn: str) -> None:
     ]
 
     def pk(s: store.Store) -> Call:
-        return lambda: s.get_user_by_id(id=user.id)
+        return lambda: s.fetch_one(GET_ITEM, (1,))
 
     def tx2(s: store.Store) -> Call:
         async def two(tx: store.Store) -> None:
-            await tx.get_user_by_id(id=user.id)
-            await tx.update_user_last_seen_at(id=user.id, last_seen_at=NOW)
+            value = await tx.fetch_one(GET_COUNTER, ("bench",))
+            await tx.execute(SET_COUNTER, ("bench", value + 1))
 
         return lambda: s.in_tx(two, tx_id="bench")
 
