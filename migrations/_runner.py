@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import asyncpg
 
+from migrations._dsn import Dsn
 from migrations._files import Migration, fixture_files, load, read_sql, runs_outside_transaction
 from migrations._lock import migration_lock
 from migrations._split import Statement, line_at, split_statements, transaction_control
@@ -28,6 +30,7 @@ from migrations.errors import (
     ChecksumMismatch,
     DatabaseUnreachable,
     InvalidTarget,
+    MalformedDsn,
     MigrationError,
     MigrationFailed,
     OutOfOrder,
@@ -86,9 +89,24 @@ async def _connect(dsn: str, directory: Path) -> asyncpg.Connection:
             f"txstore-migrate pid={os.getpid()} host={socket.gethostname()}"
         )
     try:
-        conn: asyncpg.Connection = await asyncpg.connect(dsn, server_settings=settings)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-        raise DatabaseUnreachable(directory, str(exc) or type(exc).__name__) from exc
+        parsed = Dsn.parse(dsn)
+    except MalformedDsn as exc:
+        raise DatabaseUnreachable(directory, str(exc)) from None
+    try:
+        # The password goes apart from the URL, so no driver message can quote it.
+        conn: asyncpg.Connection = await asyncpg.connect(
+            parsed.without_password(), password=parsed.password, server_settings=settings
+        )
+    except (
+        OSError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        TimeoutError,
+        ValueError,  # a DSN parameter the driver refused (sslmode=bogus, ...)
+        OverflowError,
+    ) as exc:
+        text = parsed.redact(str(exc)) or type(exc).__name__
+        raise DatabaseUnreachable(directory, f"{parsed.target()}: {text}") from None
     if conn.get_server_version().major >= 14 and "client_connection_check_interval" not in dsn:
         # A killed runner's statement would otherwise run on, holding its locks,
         # until it ends; with this the server notices the dead client within 1 s.
@@ -192,10 +210,19 @@ async def _execute_script(conn: asyncpg.Connection, sql: str) -> None:
 
 
 def _server_message(exc: asyncpg.PostgresError) -> str:
-    message = str(getattr(exc, "message", None) or exc)
-    detail = getattr(exc, "detail", None)
-    text = f"{message} (DETAIL: {detail})" if detail else message
-    return " ".join(text.split())  # one line, whatever the server sent
+    """The server's primary message, on one line; ``exc`` loses its DETAIL.
+
+    DETAIL quotes rows ("Failing row contains (...)", "Key (email)=(...)"),
+    which for a data migration are production rows and their password hashes;
+    the message, the SQLSTATE and the line locate the failure. ``exc`` travels
+    on as the cause of the error raised, so its DETAIL goes too.
+    """
+    message = str(getattr(exc, "message", None) or (exc.args[0] if exc.args else exc))
+    key = re.match(r"Key \((.+?)\)=\(", exc.detail or "")  # the key's columns, not its values
+    if key:
+        message += f" (key columns: {key.group(1)})"
+    exc.detail = None
+    return " ".join(message.split())  # one line, whatever the server sent
 
 
 def _position(exc: asyncpg.PostgresError) -> int | None:

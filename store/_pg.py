@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import asyncpg
 import structlog
 
+from migrations._dsn import Dsn
 from store._pool import Pool
 from store._query import DriverRunner, Query
 from store._sqlstate import is_retryable, translate, unavailable
@@ -105,15 +106,20 @@ async def open_pool(
         settings["statement_timeout"] = str(timeout_ms(statement_timeout, "statement_timeout"))
     if lock_timeout is not None:
         settings["lock_timeout"] = str(timeout_ms(lock_timeout, "lock_timeout"))
-    kwargs = {
+    kwargs: dict[str, object] = {
         "statement_cache_size": statement_cache_size,
         "max_cached_statement_lifetime": 0,
         "timeout": connect_timeout,
         "server_settings": settings,
     }
     try:
+        # Parsed once: the driver gets a URL without the password and the password
+        # apart, so no driver message can quote it.
+        parsed = Dsn.parse(dsn)
+        if parsed.password is not None:
+            kwargs["password"] = parsed.password
         return await Pool(
-            dsn,
+            parsed.without_password(),
             min_size=min_size,
             max_size=max_size,
             connect_kwargs=kwargs,
@@ -123,8 +129,8 @@ async def open_pool(
     except (
         OSError,
         TimeoutError,
-        ValueError,  # a malformed DSN
-        OverflowError,  # an impossible port
+        ValueError,  # a malformed DSN (MalformedDsn) or a parameter the driver refused
+        OverflowError,
         asyncpg.PostgresError,
         asyncpg.InterfaceError,
         asyncpg.TargetServerAttributeNotMatched,  # no host of the DSN takes writes now
@@ -185,8 +191,11 @@ class PgStoreBase(DriverRunner):
         acquire_timeout: float | None = DEFAULT_ACQUIRE_TIMEOUT,
         retry_backoff: float = 0.005,
         poison_key: object | None = None,
+        values_in_errors: bool = False,
     ) -> None:
         self.pool = pool
+        # Off by default: errors then never quote a row's or an argument's value.
+        self._values_in_errors = values_in_errors
         # What an in_tx closure poisons: this pool, unless several stores act as
         # one database (a primary and its read replica share the primary's key).
         self.poison_key: object = poison_key if poison_key is not None else pool
@@ -233,7 +242,15 @@ class PgStoreBase(DriverRunner):
             clean = True
             return result
         except asyncpg.PostgresError as exc:
-            error = translate(exc, query.name, self._constraints, conn)
+            error = translate(
+                exc,
+                query.name,
+                self._constraints,
+                query=query,
+                args=args,
+                values=self._values_in_errors,
+                conn=conn,
+            )
             # The server said no; the connection is fine unless it is on a server that
             # no longer takes writes (then the pool drops it).
             clean = not conn.is_in_transaction() and not isinstance(error, DatabaseUnavailable)
@@ -355,7 +372,12 @@ class PgStoreBase(DriverRunner):
 
     async def _attempt(self, fn: Callable[[Any], Awaitable[T]], begin: str, tx_id: str) -> T:
         conn = await self._acquire("in_tx")
-        c = TxConn(conn=conn, constraints=self._constraints, slow_query_s=self._slow_s)
+        c = TxConn(
+            conn=conn,
+            constraints=self._constraints,
+            slow_query_s=self._slow_s,
+            values_in_errors=self._values_in_errors,
+        )
         tx = self._tx_class(c, tx_id)
         scope, token = enter_scope(self.poison_key, tx_id)
         committed = False
@@ -363,7 +385,7 @@ class PgStoreBase(DriverRunner):
             try:
                 await conn.execute(begin)
             except asyncpg.PostgresError as exc:
-                raise translate(exc, "in_tx", self._constraints) from exc
+                raise translate(exc, "in_tx", c.constraints, values=c.values_in_errors) from exc
             except CONNECTION_ERRORS as exc:
                 raise connection_lost(conn, exc, "in_tx") from exc
             _log.debug("transaction begin", tx_id=tx_id)
@@ -385,7 +407,7 @@ class PgStoreBase(DriverRunner):
             except asyncpg.PostgresError as exc:
                 if is_retryable(exc):
                     c.retry = exc
-                error = translate(exc, "in_tx", self._constraints)
+                error = translate(exc, "in_tx", c.constraints, values=c.values_in_errors)
                 if isinstance(error, DatabaseUnavailable):
                     raise _outcome_unknown(tx_id, exc) from exc
                 raise error from exc

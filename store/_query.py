@@ -10,7 +10,16 @@ from typing import Any, Generic, TypeVar
 
 from store.errors import NotFound
 
-__all__ = ["DriverRunner", "Kind", "Param", "Query", "QueryRunner", "RowT"]
+__all__ = [
+    "PRIMITIVE_KINDS",
+    "DriverRunner",
+    "Kind",
+    "Param",
+    "Query",
+    "QueryRunner",
+    "RowT",
+    "derive",
+]
 
 RowT = TypeVar("RowT")
 
@@ -22,6 +31,18 @@ class Kind(enum.StrEnum):
     MANY = "many"  # a list of rows
     EXEC = "exec"  # nothing
     EXECROWS = "execrows"  # the affected row count
+
+
+#: The query kinds each primitive runs: its own kind, and ``execute_rows`` runs
+#: an ``:exec`` too (it only adds the row count). Layers that decide from a
+#: query refuse any other pairing: a ``:one`` write run by ``execute`` would
+#: skip whatever the layer does with the returned row.
+PRIMITIVE_KINDS: Mapping[str, frozenset[Kind]] = {
+    "fetch_one": frozenset({Kind.ONE}),
+    "fetch_many": frozenset({Kind.MANY}),
+    "execute": frozenset({Kind.EXEC}),
+    "execute_rows": frozenset({Kind.EXECROWS, Kind.EXEC}),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,20 +86,97 @@ class Query(Generic[RowT]):
         return f"<Query {self.name} :{self.kind} at {self.source}>"
 
     def for_update(self) -> Query[RowT]:
-        """This query with ``FOR UPDATE``: the same rows, locked until the transaction ends."""
-        return dataclasses.replace(self, sql=_locking_sql(self.sql))
+        """This query with ``FOR UPDATE``: the same rows, locked until the transaction ends.
 
-    def is_variant_of(self, other: Query[Any]) -> bool:
-        """True when this is ``other`` or ``other.for_update()`` (the same rows, locked).
-
-        Layers use it to accept the locking variant another layer derived under
-        the same name, and nothing else.
+        The variant is made once per query and remembered, so layers recognise
+        it as this query's (see :meth:`is_variant_of`).
         """
-        return self is other or self.sql == other.sql or self.sql == _locking_sql(other.sql)
+        return _derived(self, _locking_sql(self.sql), self.params, self.authorize_filter, True)
+
+    def same_as(self, other: Query[Any]) -> bool:
+        """True when every field of this query equals ``other``'s (decoders by identity)."""
+        return self is other or (
+            self.name == other.name
+            and self.kind is other.kind
+            and self.sql == other.sql
+            and self.params == other.params
+            and self.decode is other.decode
+            and self.source == other.source
+            and self.tables == other.tables
+            and self.mutates == other.mutates
+            and self.authorize_filter == other.authorize_filter
+            and self.doc == other.doc
+            and self.columns == other.columns
+        )
+
+    def differences(self, other: Query[Any]) -> list[str]:
+        """The names of the fields in which this query differs from ``other``."""
+        return [
+            f.name
+            for f in dataclasses.fields(self)
+            if (
+                self.decode is not other.decode
+                if f.name == "decode"
+                else getattr(self, f.name) != getattr(other, f.name)
+            )
+        ]
+
+    def is_variant_of(self, declared: Query[Any], *, derived: bool = False) -> bool:
+        """True when this query may stand for ``declared``.
+
+        That is: it is ``declared``, equal to it in every field, or the locking
+        variant ``declared.for_update()``; with ``derived=True`` also a variant
+        that a layer below derived from it with :func:`derive` (the
+        authorization layer's filtered form). A hand-built query that differs
+        from ``declared`` in any field is none of these.
+        """
+        if self is declared:
+            return True
+        origin = _ORIGINS.get(id(self))
+        if origin is not None and origin[0] is self and (derived or origin[2]):
+            return origin[1].same_as(declared)
+        return self.same_as(declared)
+
+
+# Variants the framework derived from a query, by identity: id(variant) ->
+# (variant, base, locking). Only this module and derive() add to it, so a
+# hand-built Query is never in it. Each (base, sql, params) is made once, so
+# the table grows with the number of distinct variants, not with the calls.
+_ORIGINS: dict[int, tuple[Query[Any], Query[Any], bool]] = {}
+_VARIANTS: dict[tuple[int, str, tuple[Param, ...], str | None], Query[Any]] = {}
+
+
+def _derived(
+    base: Query[RowT],
+    sql: str,
+    params: tuple[Param, ...],
+    authorize_filter: str | None,
+    locking: bool,
+) -> Query[RowT]:
+    key = (id(base), sql, params, authorize_filter)
+    found = _VARIANTS.get(key)
+    origin = None if found is None else _ORIGINS.get(id(found))
+    if found is not None and origin is not None and origin[1] is base:
+        return found
+    variant = dataclasses.replace(base, sql=sql, params=params, authorize_filter=authorize_filter)
+    _VARIANTS[key] = variant
+    _ORIGINS[id(variant)] = (variant, base, locking)
+    return variant
 
 
 def _locking_sql(sql: str) -> str:
     return sql.rstrip().rstrip(";") + "\nFOR UPDATE"
+
+
+def derive(base: Query[RowT], *, sql: str, params: tuple[Param, ...]) -> Query[RowT]:
+    """A layer's variant of ``base`` with other SQL and parameters, recognised as ``base``'s.
+
+    For the framework's layers only (the authorization layer's filtered
+    queries): a layer above accepts it where it accepts ``base`` (see
+    :meth:`Query.is_variant_of` with ``derived=True``). Not exported from
+    ``store``: an application has no reason to call it.
+    """
+    return _derived(base, sql, params, None, False)
 
 
 class QueryRunner:

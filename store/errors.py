@@ -220,7 +220,10 @@ class ConstraintViolation(DatabaseError):
     """A constraint rejected the row.
 
     ``constraint`` is the generated enum member when the constraint is known to
-    the generated code, else the raw constraint name.
+    the generated code, else the raw constraint name. ``column`` is the column
+    (or the key's columns) when PostgreSQL names it. Neither the message nor
+    any attribute carries the row's values (see docs/design.md, "What errors
+    never carry").
     """
 
     def __init__(
@@ -229,11 +232,13 @@ class ConstraintViolation(DatabaseError):
         *,
         constraint: enum.Enum | str | None,
         table: str | None = None,
+        column: str | None = None,
         sqlstate: str | None = None,
     ) -> None:
         super().__init__(message, sqlstate=sqlstate)
         self.constraint = constraint
         self.table = table
+        self.column = column
 
 
 class UniqueViolation(ConstraintViolation):

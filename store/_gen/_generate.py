@@ -12,6 +12,7 @@ from pathlib import Path
 import asyncpg
 
 import migrations
+from migrations._dsn import Dsn
 from store._gen._introspect import Catalog, Described, describe, load_catalog
 from store._gen._model import EnumDef, Field, Model, Plan, QueryPlan
 from store._gen._naming import DEFAULT_NAMING, Naming, snake_case
@@ -210,8 +211,9 @@ async def generate(
     problems = naming_problems(parsed)
     if problems:
         raise GenError(problems)
-    await migrate(dsn, migration_dir)
-    conn = await asyncpg.connect(dsn)
+    await migrate(dsn, migration_dir)  # a malformed or unreachable DSN fails here, masked
+    target = Dsn.parse(dsn)
+    conn = await asyncpg.connect(target.without_password(), password=target.password)
     try:
         plan = await build_plan(conn, parsed, naming=naming)
     finally:

@@ -7,6 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+import migrations
 from store._config import Config, config_for
 from store._gen._generate import generate, server_dsn
 from store._gen._naming import DEFAULT_NAMING, Naming
@@ -69,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
         outputs = asyncio.run(_outputs(config, args.dsn))
     except GenError as exc:
         print(f"txstore gen: nothing written:\n{exc}", file=sys.stderr)
+        return 2
+    except migrations.MigrationError as exc:  # the database (its DSN masked) or a migration
+        print(f"txstore gen: nothing written: {exc}", file=sys.stderr)
         return 2
     stale = sorted(
         path

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from migrations._dsn import Dsn
+from migrations.errors import MalformedDsn
 from store._localpg import LocalCluster, PgBinaries, find_binaries
 from store._versions import ServerVersion
 from store.errors import DatabaseUnavailable, PostgresNotFound
@@ -233,14 +235,20 @@ def _wanted_major() -> int | None:
 
 async def _reachable(dsn: str) -> None:
     try:
-        conn = await asyncpg.connect(dsn, timeout=10)
-    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-        host = urlsplit(dsn).hostname or "?"
+        target = Dsn.parse(dsn)
+    except MalformedDsn as exc:
+        raise DatabaseUnavailable(f"TXSTORE_TEST_DSN: {exc}", host=exc.shown) from None
+    try:
+        conn = await asyncpg.connect(
+            target.without_password(), password=target.password, timeout=10
+        )
+    except (TimeoutError, OSError, ValueError, asyncpg.PostgresError) as exc:
+        host = target.target()
         raise DatabaseUnavailable(
             f"TXSTORE_TEST_DSN points at {host}, which refused the connection: "
-            f"{type(exc).__name__}: {exc}",
+            f"{type(exc).__name__}: {target.redact(str(exc))}",
             host=host,
-        ) from exc
+        ) from None
     await conn.close()
 
 

@@ -54,7 +54,8 @@ async def pg(empty_db_dsn: str) -> AsyncIterator[store.PgStore]:
         await conn.execute("CREATE UNIQUE INDEX items_label_key ON items (label)")
     finally:
         await conn.close()
-    pg = await store.connect(empty_db_dsn, min_size=1, max_size=2)
+    # values_in_errors: the driver's messages quote values, and spans must still not
+    pg = await store.connect(empty_db_dsn, min_size=1, max_size=2, values_in_errors=True)
     yield pg
     await pg.close()
 

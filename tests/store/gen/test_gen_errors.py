@@ -136,6 +136,27 @@ async def test_check_names_stale_files_and_passes_once_written(
     assert out.out.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "postgresql://app:S3cr/et@127.0.0.1/db",  # a raw '/' in the password
+        "postgresql://app:S3cret@127.0.0.1:99999999/db",
+        "host=127.0.0.1 port=1 password='S3cret pw'",  # nothing listens on port 1
+    ],
+    ids=["raw-slash", "huge-port", "keywords-closed-port"],
+)
+async def test_an_unusable_dsn_is_one_line_without_its_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], dsn: str
+) -> None:
+    config = _project(tmp_path, GOOD)
+    assert await _run(config, dsn, monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("txstore gen: nothing written: ")
+    assert err.count("\n") == 1
+    assert "S3cr" not in err
+    assert not config.generated.exists()
+
+
 async def test_query_file_that_is_not_utf8_is_named_with_line_and_offset(
     empty_db_dsn: str,
     tmp_path: Path,
