@@ -96,6 +96,10 @@ class Dsn:
         """A URL with every part but the password: give the password separately."""
         return self._url(None, mask=False)
 
+    def url(self) -> str:
+        """The whole DSN as a URL, password included: to hand on, never to show."""
+        return self._url(self.password, mask=False)
+
     def _sockets(self) -> bool:
         return any(h.startswith("/") for h in self.hosts)  # Unix-domain socket directories
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import socket
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import asyncpg
 from migrations._dsn import Dsn
 from migrations._files import Migration, fixture_files, load, read_sql, runs_outside_transaction
 from migrations._lock import migration_lock
+from migrations._server_errors import key_columns, scrub, value_free_message
 from migrations._split import Statement, line_at, split_statements, transaction_control
 from migrations.errors import (
     AppliedVersionMissing,
@@ -210,19 +210,22 @@ async def _execute_script(conn: asyncpg.Connection, sql: str) -> None:
 
 
 def _server_message(exc: asyncpg.PostgresError) -> str:
-    """The server's primary message, on one line; ``exc`` loses its DETAIL.
+    """The server's primary message without the values it quotes, on one line.
 
-    DETAIL quotes rows ("Failing row contains (...)", "Key (email)=(...)"),
-    which for a data migration are production rows and their password hashes;
-    the message, the SQLSTATE and the line locate the failure. ``exc`` travels
-    on as the cause of the error raised, so its DETAIL goes too.
+    DETAIL quotes rows ("Failing row contains (...)", "Key (email)=(...)") and a
+    data exception (a failed cast in ``ALTER ... USING``, an INSERT's bad value)
+    quotes the value in its primary message; for a data migration those are
+    production rows and their password hashes. The message, the SQLSTATE and the
+    line locate the failure. ``exc`` travels on as the cause of the error
+    raised, so it is scrubbed to the same text.
     """
-    message = str(getattr(exc, "message", None) or (exc.args[0] if exc.args else exc))
-    key = re.match(r"Key \((.+?)\)=\(", exc.detail or "")  # the key's columns, not its values
-    if key:
-        message += f" (key columns: {key.group(1)})"
-    exc.detail = None
-    return " ".join(message.split())  # one line, whatever the server sent
+    message = value_free_message(exc)
+    columns = key_columns(exc)  # the key's columns, not its values
+    if columns:
+        message += f" (key columns: {columns})"
+    message = " ".join(message.split())  # one line, whatever the server sent
+    scrub(exc, message)
+    return message
 
 
 def _position(exc: asyncpg.PostgresError) -> int | None:
@@ -301,6 +304,8 @@ async def _locate(
     return _failure(path, sql, found, exc)
 
 
+_RESET_ROLE = "RESET SESSION AUTHORIZATION; RESET ROLE"
+
 _LEFT_TRANSACTION = (
     "it was caught after it ran: what it ran before leaving the transaction may have "
     "been committed; the version is not recorded"
@@ -332,12 +337,16 @@ async def _run_in_transaction(
                     standard_strings=await _standard_strings(conn),
                     outside_transaction=False,
                 )
+                # A role one file took (SET ROLE, SET SESSION AUTHORIZATION) is
+                # not the next file's: each starts as the runner's own user.
+                await conn.execute(_RESET_ROLE)
                 await _execute_script(conn, sql)
                 if await conn.fetchval("SELECT pg_catalog.txid_current_if_assigned()") != xid:
                     raise TransactionControl(
                         path, line=None, statement=None, note=_LEFT_TRANSACTION
                     )
             index = -1
+            await conn.execute(_RESET_ROLE)  # the ledger is written by the runner's user
             await conn.execute(bookkeeping[0], *bookkeeping[1])
     except asyncpg.PostgresError as exc:
         if index < 0:

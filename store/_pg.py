@@ -15,7 +15,7 @@ import asyncpg
 import structlog
 
 from migrations._dsn import Dsn
-from store._pool import Pool
+from store._pool import DEFAULT_ACQUIRE_TIMEOUT, Pool
 from store._query import DriverRunner, Query
 from store._sqlstate import is_retryable, translate, unavailable
 from store._tx import (
@@ -52,13 +52,6 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
-#: The acquire timeout of every store unless told otherwise (seconds). Finite, so a
-#: task that escapes poisoning (one created before the transaction and awaited
-#: inside it) and waits for a connection its own transaction holds fails instead
-#: of hanging for ever.
-DEFAULT_ACQUIRE_TIMEOUT = 30.0
-
-
 def timeout_ms(seconds: float, setting: str) -> int:
     """``seconds`` as PostgreSQL milliseconds, rounded up: a positive timeout never becomes 0 (off).
 
@@ -67,8 +60,10 @@ def timeout_ms(seconds: float, setting: str) -> int:
     """
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"{setting} must be a finite number of seconds >= 0, got {seconds!r}")
-    # round() first: 0.05 * 1000 is 50.00000000000001, which must stay 50.
-    return math.ceil(round(seconds * 1000, 6))
+    # round() first: 0.05 * 1000 is 50.00000000000001, which must stay 50; but
+    # round() takes a positive value below 0.5 ns to 0, so 1 ms is the floor.
+    ms = math.ceil(round(seconds * 1000, 6))
+    return max(ms, 1) if seconds > 0 else 0
 
 
 async def open_pool(

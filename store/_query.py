@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from store.errors import NotFound
+from store.errors import NotFound, WrongPrimitive
 
 __all__ = [
     "PRIMITIVE_KINDS",
@@ -205,6 +205,21 @@ class QueryRunner:
         raise NotImplementedError
 
 
+_RUN_BY = {
+    Kind.ONE: "fetch_one",
+    Kind.MANY: "fetch_many",
+    Kind.EXEC: "execute",
+    Kind.EXECROWS: "execute_rows",
+}
+
+
+def wrong_primitive(query: Query[Any], primitive: str) -> WrongPrimitive:
+    """The error for ``query`` run by a ``primitive`` that does not run its kind."""
+    return WrongPrimitive(
+        query.name, primitive, f"it is a :{query.kind} query, run by {_RUN_BY[query.kind]}"
+    )
+
+
 class DriverRunner(QueryRunner):
     """The four primitives over one driver call, ``_call(query, method, args)``.
 
@@ -219,7 +234,16 @@ class DriverRunner(QueryRunner):
         raise NotImplementedError
 
     async def fetch_one(self, query: Query[RowT], args: tuple[object, ...]) -> RowT:
-        """Run a ``:one`` query; raises ``NotFound`` when no row comes back."""
+        """Run a ``:one`` query.
+
+        Raises:
+            NotFound: no row came back.
+            WrongPrimitive: ``query`` is not a ``:one`` query (nothing ran).
+        """
+        # Checked before running (an identity test, free on the hot path):
+        # the statement must not run only for its result to be refused.
+        if query.kind is not Kind.ONE:
+            raise wrong_primitive(query, "fetch_one")
         row = await self._call(query, "fetchrow", args)
         if row is None:
             raise NotFound(query.name)
@@ -227,17 +251,35 @@ class DriverRunner(QueryRunner):
         return query.decode(row)
 
     async def fetch_many(self, query: Query[RowT], args: tuple[object, ...]) -> list[RowT]:
-        """Run a ``:many`` query."""
+        """Run a ``:many`` query.
+
+        Raises:
+            WrongPrimitive: ``query`` is not a ``:many`` query (nothing ran).
+        """
+        if query.kind is not Kind.MANY:
+            raise wrong_primitive(query, "fetch_many")
         rows = await self._call(query, "fetch", args)
         decode = query.decode
         assert decode is not None
         return [decode(row) for row in rows]
 
     async def execute(self, query: Query[None], args: tuple[object, ...]) -> None:
-        """Run an ``:exec`` query."""
+        """Run an ``:exec`` query.
+
+        Raises:
+            WrongPrimitive: ``query`` is not an ``:exec`` query (nothing ran).
+        """
+        if query.kind is not Kind.EXEC:
+            raise wrong_primitive(query, "execute")
         await self._call(query, "execute", args)
 
     async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int:
-        """Run an ``:execrows`` query; returns the affected row count from the command tag."""
+        """Run an ``:execrows`` (or ``:exec``) query; returns the affected row count.
+
+        Raises:
+            WrongPrimitive: ``query`` is a ``:one`` or ``:many`` query (nothing ran).
+        """
+        if query.kind is not Kind.EXECROWS and query.kind is not Kind.EXEC:
+            raise wrong_primitive(query, "execute_rows")
         status: str = await self._call(query, "execute", args)
         return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from migrations._dsn import Dsn
+from migrations._server_errors import key_columns, scrub, value_free_message
 from migrations.errors import MalformedDsn
 from store._query import Query
 from store.errors import (
@@ -82,10 +83,6 @@ def _constraint(name: str | None, lookup: Mapping[str, enum.Enum]) -> enum.Enum 
 
 #: asyncpg's wording for an argument its codec refused, before it quotes the value.
 _ARGUMENT = re.compile(r"^invalid input for query argument \$(\d+)")
-#: The key columns of a unique or foreign-key DETAIL: ``Key (a, lower(b))=(...)``.
-_KEY_COLUMNS = re.compile(r"^Key \((.+?)\)=\(")
-#: Server fields that may quote row or argument values (DETAIL, HINT, CONTEXT).
-_VALUE_FIELDS = ("detail", "hint", "context")
 
 
 def translate(
@@ -117,7 +114,7 @@ def translate(
     columns = _columns(exc)  # before the scrub: read from DETAIL's "Key (...)" part
     text = str(exc) if values else _value_free_text(exc, query, args)
     if not values:
-        _scrub(exc, text)
+        scrub(exc, text)
     facts = [f"SQLSTATE {sqlstate}"] if sqlstate else []
     constraint_name: str | None = getattr(exc, "constraint_name", None)
     table: str | None = getattr(exc, "table_name", None)
@@ -158,9 +155,7 @@ def _columns(exc: asyncpg.PostgresError) -> str | None:
     column: str | None = getattr(exc, "column_name", None)
     if column:
         return column
-    detail = getattr(exc, "detail", None)
-    found = _KEY_COLUMNS.match(detail) if isinstance(detail, str) else None
-    return found.group(1) if found else None
+    return key_columns(exc)
 
 
 def _value_free_text(
@@ -169,9 +164,7 @@ def _value_free_text(
     primary = str(exc.args[0]) if exc.args else type(exc).__name__
     if getattr(exc, "severity", None) is None and (found := _ARGUMENT.match(primary)):
         return _argument_text(int(found.group(1)), exc.__cause__, query, args)
-    if (exc.sqlstate or "").startswith("22"):
-        return _without_quoted_value(primary, exc)
-    return primary
+    return value_free_message(exc, primary)
 
 
 def _argument_text(
@@ -202,40 +195,6 @@ def _reason(cause: BaseException | None, value: object) -> str:
             return text
     kind = type(cause).__name__ if cause is not None else "refused"
     return f"{kind} (the value is not shown)"
-
-
-def _without_quoted_value(primary: str, exc: asyncpg.PostgresError) -> str:
-    """A data exception's message up to the value it quotes.
-
-    PostgreSQL writes them as ``description: "value"`` (or quotes the value in
-    place): the text before the first colon is kept when it quotes nothing,
-    the whole message when it has no quote or colon, else the condition name.
-    """
-    head = primary.partition(":")[0]
-    if ":" in primary and not any(q in head for q in "\"'"):
-        return head
-    if not any(c in primary for c in "\"':"):
-        return primary
-    return _condition(exc)
-
-
-def _condition(exc: asyncpg.PostgresError) -> str:
-    """``InvalidTextRepresentationError`` -> ``invalid text representation``."""
-    name = type(exc).__name__.removesuffix("Error")
-    return re.sub(r"(?<!^)(?=[A-Z])", " ", name).lower()
-
-
-def _scrub(exc: asyncpg.PostgresError, text: str) -> None:
-    """Make the driver's exception say only ``text``: it travels on as the cause."""
-    exc.args = (text,)
-    if getattr(exc, "message", None) is not None:
-        exc.message = text  # the server's primary message, kept apart by asyncpg
-    for field in _VALUE_FIELDS:
-        if getattr(exc, field, None) is not None:
-            setattr(exc, field, None)
-    # The codec's own error (chained by asyncpg) may quote the value.
-    exc.__cause__ = None
-    exc.__context__ = None
 
 
 def unavailable(dsn: str | Dsn, exc: BaseException) -> DatabaseUnavailable:

@@ -34,10 +34,12 @@ __all__ = [
     "QueryCanceled",
     "SerializationFailure",
     "StatementTimeout",
+    "StoreClosed",
     "StoreError",
     "TransactionAborted",
     "TransactionClosed",
     "UnregisteredLock",
+    "WrongPrimitive",
 ]
 
 
@@ -50,6 +52,16 @@ class StoreError(Exception):
 
 class MisuseError(StoreError):
     """The caller used the store in a way that is always a bug."""
+
+
+class StoreClosed(MisuseError, RuntimeError):
+    """The store (its pool) was closed; nothing can run on it any more.
+
+    Also a ``RuntimeError``, which the pool raised before it had a name.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("cannot run: the store is closed")
 
 
 class _TxMisuse(MisuseError):
@@ -148,6 +160,20 @@ class UnregisteredLock(MisuseError, LookupError):
             "where the worker that uses it is defined"
         )
         self.name = name
+
+
+class WrongPrimitive(MisuseError, TypeError):
+    """A query was run by a primitive that does not run its kind (``fetch_many`` on an ``:exec``).
+
+    Refused before anything runs. The message has the shape the authorization
+    and audit layers use: ``cannot run {query} through {primitive}: {reason}``.
+    """
+
+    def __init__(self, query: str, primitive: str, reason: str) -> None:
+        super().__init__(f"cannot run {query} through {primitive}: {reason}")
+        self.query = query
+        self.primitive = primitive
+        self.reason = reason
 
 
 # -- set-up -------------------------------------------------------------------

@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     stale = sorted(
         path
         for path, text in outputs.items()
-        if not path.is_file() or path.read_text(encoding="utf-8") != text
+        # Bytes, not text: a generated file that is not UTF-8 is stale, not a crash.
+        if not path.is_file() or path.read_bytes() != text.encode("utf-8")
     )
     if args.check:
         for path in stale:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import os
 import socket
@@ -12,7 +13,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -34,8 +34,8 @@ _TEMPLATE_LOCK = 0x7478_7374_6F72_65  # "txstore": serializes template builds ac
 
 
 def _with_db(dsn: str, dbname: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit(parts._replace(path="/" + dbname))
+    # Through the one parser: TXSTORE_TEST_DSN may be a URL or libpq keywords.
+    return dataclasses.replace(Dsn.parse(dsn), database=dbname).url()
 
 
 def _quote_ident(name: str) -> str:
@@ -87,7 +87,8 @@ class TestServer:
 
     # -- databases -------------------------------------------------------------
     async def _admin(self) -> asyncpg.Connection:
-        return await asyncpg.connect(self.admin_dsn)
+        parsed = Dsn.parse(self.admin_dsn)
+        return await asyncpg.connect(parsed.without_password(), password=parsed.password)
 
     async def create_database(self, template: str | None = None) -> str:
         """Create a uniquely named database (a clone of ``template`` when given).
@@ -272,8 +273,10 @@ def start_server(*, owner_tag: str | None = None) -> TestServer:
     tag = owner_tag or owner_tag_for(os.getpid())
     if dsn := os.environ.get("TXSTORE_TEST_DSN"):
         _run(_reachable(dsn))
-        version = str(_run(_version(dsn)))
-        return TestServer(admin_dsn=dsn, source="TXSTORE_TEST_DSN", version=version, _owner_tag=tag)
+        # Kept as a URL: tests, PgBouncer and the clones read it as one.
+        url = Dsn.parse(dsn).url()
+        version = str(_run(_version(url)))
+        return TestServer(admin_dsn=url, source="TXSTORE_TEST_DSN", version=version, _owner_tag=tag)
     major = _wanted_major()
     try:
         binaries = find_binaries(major)

@@ -8,6 +8,7 @@ import json
 import sys
 import textwrap
 import traceback
+import uuid
 from pathlib import Path
 
 import asyncpg
@@ -771,3 +772,74 @@ async def test_a_failing_data_migration_never_quotes_the_rows(
         said = "".join(traceback.format_exception(error)) + repr(vars(error.__cause__))
         assert "S3CRET" not in f"{said} {error!r} {error.server_message}"
         assert error.line == 1
+
+
+async def test_a_failing_cast_or_insert_never_quotes_the_value(
+    empty_db_dsn: str, tmp_path: Path
+) -> None:
+    # Class 22 (data exception): the server's primary message itself quotes the value.
+    tree = {
+        "000001_keys.up.sql": """\
+            CREATE TABLE keys (id integer PRIMARY KEY, token text NOT NULL);
+            INSERT INTO keys VALUES (1, 'S3CRET-token');
+            """,
+        "000001_keys.down.sql": "DROP TABLE keys;\n",
+        "000002_cast.up.sql": (
+            "ALTER TABLE keys ALTER COLUMN token TYPE integer USING token::integer;\n"
+        ),
+        "000002_cast.down.sql": "SELECT 1;\n",
+    }
+    directory = write_tree(tmp_path / "m", tree)
+    await up(empty_db_dsn, directory=directory, target=1)
+    with pytest.raises(MigrationFailed) as cast:
+        await up(empty_db_dsn, directory=directory)
+    (directory / "000002_cast.up.sql").write_text(
+        "INSERT INTO keys VALUES (2, 'x');\n"
+        "INSERT INTO keys (id) SELECT token::integer FROM keys;\n"
+    )
+    with pytest.raises(MigrationFailed) as insert:
+        await up(empty_db_dsn, directory=directory)
+    for error in (cast.value, insert.value):
+        assert error.sqlstate == "22P02"
+        said = "".join(traceback.format_exception(error)) + repr(vars(error.__cause__))
+        assert "S3CRET" not in f"{said} {error!r} {error.server_message}"
+        assert "invalid input syntax for type integer" in str(error)
+    assert insert.value.line == 2
+
+
+async def test_a_role_one_file_takes_is_not_its_fixtures_or_the_ledgers(
+    empty_db_dsn: str, tmp_path: Path
+) -> None:
+    role = f"txstore_r_{uuid.uuid4().hex[:10]}"
+    await execute(
+        empty_db_dsn, f"CREATE ROLE {role} NOLOGIN; GRANT CREATE ON SCHEMA public TO {role}"
+    )
+    try:
+        directory = write_tree(
+            tmp_path / "m",
+            {
+                "000001_owned.up.sql": f"SET ROLE {role};\nCREATE TABLE owned (id integer);\n",
+                "000001_owned.down.sql": "DROP TABLE owned;\n",
+            },
+        )
+        fixtures = write_tree(
+            tmp_path / "f", {"000001_seed.sql": "CREATE TABLE seeded (id integer);\n"}
+        )
+        # The role may not write the ledger: recording the version as it fails.
+        assert await up(empty_db_dsn, directory=directory, fixtures=fixtures) == [1]
+        owners = {
+            row["tablename"]: row["tableowner"]
+            for row in await fetch(
+                empty_db_dsn,
+                "SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public'",
+            )
+        }
+        runner = (await fetch(empty_db_dsn, "SELECT current_user AS u"))[0]["u"]
+        assert owners == {"owned": role, "seeded": runner, "txstore_migrations": runner}
+        assert await recorded_versions(empty_db_dsn) == [1]
+    finally:
+        await execute(
+            empty_db_dsn,
+            f"DROP TABLE IF EXISTS owned; REVOKE CREATE ON SCHEMA public FROM {role}; "
+            f"DROP ROLE {role}",
+        )

@@ -9,6 +9,7 @@ import pytest
 import store
 from store import Kind, Param
 from store._query import PRIMITIVE_KINDS, derive
+from store.errors import WrongPrimitive
 
 _DECLARED = store.QUERIES["get_workspace_by_id"]
 
@@ -55,3 +56,46 @@ def test_a_derived_variant_stands_for_its_base_only_where_asked() -> None:
 )
 def test_each_kind_runs_only_through_its_own_primitives(kind: Kind, primitives: list[str]) -> None:
     assert [p for p, kinds in PRIMITIVE_KINDS.items() if kind in kinds] == primitives
+
+
+_MISMATCHED = [
+    (p, kind) for p, kinds in PRIMITIVE_KINDS.items() for kind in Kind if kind not in kinds
+]
+
+
+@pytest.mark.parametrize(("primitive", "kind"), _MISMATCHED)
+async def test_the_bare_store_refuses_a_query_of_another_kind_before_running_it(
+    empty_db_dsn: str, primitive: str, kind: Kind
+) -> None:
+    pg = await store.connect(empty_db_dsn, min_size=1, max_size=2)
+    try:
+        await pg.ping()
+        conn = await pg.pool.take()
+        await conn.execute(
+            "CREATE TABLE counter (n integer NOT NULL); INSERT INTO counter VALUES (0)"
+        )
+        pg.pool.put(conn)
+        bump = store.Query(
+            name="bump",
+            kind=kind,
+            sql="UPDATE counter SET n = n + 1 RETURNING n",
+            params=(),
+            decode=(lambda row: row["n"]) if kind in (Kind.ONE, Kind.MANY) else None,
+            source="tests/store/test_query.py:1",
+        )
+
+        async def through(s: store.Store) -> None:
+            with pytest.raises(WrongPrimitive) as caught:
+                await getattr(s, primitive)(bump, ())
+            assert str(caught.value) == (
+                f"cannot run bump through {primitive}: it is a :{kind} query, run by "
+                f"{next(p for p, kinds in PRIMITIVE_KINDS.items() if kind in kinds)}"
+            )
+
+        await through(pg)
+        await pg.in_tx(through)
+        conn = await pg.pool.take()
+        assert await conn.fetchval("SELECT n FROM counter") == 0  # nothing ran
+        pg.pool.put(conn)
+    finally:
+        await pg.close()

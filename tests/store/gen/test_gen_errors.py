@@ -172,3 +172,36 @@ async def test_query_file_that_is_not_utf8_is_named_with_line_and_offset(
     assert "latin1.sql:2: not valid UTF-8 (byte 0xe9 at offset 32); save the file as UTF-8" in err
     assert "Traceback" not in err
     assert not config.generated.exists()
+
+
+async def test_a_generated_file_that_is_not_utf8_is_stale_not_a_crash(
+    empty_db_dsn: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = _project(tmp_path, GOOD)
+    assert await _run(config, empty_db_dsn, monkeypatch) == 0
+    (config.generated / "queries.py").write_bytes(b"# caf\xe9\n")
+    capsys.readouterr()
+    assert await _run(config, empty_db_dsn, monkeypatch, check=True) == 1
+    assert capsys.readouterr().err == "stale: generated/queries.py (run `txstore gen`)\n"
+    assert await _run(config, empty_db_dsn, monkeypatch) == 0
+    assert await _run(config, empty_db_dsn, monkeypatch, check=True) == 0
+
+
+async def test_a_migration_that_fails_is_one_line(
+    empty_db_dsn: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = _project(tmp_path, GOOD)
+    (config.migrations / "000002_bad.up.sql").write_text("SELECT 1/0;\n")
+    (config.migrations / "000002_bad.down.sql").write_text("SELECT 1;\n")
+    assert await _run(config, empty_db_dsn, monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("txstore gen: nothing written: ")
+    assert "000002_bad.up.sql:1" in err
+    assert "division by zero" in err
+    assert "Traceback" not in err

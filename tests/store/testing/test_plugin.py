@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import asyncpg
 import pytest
 
+from migrations._dsn import Dsn
 from store._localpg import LocalCluster, find_binaries
 from store.testing import TEST_TIMEZONE, TestServer
 from store.testing._server import owner_tag_for
@@ -84,4 +87,32 @@ async def test_template_copies_clone_files_where_the_server_can(major: int, meth
             assert await clone.fetchval("SELECT answer FROM marker") == 42
         finally:
             await clone.close()
+        await server.drop_database(name)
+
+
+async def test_a_keyword_dsn_server_clones_and_connects(pg_server: TestServer) -> None:
+    # TXSTORE_TEST_DSN may be libpq keywords; the per-test clones must work from it.
+    url = Dsn.parse(pg_server.admin_dsn)
+    keywords = " ".join(
+        f"{key}={value}"
+        for key, value in (
+            ("host", url.hosts[0] if url.hosts else "localhost"),
+            ("port", url.ports[0] if url.ports else 5432),
+            ("user", url.user),
+            ("password", url.password),
+            ("dbname", url.database),
+        )
+        if value is not None
+    )
+    server = TestServer(
+        admin_dsn=keywords, source="keywords", _owner_tag=owner_tag_for(os.getpid())
+    )
+    name = await server.create_database()
+    try:
+        conn = await asyncpg.connect(server.dsn(name))
+        try:
+            assert await conn.fetchval("SELECT current_database()") == name
+        finally:
+            await conn.close()
+    finally:
         await server.drop_database(name)

@@ -64,8 +64,7 @@ def test_db_dsn_without_settings_fails_with_one_line(tmp_path: Path) -> None:
 
 def test_a_project_gets_databases_migrated_with_its_own_migrations(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
-        '[project]\nname = "notes"\n\n[tool.txstore]\nmigrations = "db/migrations"\n'
-        + PYTEST_INI
+        '[project]\nname = "notes"\n\n[tool.txstore]\nmigrations = "db/migrations"\n' + PYTEST_INI
     )
     migrations = tmp_path / "db" / "migrations"
     migrations.mkdir(parents=True)
