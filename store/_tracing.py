@@ -26,7 +26,6 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
         "store tracing needs opentelemetry-api: pip install 'txstore[otel]'"
     ) from missing
 
-from store._generated.queries import Queries
 from store._pool import Pool
 from store._query import Query, RowT
 from store._store import Store
@@ -81,7 +80,7 @@ def _error(span: Span, exc: BaseException, denials: tuple[type[BaseException], .
     span.set_status(Status(StatusCode.ERROR, name))
 
 
-class TracingStore(Queries):
+class TracingStore:
     """A full ``Store`` that opens a span around every call of the store below it.
 
     Put it on top of the stack (above authorization and audit) to trace each

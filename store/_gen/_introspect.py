@@ -92,12 +92,14 @@ ORDER BY n.nspname, c.relname, a.attnum
 """
 
 _CONSTRAINTS = """
-SELECT 'u', i.relname::text FROM pg_index x
+SELECT 'u', i.relname::text, t.relname::text FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_namespace n ON n.oid = i.relnamespace
+JOIN pg_class t ON t.oid = x.indrelid
 WHERE x.indisunique AND n.nspname <> ALL($1::text[]) AND n.nspname NOT LIKE 'pg\\_%'
 UNION
-SELECT c.contype::text, c.conname::text FROM pg_constraint c
+SELECT c.contype::text, c.conname::text, coalesce(t.relname, '')::text FROM pg_constraint c
 JOIN pg_namespace n ON n.oid = c.connamespace
+LEFT JOIN pg_class t ON t.oid = c.conrelid
 WHERE c.contype IN ('f', 'c') AND n.nspname <> ALL($1::text[]) AND n.nspname NOT LIKE 'pg\\_%'
 ORDER BY 2, 1
 """
@@ -122,7 +124,12 @@ async def load_catalog(conn: asyncpg.Connection, *, exclude_tables: frozenset[st
             continue
         columns.setdefault(relname, []).append(Column(name, type_oid, not_null))
         schemas[relname] = schema
-    constraints = await conn.fetch(_CONSTRAINTS, list(_SYSTEM_SCHEMAS))
+    # Constraints of excluded tables (the migrations ledger) are tooling's, not the schema's.
+    constraints = [
+        (kind, name)
+        for kind, name, table in await conn.fetch(_CONSTRAINTS, list(_SYSTEM_SCHEMAS))
+        if table not in exclude_tables
+    ]
     enums = sorted(
         (t for t in types.values() if t.kind == "e" and t.schema not in _SYSTEM_SCHEMAS),
         key=lambda t: (t.schema, t.name),

@@ -4,7 +4,9 @@ A query starts at ``-- name: <PascalName> :<kind>``; the comment lines right
 after it are its docstring, except the directives ``-- nullable: p, q`` and
 ``-- not-null: c``. The SQL follows and ends with ``;``. Named parameters
 ``@name`` become ``$1..$n`` in order of first appearance; a marker line
-``-- @authorize_filter [alias]`` becomes ``AND TRUE /*authorize_filter*/``.
+``-- @authorize_filter [alias]`` becomes ``AND TRUE /*authorize_filter*/``, or
+``WHERE TRUE /*authorize_filter*/`` in a statement with no WHERE clause of its
+own (the authorization predicate is then its only condition).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ ast: Any = _pglast_ast
 __all__ = ["AUTHORIZE_FILTER_SQL", "ParsedQuery", "parse_file", "parse_queries"]
 
 AUTHORIZE_FILTER_SQL = "AND TRUE /*authorize_filter*/"
+_WHERE_FILTER_SQL = "WHERE TRUE /*authorize_filter*/"
 
 _NAME_LINE = re.compile(r"^--\s*name\s*:")
 _NAME = re.compile(r"^--\s*name:\s*([A-Z][A-Za-z0-9]*)\s+:([A-Za-z]+)\s*$")
@@ -229,10 +232,8 @@ def _parse_block(block: _Block, problems: list[Problem]) -> ParsedQuery | None:
         with contextlib.suppress(parser.ParseError):
             bare = parse_sql(sql.replace(AUTHORIZE_FILTER_SQL, ""))[0].stmt
             if getattr(bare, "whereClause", None) is None:
-                problems.append(
-                    Problem(file, markers[0][0], "authorize_filter marker in a query without WHERE")
-                )
-                return None
+                # The predicate is the statement's only condition: it opens the WHERE clause.
+                sql = sql.replace(AUTHORIZE_FILTER_SQL, _WHERE_FILTER_SQL)
     try:
         stmt = parse_sql(sql)[0].stmt
     except parser.ParseError as exc:
@@ -242,6 +243,7 @@ def _parse_block(block: _Block, problems: list[Problem]) -> ParsedQuery | None:
     authorize: str | None = None
     if markers:
         probe = sql.replace(AUTHORIZE_FILTER_SQL, f"AND {_PROBE}")
+        probe = probe.replace(_WHERE_FILTER_SQL, f"WHERE {_PROBE}")
         authorize = _authorize_alias(parse_sql(probe)[0].stmt, markers[0], file, problems)
         if authorize is None:
             return None

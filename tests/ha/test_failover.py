@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 
 import asyncpg
 import pytest
+from workspaces import stack as app
+from workspaces.db import Queries
 
-import audit
 from authz import Subject, as_subject
 from migrations import up
-from store._config import load_config
 from store.errors import DatabaseUnavailable
 from tests.ha._autofailover import Formation, Node
 
@@ -62,7 +62,7 @@ class Load:
     last_commit: float = 0.0
 
 
-async def _writer(stack: audit.AuditStore, load: Load, stop: asyncio.Event) -> None:
+async def _writer(db: Queries, load: Load, stop: asyncio.Event) -> None:
     with as_subject(OWNER):
         while not stop.is_set():
             org = uuid.uuid4()
@@ -70,8 +70,8 @@ async def _writer(stack: audit.AuditStore, load: Load, stop: asyncio.Event) -> N
             started = time.monotonic()
             try:
                 async with asyncio.timeout(CALL_BOUND_S):
-                    await stack.in_tx(
-                        lambda tx, org=org: tx.insert_organization(  # type: ignore[misc]
+                    await db.in_tx(
+                        lambda q, org=org: q.insert_organization(  # type: ignore[misc]
                             id=org,
                             name=f"org-{org.hex}",
                             display_name="Org",
@@ -115,11 +115,11 @@ async def _fail_over(
 async def test_writes_survive_failover_and_failback(formation: Formation) -> None:
     node1, node2 = formation.nodes
     dsn = formation.dsn()
-    await up(dsn, directory=load_config().migrations)
-    stack = await audit.connect_stack(dsn, min_size=0, max_size=8, acquire_timeout=5.0)
+    await up(dsn, directory=app.MIGRATIONS)
+    db = await app.connect(dsn, min_size=0, max_size=8, acquire_timeout=5.0)
     load = Load()
     stop = asyncio.Event()
-    writers = [asyncio.create_task(_writer(stack, load, stop)) for _ in range(6)]
+    writers = [asyncio.create_task(_writer(db, load, stop)) for _ in range(6)]
     try:
         await asyncio.sleep(1.0)
         before_first = len(load.committed)
@@ -133,7 +133,7 @@ async def test_writes_survive_failover_and_failback(formation: Formation) -> Non
     finally:
         stop.set()
         await asyncio.gather(*writers)
-        await stack.close()
+        await db.store.close()
 
     print(  # the measured numbers, for docs/scaling.md
         f"\nfailover: promotion {to_promote_1:.2f} s after the kill, store writing "

@@ -9,9 +9,9 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from workspaces import stack as app
+from workspaces.db import Queries
 
-import audit
-import store
 from authz import Subject, as_subject
 from authz.errors import NoSubject, NotAuthorized
 from store.tracing import DENIED, TracingStore
@@ -31,12 +31,14 @@ async def test_authorization_denials_are_events_on_the_query_span(db_dsn: str) -
     provider = TracerProvider()
     spans = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(spans))
-    stack = await audit.connect_stack(db_dsn, min_size=1, max_size=1)
-    traced = TracingStore(stack, tracer_provider=provider, denials=(NotAuthorized, NoSubject))
+    db = await app.connect(db_dsn, min_size=1, max_size=1)
+    traced = Queries(
+        TracingStore(db.store, tracer_provider=provider, denials=(NotAuthorized, NoSubject))
+    )
     org = uuid.uuid4()
 
-    async def create(s: store.Store) -> object:
-        return await s.insert_organization(
+    async def create(q: Queries) -> object:
+        return await q.insert_organization(
             id=org,
             name="denied-org",
             display_name="Denied",
@@ -55,7 +57,7 @@ async def test_authorization_denials_are_events_on_the_query_span(db_dsn: str) -
             with pytest.raises(NotAuthorized):
                 await traced.in_tx(create, tx_id="create_org")
     finally:
-        await stack.close()
+        await db.store.close()
     no_subject, denied, in_tx, tx = spans.get_finished_spans()
     assert [e.name for e in no_subject.events] == [DENIED]
     assert dict(denied.events[0].attributes or {}) == {
