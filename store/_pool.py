@@ -16,11 +16,13 @@ import asyncio
 import collections
 import enum
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import Any
 
 import asyncpg
 
+from store._sqlstate import read_only_server
 from store.errors import StoreClosed
 
 __all__ = ["DEFAULT_ACQUIRE_TIMEOUT", "ConnectTimeout", "Pool"]
@@ -88,6 +90,12 @@ class Pool:
         self._waiters: collections.deque[asyncio.Future[Conn]] = collections.deque()
         self._cleanups: set[asyncio.Task[Any]] = set()
         self._closed = False
+        #: Called with the seconds each ``take`` waited (0 when an idle connection was
+        #: at hand): the pool-wait metrics of ``store.metrics`` and ``store.tracing``.
+        self.wait_observers: list[Callable[[float], None]] = []
+        # Connections opened on a read-only server (a read replica's pool): for them
+        # read-only is the normal state, not a sign that the primary moved.
+        self._born_read_only: weakref.WeakSet[Conn] = weakref.WeakSet()
 
     @property
     def dsn(self) -> str:
@@ -138,7 +146,13 @@ class Pool:
         except BaseException:
             conn.terminate()
             raise
+        if read_only_server(conn):
+            self._born_read_only.add(conn)
         return conn
+
+    def _demoted(self, conn: Conn) -> bool:
+        """True when ``conn``'s server took writes when it was opened and no longer does."""
+        return conn not in self._born_read_only and read_only_server(conn)
 
     # -- taking ----------------------------------------------------------------------
     def _take_idle(self) -> Conn | None:
@@ -169,7 +183,21 @@ class Pool:
         """
         conn = self._take_idle()
         if conn is not None:
+            if self.wait_observers:
+                for observe in self.wait_observers:
+                    observe(0.0)
             return conn
+        if not self.wait_observers:
+            return await self._wait(timeout)
+        started = time.perf_counter()
+        try:
+            return await self._wait(timeout)
+        finally:
+            waited = time.perf_counter() - started
+            for observe in self.wait_observers:
+                observe(waited)
+
+    async def _wait(self, timeout: float | None) -> Conn:  # noqa: ASYNC109  # armed only to wait
         if timeout is None:
             return await self._take_new_or_wait()
         async with asyncio.timeout(timeout):
@@ -237,8 +265,10 @@ class Pool:
         since then are likely gone too (a restart, a mass termination), though
         their sockets may not have told us yet: they are dropped now, so the
         next caller opens a fresh connection instead of failing on a dead one.
+        So are they when the server turned read-only (a failover moved the
+        primary): a fresh connection on a multi-host DSN finds the new one.
         """
-        if conn.is_closed():
+        if conn.is_closed() or self._demoted(conn):
             self._drop_idle()
         task = asyncio.get_running_loop().create_task(self.clean(conn))
         self._cleanups.add(task)
@@ -261,6 +291,11 @@ class Pool:
                     await conn.reset()  # RESET ALL, UNLISTEN *, advisory unlocks, ...
         except Exception:
             conn.terminate()
+        if not conn.is_closed() and self._demoted(conn):
+            # The server stopped taking writes (a failover): so did every connection
+            # to it. Fresh ones let a multi-host DSN pick the new primary.
+            conn.terminate()
+            self._drop_idle()
         if conn.is_closed() or conn.is_in_transaction():
             self._drop(conn)
         else:

@@ -31,7 +31,7 @@ from store.errors import (
     UniqueViolation,
 )
 
-__all__ = ["RETRYABLE", "is_retryable", "translate", "unavailable"]
+__all__ = ["READ_ONLY", "RETRYABLE", "is_retryable", "read_only_server", "translate", "unavailable"]
 
 #: serialization_failure and deadlock_detected: the transaction may simply be re-run.
 RETRYABLE = frozenset({"40001", "40P01"})
@@ -47,6 +47,28 @@ _CONSTRAINTS: dict[str, type[ConstraintViolation]] = {
 _UNAVAILABLE_PREFIXES = ("08", "57P0", "53300", "28")
 
 ConstraintLookup = Callable[[str], enum.Enum | str]
+
+#: read_only_sql_transaction: a write on a read-only transaction or server.
+READ_ONLY = "25006"
+
+
+def read_only_server(conn: asyncpg.Connection) -> bool:
+    """True when the server of ``conn`` refuses writes for every session right now.
+
+    A standby (``in_hot_standby``), or a primary whose ``default_transaction_read_only``
+    was turned on, as HA managers do while they fail over. Both settings are
+    reported by the server (PostgreSQL 14+) whenever they change, before the
+    error a write then gets; a transaction the caller began ``READ ONLY`` sets
+    neither.
+    """
+    try:
+        settings = conn.get_settings()
+    except asyncpg.InterfaceError:  # the proxy of a connection already lost
+        return False
+    return (
+        getattr(settings, "in_hot_standby", "off") == "on"
+        or getattr(settings, "default_transaction_read_only", "off") == "on"
+    )
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -71,8 +93,9 @@ def translate(
     query: Query[Any] | None = None,
     args: Sequence[object] = (),
     values: bool = False,
+    conn: asyncpg.Connection | None = None,
 ) -> DatabaseError:
-    """Turn a server error raised while running ``where`` into a txstore error.
+    """Turn a server error raised while running ``where`` (on ``conn``) into a txstore error.
 
     The message names ``where``, the SQLSTATE, and the constraint, table and
     column when PostgreSQL reports them. Unless ``values`` is true it carries no
@@ -81,6 +104,11 @@ def translate(
     argument is described by its name, type and Python type only. The driver's
     exception (the cause of the returned error) is scrubbed the same way, and
     its own cause (the codec's error, which may quote the value) dropped.
+
+    A write refused because the whole server is read-only (``conn`` given, see
+    :func:`read_only_server`) is ``DatabaseUnavailable``: after a failover the
+    connection may point at the old primary, now a standby, and only a new
+    connection finds the writable one.
     """
     sqlstate: str = exc.sqlstate or ""
     columns = _columns(exc)  # before the scrub: read from DETAIL's "Key (...)" part
@@ -112,6 +140,12 @@ def translate(
         return cls_cancel(message, sqlstate=sqlstate)
     if sqlstate == "55P03":
         return LockTimeout(message, sqlstate=sqlstate)
+    if sqlstate == READ_ONLY and conn is not None and read_only_server(conn):
+        return DatabaseUnavailable(
+            f"{message}; the server is read-only (a standby, or a primary blocking writes "
+            "during a failover): this connection is dropped and the next call reconnects",
+            sqlstate=sqlstate,
+        )
     if sqlstate.startswith(_UNAVAILABLE_PREFIXES):
         return DatabaseUnavailable(message, sqlstate=sqlstate)
     return DatabaseError(message, sqlstate=sqlstate)
@@ -191,6 +225,8 @@ def unavailable(dsn: str | Dsn, exc: BaseException) -> DatabaseUnavailable:
         hint = "check the user name and password"
     elif isinstance(exc, asyncpg.InvalidCatalogNameError):
         hint = "the database does not exist; create it or fix the DSN"
+    elif isinstance(exc, asyncpg.TargetServerAttributeNotMatched):
+        hint = "no host of the DSN accepts writes now (a failover in progress?)"
     elif isinstance(exc, OSError | TimeoutError):
         hint = "is the server running and reachable from here? (txstore dev starts one)"
     else:

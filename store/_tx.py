@@ -262,7 +262,15 @@ class PgTxBase(DriverRunner):
         if is_retryable(exc):
             c.retry = exc
         error: BaseException = (
-            translate(exc, where, c.constraints, query=query, args=args, values=c.values_in_errors)
+            translate(
+                exc,
+                where,
+                c.constraints,
+                query=query,
+                args=args,
+                values=c.values_in_errors,
+                conn=c.conn,
+            )
             if isinstance(exc, asyncpg.PostgresError)
             else exc
         )

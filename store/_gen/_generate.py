@@ -223,11 +223,9 @@ async def generate(
 
 
 async def _dump(dsn: str) -> str:
-    from store._localpg import find_binaries
+    from store._localpg import pg_dump_for
 
-    pg_dump = "pg_dump"
-    with contextlib.suppress(Exception):  # no server binaries: pg_dump from PATH
-        pg_dump = find_binaries().tool("pg_dump")
+    pg_dump = await pg_dump_for(dsn)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "schema.sql"
         return await asyncio.to_thread(migrations.dump_schema, dsn, out, pg_dump=pg_dump)

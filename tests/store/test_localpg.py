@@ -17,7 +17,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from store._localpg import LocalCluster, find_binaries, sweep_stale
+from store._localpg import LocalCluster, find_binaries, pg_dump_for, sweep_stale
 from store.errors import PostgresNotFound, PostgresStartError
 
 
@@ -134,3 +134,28 @@ async def _server_version(dsn: str) -> int:
         return int(await conn.fetchval("SHOW server_version_num"))
     finally:
         await conn.close()
+
+
+@pytest.mark.parametrize("major", [15, 18])
+def test_binaries_of_a_major_version_are_found_by_number(major: int) -> None:
+    binaries = find_binaries(major)
+    assert binaries.major == major
+    out = subprocess.run(
+        [binaries.tool("postgres"), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    assert f" {major}." in out
+
+
+def test_a_missing_major_version_names_the_ones_found() -> None:
+    with pytest.raises(PostgresNotFound, match=r"no PostgreSQL 9 server binaries.*found: 1\d in "):
+        find_binaries(9)
+
+
+@pytest.mark.parametrize("major", [15, 18])
+def test_pg_dump_matches_the_servers_major_version(major: int, base_dir: Path) -> None:
+    # Both versions are installed and PostgreSQL 15 comes first: a server of either
+    # must still be dumped by its own pg_dump (an older one refuses a newer server).
+    with LocalCluster(binaries=find_binaries(major), base_dir=base_dir) as cluster:
+        pg_dump = asyncio.run(pg_dump_for(cluster.dsn()))
+    out = subprocess.run([pg_dump, "--version"], capture_output=True, text=True, check=True)
+    assert f" {major}." in out.stdout

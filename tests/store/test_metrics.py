@@ -151,3 +151,27 @@ async def test_pool_gauges_and_exposition(measured: tuple[Queries, StoreMetrics]
     body, content_type = metrics_response(m.registry)
     assert content_type.startswith("text/plain")
     assert b'txstore_transactions_total{outcome="commit",tx_id="tx"} 1.0' in body
+
+
+async def test_pool_wait_seconds_are_observed(db_dsn: str) -> None:
+    metrics = StoreMetrics(CollectorRegistry())
+    pg = await store.connect(db_dsn, min_size=1, max_size=3)
+    MetricsStore(pg, metrics)  # the top layer attaches the histogram to the pool below
+    pool = pg.pool
+    try:
+        held = [await pool.take() for _ in range(3)]  # max_size=3: all taken
+
+        async def release_later() -> None:
+            await asyncio.sleep(0.05)
+            pool.put(held.pop())
+
+        releaser = asyncio.create_task(release_later())
+        waited = await pool.take(5.0)
+        await releaser
+        for conn in [*held, waited]:
+            pool.put(conn)
+        assert _value(metrics, "txstore_pool_wait_seconds_count", pool="default") == 4
+        assert _value(metrics, "txstore_pool_wait_seconds_sum", pool="default") >= 0.04
+    finally:
+        metrics.close()
+        await pg.close()

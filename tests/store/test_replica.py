@@ -181,3 +181,34 @@ async def test_a_replica_with_its_own_poisoning_is_refused(pair: Pair) -> None:
     finally:
         await replica.close()
         await primary.close()
+
+
+FAILING_READ: Query[bool] = Query(
+    name="failing_read",
+    kind=Kind.ONE,
+    sql="SELECT 1 / 0 = 1 AS in_recovery",
+    params=(),
+    decode=_flag,
+    source="tests/store/test_replica.py",
+)
+
+
+async def test_a_failed_read_on_the_replica_keeps_its_connections(
+    routing: ReplicaRoutingStore,
+) -> None:
+    # A standby is read-only by nature: unlike a primary that turned read-only
+    # (a failover), its connections are not dropped when a statement fails.
+    replica = routing.replica
+    assert isinstance(replica, store.PgStore)
+    await asyncio.gather(*(routing.fetch_one(IN_RECOVERY, ()) for _ in range(3)))
+    opened = replica.pool.get_size()
+    assert opened >= 2
+    with pytest.raises(DatabaseError, match="division by zero"):
+        await routing.fetch_one(FAILING_READ, ())
+    with pytest.raises(DatabaseError, match="division by zero"):  # rolled back by the pool
+        await routing.in_tx(lambda tx: tx.fetch_one(FAILING_READ, ()), read_only=True)
+    async with asyncio.timeout(5):
+        # the failed connection is cleaned in a background task, with no event to wait on
+        while replica.pool.get_idle_size() < opened:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    assert replica.pool.get_size() == opened

@@ -8,6 +8,7 @@ import asyncpg
 import pytest
 
 from migrations._dsn import Dsn
+from store._localpg import LocalCluster, find_binaries
 from store.testing import TEST_TIMEZONE, TestServer
 from store.testing._server import owner_tag_for
 
@@ -64,6 +65,29 @@ async def test_abandoned_databases_of_dead_runs_are_dropped(pg_server: TestServe
         assert mine not in dropped, "a live run's database is left alone"
     finally:
         await pg_server.drop_database(mine)
+
+
+@pytest.mark.parametrize(("major", "method"), [(15, "copy"), (18, "clone")])
+async def test_template_copies_clone_files_where_the_server_can(major: int, method: str) -> None:
+    with LocalCluster(binaries=find_binaries(major)) as cluster:
+        server = TestServer(admin_dsn=cluster.dsn(), source="test", _owner_tag="clone_test")
+        conn = await asyncpg.connect(cluster.dsn())
+        try:
+            await conn.execute("CREATE DATABASE tpl")
+            tpl = await asyncpg.connect(cluster.dsn("tpl"))
+            await tpl.execute("CREATE TABLE marker AS SELECT 42 AS answer")
+            await tpl.close()
+            await conn.execute("ALTER DATABASE tpl WITH IS_TEMPLATE true")
+        finally:
+            await conn.close()
+        name = await server.create_database("tpl")
+        assert server.copy_method == method
+        clone = await asyncpg.connect(server.dsn(name))
+        try:
+            assert await clone.fetchval("SELECT answer FROM marker") == 42
+        finally:
+            await clone.close()
+        await server.drop_database(name)
 
 
 async def test_a_keyword_dsn_server_clones_and_connects(pg_server: TestServer) -> None:
