@@ -6,20 +6,29 @@ import asyncio
 import contextlib
 import os
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 
 import asyncpg
 
 import migrations
 from store._gen._introspect import Catalog, Described, describe, load_catalog
-from store._gen._model import EnumDef, Field, Model, Plan, QueryPlan
-from store._gen._naming import DEFAULT_NAMING, Naming, snake_case
+from store._gen._model import (
+    RESERVED_FIELDS,
+    EnumDef,
+    Field,
+    Model,
+    Plan,
+    QueryPlan,
+    enum_members,
+)
+from store._gen._naming import DEFAULT_NAMING, Naming, identifier, unique_names
 from store._gen._nullability import non_null_columns
 from store._gen._parse import ParsedQuery, parse_queries
 from store._gen._render import render
 from store._gen._rules import naming_problems
-from store._gen._types import UnknownType, python_type
+from store._gen._settings import DEFAULT_SETTINGS, GenSettings
+from store._gen._types import PyType, python_type
 from store._gen.errors import GenError, Problem
 from store._query import Kind
 
@@ -60,26 +69,71 @@ async def server_dsn(dsn: str | None) -> AsyncIterator[str]:
         cluster.stop()
 
 
-def _enums(catalog: Catalog, naming: Naming) -> tuple[EnumDef, ...]:
-    return tuple(
-        EnumDef(naming.enum_name(t.name), t.qualified, t.labels)
-        for t in (catalog.types[oid] for oid in catalog.enums)
-    )
+#: Class names the generated files import or define themselves.
+RESERVED_CLASSES = frozenset(
+    {
+        "Any",
+        "BaseModel",
+        "CheckConstraint",
+        "ConfigDict",
+        "Field",
+        "ForeignKeyConstraint",
+        "JsonValue",
+        "Kind",
+        "Param",
+        "Protocol",
+        "Querier",
+        "Queries",
+        "Query",
+        "QueryRunner",
+        "UniqueConstraint",
+    }
+)
 
 
-def _tables(catalog: Catalog, naming: Naming) -> tuple[Model, ...]:
-    return tuple(
-        Model(
-            naming.model_name(table.name),
-            tuple(
-                Field(c.name, python_type(c.type_oid, catalog, naming), not c.not_null)
-                for c in table.columns
-            ),
-            f"A row of ``{table.name}``.",
-            table=table.name,
+class _Types:
+    """Type lookups with the project's overrides, remembering what had to be guessed."""
+
+    def __init__(self, catalog: Catalog, naming: Naming, overrides: Mapping[str, str]) -> None:
+        self.catalog, self.naming, self.overrides = catalog, naming, overrides
+        self.guessed: dict[str, str] = {}  # pg type -> first use
+
+    def __call__(self, oid: int, where: str) -> PyType:
+        py = python_type(oid, self.catalog, self.naming, self.overrides)
+        if py.guessed:
+            self.guessed.setdefault(py.pg_name.removesuffix("[]"), where)
+        return py
+
+
+def _enums(catalog: Catalog, naming: Naming, taken: set[str]) -> tuple[EnumDef, ...]:
+    defs = []
+    for oid in catalog.enums:
+        t = catalog.types[oid]
+        (name,) = unique_names([naming.enum_name(t.name)], taken, sep="")
+        defs.append(EnumDef(name, t.qualified, t.labels, enum_members(t.labels)))
+    return tuple(defs)
+
+
+def _field_names(columns: Sequence[str], reserved: frozenset[str]) -> list[str]:
+    """Unique field names: repeats get ``_2``, ``?column?`` the position (``column_3``)."""
+    raw = [
+        f"column_{i}" if c == "?column?" else identifier(c, "column", reserved)
+        for i, c in enumerate(columns, 1)
+    ]
+    return unique_names([n + "_" if n.startswith("model_") else n for n in raw])
+
+
+def _tables(catalog: Catalog, naming: Naming, types: _Types, taken: set[str]) -> tuple[Model, ...]:
+    models = []
+    for table in catalog.tables.values():
+        (name,) = unique_names([naming.model_name(table.name)], taken, sep="")
+        names = _field_names([c.name for c in table.columns], RESERVED_FIELDS | RESERVED_CLASSES)
+        fields = tuple(
+            Field(c.name, types(c.type_oid, f"{table.name}.{c.name}"), not c.not_null, py_name=n)
+            for c, n in zip(table.columns, names, strict=True)
         )
-        for table in catalog.tables.values()
-    )
+        models.append(Model(name, fields, f"A row of ``{table.name}``.", table=table.name))
+    return tuple(models)
 
 
 def _plan_query(
@@ -87,97 +141,115 @@ def _plan_query(
     described: Described,
     catalog: Catalog,
     tables: Sequence[Model],
-    naming: Naming,
+    types: _Types,
+    taken: set[str],
     problems: list[Problem],
 ) -> QueryPlan | None:
-    method = snake_case(q.name)
-    params = []
-    try:
-        for name, oid in zip(q.params, described.params, strict=True):
-            params.append(Field(name, python_type(oid, catalog, naming), name in q.nullable_params))
-    except UnknownType as exc:
+    method = q.method
+    if len(described.params) != len(q.params):
         problems.append(
-            Problem(q.file, q.line, f"{q.name}: parameter {name} has unsupported type {exc}")
+            Problem(
+                q.file,
+                q.line,
+                f"{q.name}: the server counts {len(described.params)} parameters, "
+                f"the query file {len(q.params)}",
+            )
         )
         return None
+    params = []
+    for i, (name, oid) in enumerate(zip(q.params, described.params, strict=True)):
+        fills = q.param_fills[i] if i < len(q.param_fills) else None
+        fills_nullable = False
+        if fills is not None and fills[0] in catalog.tables:
+            column = {c.name: c for c in catalog.tables[fills[0]].columns}.get(fills[1])
+            fills_nullable = column is not None and not column.not_null
+        nullable = name in q.nullable_params or (fills_nullable and name not in q.required_params)
+        params.append(Field(name, types(oid, f"{q.name} parameter {name}"), nullable))
     columns = tuple(name for name, _ in described.columns)
     if q.kind in (Kind.EXEC, Kind.EXECROWS):
         return QueryPlan(q, method, tuple(params), columns)
     if not columns:
-        problems.append(Problem(q.file, q.line, f"{q.name} is :{q.kind} but returns no columns"))
-        return None
-    unknown = sorted(q.not_null_columns - set(columns))
-    if unknown:
         problems.append(
-            Problem(q.file, q.line, f"-- not-null: names {', '.join(unknown)}, not a result column")
+            Problem(q.file, q.line, f"{q.name} is :{q.source_kind} but returns no columns")
         )
         return None
-    non_null = non_null_columns(q.tree, catalog, len(columns))
-    fields = []
-    for (name, oid), nn in zip(described.columns, non_null, strict=True):
-        try:
-            py = python_type(oid, catalog, naming)
-        except UnknownType as exc:
+    if q.source_kind == "execlastid" and len(columns) != 1:
+        problems.append(
+            Problem(q.file, q.line, f"{q.name} is :execlastid; RETURNING must give one column")
+        )
+        return None
+    for label, names in (
+        ("not-null", q.not_null_columns),
+        ("optional", q.optional_columns),
+        ("column", set(q.column_names)),
+    ):
+        unknown = sorted(set(names) - set(columns))
+        if unknown:
             problems.append(
-                Problem(q.file, q.line, f"{q.name}: column {name} has unsupported type {exc}")
+                Problem(
+                    q.file,
+                    q.line,
+                    f"{q.name}: -- {label}: names {', '.join(unknown)}, not a result column",
+                )
             )
             return None
-        fields.append(Field(name, py, not (nn or name in q.not_null_columns)))
+    non_null = non_null_columns(q.tree, catalog, len(columns))
+    py_names = _field_names(
+        [q.column_names.get(c, c) for c in columns], RESERVED_FIELDS | frozenset(taken)
+    )
+    fields = []
+    for (name, oid), nn, py_name in zip(described.columns, non_null, py_names, strict=True):
+        nullable = name in q.optional_columns or not (nn or name in q.not_null_columns)
+        fields.append(Field(name, types(oid, f"{q.name} column {name}"), nullable, py_name))
     if len(fields) == 1:
         return QueryPlan(q, method, tuple(params), columns, scalar=fields[0])
-    shape = [(f.column, f.annotation) for f in fields]
+    shape = [(f.column, f.name, f.annotation) for f in fields]
     for table in tables:
-        if [(f.column, f.annotation) for f in table.fields] == shape:
+        if [(f.column, f.name, f.annotation) for f in table.fields] == shape:
             return QueryPlan(q, method, tuple(params), columns, model=table)
-    seen: set[str] = set()
-    for f in fields:
-        if f.column == "?column?" or not f.name.isidentifier():
-            problems.append(
-                Problem(
-                    q.file, q.line, f"{q.name}: give result column {f.column!r} an alias (AS name)"
-                )
-            )
-            return None
-        if f.name in seen:
-            problems.append(
-                Problem(
-                    q.file, q.line, f"{q.name}: result column {f.column!r} appears twice; alias one"
-                )
-            )
-            return None
-        seen.add(f.name)
+    base = q.name if q.name[:1].isupper() else DEFAULT_NAMING.pascal(method)
+    (row,) = unique_names([f"{base}Row"], taken, sep="")
     doc = f"A row of ``{q.name}`` ({q.source})."
-    return QueryPlan(
-        q, method, tuple(params), columns, model=Model(f"{q.name}Row", tuple(fields), doc)
-    )
+    return QueryPlan(q, method, tuple(params), columns, model=Model(row, tuple(fields), doc))
 
 
 async def build_plan(
-    conn: asyncpg.Connection, queries: Sequence[ParsedQuery], *, naming: Naming = DEFAULT_NAMING
+    conn: asyncpg.Connection,
+    queries: Sequence[ParsedQuery],
+    *,
+    naming: Naming = DEFAULT_NAMING,
+    settings: GenSettings = DEFAULT_SETTINGS,
 ) -> Plan:
     """Prepare every query on ``conn`` (a database at head) and type it.
 
     Raises:
-        GenError: the server rejected a query, or a type is unsupported; names file:line.
+        GenError: the server rejected a query, or a query's shape is wrong; every
+            problem is listed with its file:line.
     """
     catalog = await load_catalog(conn, exclude_tables=TOOL_TABLES)
-    try:
-        tables = _tables(catalog, naming)
-    except UnknownType as exc:
-        raise GenError(f"a table column has an unsupported type: {exc}") from exc
+    types = _Types(catalog, naming, settings.types)
+    taken = set(RESERVED_CLASSES)
+    enums = _enums(catalog, naming, taken)
+    tables = _tables(catalog, naming, types, taken)
     problems: list[Problem] = []
     plans: list[QueryPlan] = []
     for q in queries:
         described = await describe(conn, q, problems)
         if described is not None:
-            plan = _plan_query(q, described, catalog, tables, naming, problems)
+            plan = _plan_query(q, described, catalog, tables, types, taken, problems)
             if plan is not None:
                 plans.append(plan)
     if problems:
         raise GenError(problems)
     rows = tuple(p.model for p in plans if p.model is not None and p.model.table is None)
+    warnings = tuple(
+        f"type {pg} (first used by {where}) has no Python mapping; it is read as str "
+        "(map it in [tool.txstore.gen.types])"
+        for pg, where in sorted(types.guessed.items())
+    )
     return Plan(
-        enums=_enums(catalog, naming),
+        warnings=warnings,
+        enums=enums,
         tables=tables,
         rows=rows,
         queries=tuple(plans),
@@ -195,27 +267,33 @@ async def generate(
     root: Path,
     naming: Naming = DEFAULT_NAMING,
     schema_dump: bool = False,
+    settings: GenSettings = DEFAULT_SETTINGS,
+    warnings: list[str] | None = None,
 ) -> tuple[dict[str, str], str | None]:
     """Render the generated package in memory: ``({file name: source}, schema dump or None)``.
 
     Migrates the database at ``dsn`` to the head of ``migration_dir`` first. Query
-    files are named relative to ``root``.
+    files are named relative to ``root``. Warnings (a naming-rule break under
+    ``naming-rule = "warn"``, a type read as text) are appended to ``warnings``.
 
     Raises:
         GenError: a query file, a query name or a query is wrong (all listed with file:line).
         migrations.MigrationError: the migrations did not apply.
         migrations.SchemaDumpError: pg_dump failed.
     """
-    parsed = parse_queries(queries, root=root)
-    problems = naming_problems(parsed)
-    if problems:
-        raise GenError(problems)
+    parsed = parse_queries(queries, root=root, settings=settings)
+    found = [] if settings.naming_rule == "off" else naming_problems(parsed)
+    if found and settings.naming_rule == "on":
+        raise GenError(found)
+    notes = [str(p) for p in found]
     await migrate(dsn, migration_dir)
     conn = await asyncpg.connect(dsn)
     try:
-        plan = await build_plan(conn, parsed, naming=naming)
+        plan = await build_plan(conn, parsed, naming=naming, settings=settings)
     finally:
         await conn.close()
+    if warnings is not None:
+        warnings += notes + list(plan.warnings)
     dump = await _dump(dsn) if schema_dump else None
     return render(plan), dump
 

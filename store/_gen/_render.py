@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from store._gen._model import Field, Model, Plan, QueryPlan
-from store._gen._naming import snake_case, upper_snake
+from store._gen._naming import snake_case, unique_names, upper_snake
 from store._query import Kind
 
 __all__ = ["HEADER", "render"]
@@ -70,12 +70,27 @@ def _docstring(text: str, indent: str) -> str:
     return f'{indent}"""{lines[0]}\n{body}\n{indent}"""\n'
 
 
-def _imports(modules: Iterable[str], pydantic: Iterable[str]) -> str:
-    stdlib = sorted(set(modules) - {"pydantic", "typing"})
-    out = "".join(f"import {m}\n" for m in stdlib)
+def _split_modules(modules: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(standard-library modules, others), each sorted: isort's sections."""
+    wanted = set(modules) - {"pydantic", "typing"}
+    stdlib = sorted(m for m in wanted if m.partition(".")[0] in sys.stdlib_module_names)
+    return stdlib, sorted(wanted - set(stdlib))
+
+
+def _third_party(others: list[str], pydantic: Iterable[str]) -> str:
+    out = "".join(f"import {m}\n" for m in others)
     names = _sorted(pydantic)
     if names:
-        out += ("\n" if out else "") + f"from pydantic import {', '.join(names)}\n"
+        out += f"from pydantic import {', '.join(names)}\n"
+    return out
+
+
+def _imports(modules: Iterable[str], pydantic: Iterable[str]) -> str:
+    stdlib, others = _split_modules(modules)
+    out = "".join(f"import {m}\n" for m in stdlib)
+    third = _third_party(others, pydantic)
+    if third:
+        out += ("\n" if out else "") + third
     return out
 
 
@@ -113,14 +128,20 @@ def render_models(plan: Plan) -> str:
     for e in plan.enums:
         out.append(f"\n\nclass {e.name}(enum.StrEnum):\n")
         out.append(_docstring(f"PostgreSQL enum ``{e.pg_name}``.", "    ") + "\n")
-        out += [f"    {upper_snake(label)} = {_str(label)}\n" for label in e.labels]
+        out += [
+            f"    {member} = {_str(label)}\n"
+            for member, label in zip(e.member_names(), e.labels, strict=True)
+        ]
     for m in models:
         out.append(f"\n\nclass {m.name}(BaseModel):\n")
         out.append(_docstring(m.doc, "    ") + "\n")
         if any(f.name != f.column for f in m.fields):
             out.append("    model_config = ConfigDict(populate_by_name=True)\n\n")
+        repeated = {f.column for f in m.fields if [g.column for g in m.fields].count(f.column) > 1}
         for f in m.fields:
-            alias = f" = Field(alias={_str(f.column)})" if f.name != f.column else ""
+            # A repeated column (``a.id, b.id``) keeps no alias: two fields cannot share one.
+            aliased = f.name != f.column and f.column not in repeated
+            alias = f" = Field(alias={_str(f.column)})" if aliased else ""
             out.append(f"    {f.name}: {f.annotation}{alias}\n")
     return "".join(out)
 
@@ -146,9 +167,7 @@ def render_constraints(plan: Plan) -> str:
     mapping: dict[str, str] = {}
     for cls, doc, names in groups:
         out.append(f"\n\nclass {cls}(enum.StrEnum):\n" + _docstring(doc, "    "))
-        members: dict[str, str] = {}
-        for name in names:
-            members.setdefault(upper_snake(name), name)
+        members = dict(zip(unique_names([upper_snake(n) for n in names]), names, strict=True))
         if members:
             out.append("\n")
         for member, name in members.items():
@@ -318,11 +337,12 @@ def render_queries(plan: Plan) -> str:
 
 
 def _imports_block(modules: set[str], pydantic: set[str]) -> str:
-    stdlib = sorted(modules - {"pydantic", "typing"})
+    stdlib, others = _split_modules(modules)
     out = "".join(f"import {m}\n" for m in stdlib)
     out += "from typing import Any, Protocol\n"
-    if pydantic:
-        out += f"\nfrom pydantic import {', '.join(_sorted(pydantic))}\n"
+    third = _third_party(others, pydantic)
+    if third:
+        out += "\n" + third
     return out
 
 
@@ -338,8 +358,9 @@ def render_init(plan: Plan) -> str:
     return (
         f'{HEADER}\n"""Typed code generated from the schema and the query files."""\n\n'
         f"from .constraints import {', '.join(constraints)}\n"
-        f"from .models import {', '.join(models)}\n"
-        f"from .queries import {', '.join(queries)}\n\n" + _all([*constraints, *models, *queries])
+        + (f"from .models import {', '.join(models)}\n" if models else "")
+        + f"from .queries import {', '.join(queries)}\n\n"
+        + _all([*constraints, *models, *queries])
     )
 
 
