@@ -123,17 +123,22 @@ def _field_names(columns: Sequence[str], reserved: frozenset[str]) -> list[str]:
     return unique_names([n + "_" if n.startswith("model_") else n for n in raw])
 
 
-def _tables(catalog: Catalog, naming: Naming, types: _Types, taken: set[str]) -> tuple[Model, ...]:
+def _tables(
+    catalog: Catalog, naming: Naming, types: _Types, taken: set[str]
+) -> tuple[tuple[Model, ...], frozenset[str]]:
+    """The table models, and the names a field must not take (imports, class names)."""
+    tables = list(catalog.tables.values())
+    classes = unique_names([naming.model_name(t.name) for t in tables], taken, sep="")
+    reserved = RESERVED_FIELDS | frozenset(taken)
     models = []
-    for table in catalog.tables.values():
-        (name,) = unique_names([naming.model_name(table.name)], taken, sep="")
-        names = _field_names([c.name for c in table.columns], RESERVED_FIELDS | RESERVED_CLASSES)
+    for table, name in zip(tables, classes, strict=True):
+        names = _field_names([c.name for c in table.columns], reserved)
         fields = tuple(
             Field(c.name, types(c.type_oid, f"{table.name}.{c.name}"), not c.not_null, py_name=n)
             for c, n in zip(table.columns, names, strict=True)
         )
         models.append(Model(name, fields, f"A row of ``{table.name}``.", table=table.name))
-    return tuple(models)
+    return tuple(models), reserved
 
 
 def _plan_query(
@@ -143,6 +148,7 @@ def _plan_query(
     tables: Sequence[Model],
     types: _Types,
     taken: set[str],
+    reserved: frozenset[str],
     problems: list[Problem],
 ) -> QueryPlan | None:
     method = q.method
@@ -194,9 +200,7 @@ def _plan_query(
             )
             return None
     non_null = non_null_columns(q.tree, catalog, len(columns))
-    py_names = _field_names(
-        [q.column_names.get(c, c) for c in columns], RESERVED_FIELDS | frozenset(taken)
-    )
+    py_names = _field_names([q.column_names.get(c, c) for c in columns], reserved)
     fields = []
     for (name, oid), nn, py_name in zip(described.columns, non_null, py_names, strict=True):
         nullable = name in q.optional_columns or not (nn or name in q.not_null_columns)
@@ -230,13 +234,13 @@ async def build_plan(
     types = _Types(catalog, naming, settings.types)
     taken = set(RESERVED_CLASSES)
     enums = _enums(catalog, naming, taken)
-    tables = _tables(catalog, naming, types, taken)
+    tables, reserved = _tables(catalog, naming, types, taken)
     problems: list[Problem] = []
     plans: list[QueryPlan] = []
     for q in queries:
         described = await describe(conn, q, problems)
         if described is not None:
-            plan = _plan_query(q, described, catalog, tables, types, taken, problems)
+            plan = _plan_query(q, described, catalog, tables, types, taken, reserved, problems)
             if plan is not None:
                 plans.append(plan)
     if problems:

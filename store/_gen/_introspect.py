@@ -26,6 +26,7 @@ class PgType:
     base: int  # base type of a domain, else 0
     category: str
     labels: tuple[str, ...] = ()
+    subtype: int = 0  # element type of a range or multirange, else 0
 
     @property
     def qualified(self) -> str:
@@ -77,7 +78,9 @@ SELECT t.oid::int8, t.typname::text, n.nspname::text, t.typtype::text, t.typelem
        t.typbasetype::int8,
        t.typcategory::text,
        coalesce((SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder)
-                 FROM pg_enum e WHERE e.enumtypid = t.oid), '{}')
+                 FROM pg_enum e WHERE e.enumtypid = t.oid), '{}'),
+       coalesce((SELECT r.rngsubtype::int8 FROM pg_range r
+                 WHERE r.rngtypid = t.oid OR r.rngmultitypid = t.oid), 0)
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
 """
 
@@ -110,7 +113,7 @@ async def load_catalog(conn: asyncpg.Connection, *, exclude_tables: frozenset[st
         asyncpg.PostgresError: the catalog queries failed.
     """
     types = {
-        r[0]: PgType(r[0], r[1], r[2], r[3], r[4], r[5], r[6], tuple(r[7]))
+        r[0]: PgType(r[0], r[1], r[2], r[3], r[4], r[5], r[6], tuple(r[7]), r[8])
         for r in await conn.fetch(_TYPES)
     }
     columns: dict[str, list[Column]] = {}

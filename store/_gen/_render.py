@@ -110,13 +110,26 @@ def _models_in(fields: Iterable[Field]) -> tuple[set[str], set[str]]:
 
 # -- models.py -----------------------------------------------------------------
 
+# Modules whose types pydantic knows how to validate; any other (asyncpg's
+# Range, Point, Record, a project's override) needs arbitrary_types_allowed.
+_PYDANTIC_KNOWN = frozenset({"datetime", "decimal", "enum", "ipaddress", "pydantic", "uuid"})
+
+
+def _config(m: Model) -> str:
+    settings = []
+    if any(f.name != f.column for f in m.fields):
+        settings.append("populate_by_name=True")
+    if any(f.type.modules - _PYDANTIC_KNOWN for f in m.fields):
+        settings.append("arbitrary_types_allowed=True")
+    return ", ".join(settings)
+
 
 def render_models(plan: Plan) -> str:
     models = [*plan.tables, *plan.rows]
     modules, pydantic = _models_in(f for m in models for f in m.fields)
     if plan.enums:
         modules.add("enum")
-    needs_alias = any(f.name != f.column for m in models for f in m.fields)
+    needs_alias = any(_config(m) for m in models)
     pydantic |= {"BaseModel"} | ({"ConfigDict", "Field"} if needs_alias else set())
     out = [
         f'{HEADER}\n"""Row models and enums of the schema."""\n\n',
@@ -135,8 +148,9 @@ def render_models(plan: Plan) -> str:
     for m in models:
         out.append(f"\n\nclass {m.name}(BaseModel):\n")
         out.append(_docstring(m.doc, "    ") + "\n")
-        if any(f.name != f.column for f in m.fields):
-            out.append("    model_config = ConfigDict(populate_by_name=True)\n\n")
+        config = _config(m)
+        if config:
+            out.append(f"    model_config = ConfigDict({config})\n\n")
         repeated = {f.column for f in m.fields if [g.column for g in m.fields].count(f.column) > 1}
         for f in m.fields:
             # A repeated column (``a.id, b.id``) keeps no alias: two fields cannot share one.

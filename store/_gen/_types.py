@@ -163,10 +163,12 @@ def _scalar(
     if pg.kind == "e":
         cls = naming.enum_name(pg.name)
         return PyType(cls, frozenset(), pg.qualified, cls)
-    if pg.kind == "r":
-        return PyType("asyncpg.Range", frozenset({"asyncpg"}), pg.qualified)
-    if pg.kind == "m":
-        return PyType("list[asyncpg.Range]", frozenset({"asyncpg"}), pg.qualified)
+    if pg.kind in ("r", "m"):
+        sub = python_type(pg.subtype, catalog, naming, overrides)
+        annotation = f"asyncpg.Range[{sub.annotation}]"
+        if pg.kind == "m":
+            annotation = f"list[{annotation}]"
+        return PyType(annotation, sub.modules | {"asyncpg"}, pg.qualified, guessed=sub.guessed)
     if pg.kind == "c":
         # asyncpg decodes a composite value into a Record of its fields.
         return PyType("asyncpg.Record", frozenset({"asyncpg"}), pg.qualified)

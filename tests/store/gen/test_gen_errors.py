@@ -90,7 +90,7 @@ async def test_bad_query_file_names_file_and_line_and_writes_nothing(
 ) -> None:
     queries, expected = CASES[case]
     config = _project(tmp_path, queries)
-    assert await _run(config, empty_db_dsn, monkeypatch) == 2
+    assert await _run(config, empty_db_dsn, monkeypatch) == 1
     assert expected in capsys.readouterr().err
     assert not config.generated.exists()
     assert not config.schema_dump.exists()
