@@ -63,6 +63,7 @@ class Catalog:
     foreign_keys: tuple[str, ...] = ()
     checks: tuple[str, ...] = ()
     enums: tuple[int, ...] = field(default=())  # oids of user enum types, by name
+    views: dict[str, str] = field(default_factory=dict)  # view name -> its SELECT
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,13 @@ JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdroppe
 WHERE c.relkind IN ('r', 'p') AND n.nspname <> ALL($1::text[])
   AND n.nspname NOT LIKE 'pg\\_%' AND NOT c.relispartition
 ORDER BY n.nspname, c.relname, a.attnum
+"""
+
+_VIEWS = """
+SELECT c.relname::text, pg_get_viewdef(c.oid)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('v', 'm') AND n.nspname <> ALL($1::text[]) AND n.nspname NOT LIKE 'pg\\_%'
+ORDER BY n.nspname, c.relname
 """
 
 _CONSTRAINTS = """
@@ -126,6 +134,9 @@ async def load_catalog(conn: asyncpg.Connection, *, exclude_tables: frozenset[st
         columns.setdefault(relname, []).append(Column(name, type_oid, not_null))
         schemas[relname] = schema
     constraints = await conn.fetch(_CONSTRAINTS, list(_SYSTEM_SCHEMAS))
+    views = {
+        name: definition for name, definition in await conn.fetch(_VIEWS, list(_SYSTEM_SCHEMAS))
+    }
     enums = sorted(
         (t for t in types.values() if t.kind == "e" and t.schema not in _SYSTEM_SCHEMAS),
         key=lambda t: (t.schema, t.name),
@@ -137,6 +148,7 @@ async def load_catalog(conn: asyncpg.Connection, *, exclude_tables: frozenset[st
         foreign_keys=tuple(name for kind, name in constraints if kind == "f"),
         checks=tuple(name for kind, name in constraints if kind == "c"),
         enums=tuple(t.oid for t in enums),
+        views=views,
     )
 
 

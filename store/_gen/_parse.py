@@ -258,13 +258,15 @@ def _read_directive(kind: str, text: str, d: _Directives, number: int) -> bool:
     return True
 
 
-def _splice(source: str, masked: str, spans: list[tuple[int, int, str]]) -> tuple[str, str]:
-    """Replace ``(start, end, text)`` spans in both strings, keeping line breaks."""
+def _splice(
+    source: str, masked: str, spans: list[tuple[int, int, int, int, str]]
+) -> tuple[str, str]:
+    """``IN (slice)`` -> ``op(slice)`` in both strings, keeping line breaks."""
     out_s, out_m, last = [], [], 0
-    for start, end, text in spans:
-        text += "\n" * source.count("\n", start, end)
-        out_s += [source[last:start], text]
-        out_m += [masked[last:start], text]
+    for start, end, inner_start, inner_end, op in spans:
+        breaks = "\n" * source.count("\n", start, end)
+        out_s += [source[last:start], op, source[inner_start:inner_end], ")", breaks]
+        out_m += [masked[last:start], op, masked[inner_start:inner_end], ")", breaks]
         last = end
     out_s.append(source[last:])
     out_m.append(masked[last:])
@@ -284,7 +286,13 @@ def _substitute(
 ) -> tuple[str, _Params] | None:
     """Rewrite every parameter spelling to ``$n``; None after reporting a problem."""
     spans = [
-        (m.start(), m.end(), (" <> ALL(" if m.group("not") else " = ANY(") + m.group("slice") + ")")
+        (
+            m.start(),
+            m.end(),
+            m.start("slice"),
+            m.end("slice"),
+            " <> ALL(" if m.group("not") else " = ANY(",
+        )
         for m in _IN_SLICE.finditer(masked, 0, end)
     ]
     if spans:
@@ -532,7 +540,7 @@ def _parse_block(
         required_params=frozenset(required),
         slice_params=frozenset(final[raw.index(n)] for n in written.slices if n in raw),
         param_fills=tuple(
-            contexts[n].fills if n in contexts and n not in written.names else None
+            contexts[n].fills if n in contexts else None
             for n in range(1, count + 1)
         ),
         optional_columns=frozenset(d.optional),

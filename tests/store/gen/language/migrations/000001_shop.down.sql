@@ -1,0 +1,1 @@
+DROP VIEW customer_totals; DROP TABLE categories, orders, customers; DROP TYPE order_state;
