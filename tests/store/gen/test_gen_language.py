@@ -152,7 +152,8 @@ ARGS: dict[str, tuple[object, ...]] = {
 
 DATA = """
 INSERT INTO customers (id, email, nickname, score, bonus) VALUES
-    (1, 'a@example.com', NULL, 0, NULL), (2, 'b@example.com', 'bee', 20, 3), (3, 'c', NULL, 5, NULL);
+    (1, 'a@example.com', NULL, 0, NULL), (2, 'b@example.com', 'bee', 20, 3),
+    (3, 'c', NULL, 5, NULL);
 INSERT INTO orders (id, customer_id, state, total, note) VALUES
     (1, 1, 'paid', 10, NULL), (2, 1, 'open', 5, 'x'), (3, 2, 'shipped', 7, NULL);
 INSERT INTO categories (id, parent_id, label) VALUES (1, NULL, 'root'), (2, 1, 'leaf');
