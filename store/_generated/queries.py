@@ -700,7 +700,7 @@ WHERE id = $4
   AND TRUE /*authorize_filter*/
 """,
     params=(
-        Param("last_used", "timestamptz"),
+        Param("last_used", "timestamptz", nullable=True),
         Param("expires_at", "timestamptz"),
         Param("ip_address", "inet", nullable=True),
         Param("id", "text"),
@@ -1235,7 +1235,7 @@ UPDATE_OAUTH2_PROVIDER_APP_SECRET_LAST_USED_AT: Query[None] = Query(
 UPDATE oauth2_provider_app_secrets SET last_used_at = $1 WHERE id = $2
 """,
     params=(
-        Param("last_used_at", "timestamptz"),
+        Param("last_used_at", "timestamptz", nullable=True),
         Param("id", "uuid"),
     ),
     decode=None,
@@ -1976,7 +1976,7 @@ WHERE id = $2
   AND TRUE /*authorize_filter*/
 """,
     params=(
-        Param("last_seen_at", "timestamptz"),
+        Param("last_seen_at", "timestamptz", nullable=True),
         Param("id", "uuid"),
     ),
     decode=None,
@@ -2608,7 +2608,7 @@ class Querier(Protocol):
     async def update_api_key_usage(
         self,
         *,
-        last_used: datetime.datetime,
+        last_used: datetime.datetime | None,
         expires_at: datetime.datetime,
         ip_address: ipaddress.IPv4Address
         | ipaddress.IPv6Address
@@ -2722,7 +2722,7 @@ class Querier(Protocol):
     ) -> list[OAuth2ProviderAppSecret]: ...
 
     async def update_oauth2_provider_app_secret_last_used_at(
-        self, *, last_used_at: datetime.datetime, id: uuid.UUID
+        self, *, last_used_at: datetime.datetime | None, id: uuid.UUID
     ) -> None: ...
 
     async def delete_oauth2_provider_app_secret(
@@ -2834,7 +2834,7 @@ class Querier(Protocol):
     ) -> User: ...
 
     async def update_user_last_seen_at(
-        self, *, last_seen_at: datetime.datetime, id: uuid.UUID
+        self, *, last_seen_at: datetime.datetime | None, id: uuid.UUID
     ) -> None: ...
 
     async def soft_delete_user(self, *, id: uuid.UUID) -> User: ...
@@ -2975,7 +2975,7 @@ class Queries(QueryRunner):
     async def update_api_key_usage(
         self,
         *,
-        last_used: datetime.datetime,
+        last_used: datetime.datetime | None,
         expires_at: datetime.datetime,
         ip_address: ipaddress.IPv4Address
         | ipaddress.IPv6Address
@@ -3211,7 +3211,7 @@ class Queries(QueryRunner):
         return await self.fetch_many(LIST_OAUTH2_PROVIDER_APP_SECRETS_BY_APP_ID, (app_id,))
 
     async def update_oauth2_provider_app_secret_last_used_at(
-        self, *, last_used_at: datetime.datetime, id: uuid.UUID
+        self, *, last_used_at: datetime.datetime | None, id: uuid.UUID
     ) -> None:
         """Record a secret's use; not audited."""
         return await self.execute(
@@ -3479,7 +3479,7 @@ class Queries(QueryRunner):
         )
 
     async def update_user_last_seen_at(
-        self, *, last_seen_at: datetime.datetime, id: uuid.UUID
+        self, *, last_seen_at: datetime.datetime | None, id: uuid.UUID
     ) -> None:
         """Record activity; not audited."""
         return await self.execute(
