@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import tempfile
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -23,8 +24,8 @@ from store._gen._model import (
     enum_members,
 )
 from store._gen._naming import DEFAULT_NAMING, Naming, identifier, unique_names
-from store._gen._nullability import non_null_columns
-from store._gen._parse import ParsedQuery, parse_queries
+from store._gen._nullability import non_null_columns, target_layout
+from store._gen._parse import ParsedQuery, _visible_relations, parse_queries
 from store._gen._render import render
 from store._gen._rules import naming_problems
 from store._gen._settings import DEFAULT_SETTINGS, GenSettings
@@ -205,16 +206,81 @@ def _plan_query(
     for (name, oid), nn, py_name in zip(described.columns, non_null, py_names, strict=True):
         nullable = name in q.optional_columns or not (nn or name in q.not_null_columns)
         fields.append(Field(name, types(oid, f"{q.name} column {name}"), nullable, py_name))
-    if len(fields) == 1:
+    if q.embeds:
+        nested = _embed(q, fields, catalog, tables, problems)
+        if nested is None:
+            return None
+        fields = nested
+    elif len(fields) == 1:
         return QueryPlan(q, method, tuple(params), columns, scalar=fields[0])
     shape = [(f.column, f.name, f.annotation) for f in fields]
-    for table in tables:
+    for table in tables if not q.embeds else ():
         if [(f.column, f.name, f.annotation) for f in table.fields] == shape:
             return QueryPlan(q, method, tuple(params), columns, model=table)
     base = q.name if q.name[:1].isupper() else DEFAULT_NAMING.pascal(method)
     (row,) = unique_names([f"{base}Row"], taken, sep="")
     doc = f"A row of ``{q.name}`` ({q.source})."
     return QueryPlan(q, method, tuple(params), columns, model=Model(row, tuple(fields), doc))
+
+
+def _embed(
+    q: ParsedQuery,
+    fields: list[Field],
+    catalog: Catalog,
+    tables: Sequence[Model],
+    problems: list[Problem],
+) -> list[Field] | None:
+    """``fields`` with each ``sqlc.embed(t)``'s columns folded into one field of t's model."""
+    layout = target_layout(q.tree, catalog)
+    relations = dict(_visible_relations(q.tree))
+    models = {m.table: m for m in tables}
+    if layout is None or sum(width for _, width in layout) != len(fields):
+        problems.append(
+            Problem(q.file, q.line, f"{q.name}: cannot line sqlc.embed up with the result columns")
+        )
+        return None
+    out: list[Field] = []
+    start = 0
+    pending = list(q.embeds)
+    for qualifier, width in layout:
+        span = fields[start : start + width]
+        start += width
+        if qualifier is None or qualifier not in pending:
+            out += span
+            continue
+        pending.remove(qualifier)
+        model = models.get(relations.get(qualifier, ""))
+        if model is None:
+            problems.append(
+                Problem(q.file, q.line, f"{q.name}: sqlc.embed({qualifier}) is not a table")
+            )
+            return None
+        # On an outer join's nullable side, a NOT NULL column reading NULL means "no row".
+        presence = next(
+            (
+                i
+                for i, (f, table_field) in enumerate(zip(span, model.fields, strict=False))
+                if f.nullable and not table_field.nullable
+            ),
+            None,
+        )
+        py = PyType(model.name, frozenset(), model.table or "")
+        out.append(
+            Field(
+                qualifier,
+                py,
+                presence is not None,
+                py_name=identifier(qualifier, "embed", RESERVED_FIELDS),
+                embed=model,
+                width=width,
+                presence=presence,
+            )
+        )
+    names = unique_names([f.name for f in out])
+    return [
+        f if f.name == n else dataclasses.replace(f, py_name=n)
+        for f, n in zip(out, names, strict=True)
+    ]
 
 
 async def build_plan(

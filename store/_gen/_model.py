@@ -83,6 +83,9 @@ class Field:
     type: PyType
     nullable: bool
     py_name: str = ""  # the Python name when it is not field_name(column)
+    embed: Model | None = None  # sqlc.embed: a nested model built from ``width`` columns
+    width: int = 1  # result columns this field is built from
+    presence: int | None = None  # embed on an outer join's nullable side: NULL here = absent
 
     @property
     def name(self) -> str:

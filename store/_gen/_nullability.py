@@ -43,7 +43,7 @@ from store._gen._introspect import Catalog
 # has a relname, a ColumnRef has fields) are not expressible, so nodes are Any.
 ast: Any = _pglast_ast
 
-__all__ = ["non_null_columns"]
+__all__ = ["non_null_columns", "target_layout"]
 
 # Never NULL, whatever the arguments.
 _ALWAYS_NON_NULL = frozenset(
@@ -255,6 +255,7 @@ class _Analyzer:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self._views: dict[str, Cols | None] = {}
+        self.layouts: dict[int, list[tuple[str | None, int]]] = {}  # id(target list) -> layout
 
     # -- statements -----------------------------------------------------------
     def statement(self, stmt: Any, ctes: dict[str, Cols | None]) -> Cols | None:
@@ -399,6 +400,7 @@ class _Analyzer:
     # -- target lists ---------------------------------------------------------
     def targets(self, targets: Any, scope: _Scope) -> Cols | None:
         out: Cols = []
+        layout: list[tuple[str | None, int]] = []
         for target in targets:
             val = target.val
             if isinstance(val, ast.ColumnRef) and isinstance(val.fields[-1], ast.A_Star):
@@ -409,8 +411,12 @@ class _Analyzer:
                 if cols is None:
                     return None
                 out += cols
+                qualifier = val.fields[-2].sval if len(val.fields) > 1 else None
+                layout.append((qualifier, len(cols)))
                 continue
             out.append((target.name or _column_name(val), self.expr(val, scope)))
+            layout.append((None, 1))
+        self.layouts[id(targets)] = layout
         return out
 
     def expr(self, node: Any, scope: _Scope) -> bool:
@@ -551,3 +557,15 @@ def non_null_columns(stmt: Any, catalog: Catalog, count: int) -> list[bool]:
     if cols is None or len(cols) != count:
         return [False] * count
     return [nn for _, nn in cols]
+
+
+def target_layout(stmt: Any, catalog: Catalog) -> list[tuple[str | None, int]] | None:
+    """For each target of the statement's own select list (or RETURNING): the
+    relation a ``t.*`` names (None for anything else) and how many result
+    columns it gives; None when a ``*`` cannot be expanded.
+    """
+    analyzer = _Analyzer(catalog)
+    if analyzer.statement(stmt, {}) is None:
+        return None
+    targets = stmt.targetList if isinstance(stmt, ast.SelectStmt) else _returning(stmt)
+    return analyzer.layouts.get(id(targets))

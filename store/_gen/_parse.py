@@ -134,6 +134,7 @@ class ParsedQuery:
     param_fills: tuple[tuple[str, str] | None, ...] = ()  # (table, column) a param fills
     optional_columns: frozenset[str] = frozenset()
     column_names: dict[str, str] = field(default_factory=dict)  # result column -> field
+    embeds: tuple[str, ...] = ()  # sqlc.embed(t): relations whose columns nest as one field
 
     @property
     def source(self) -> str:
@@ -279,6 +280,7 @@ class _Params:
     nullable: set[str] = field(default_factory=set)  # sqlc.narg
     slices: set[str] = field(default_factory=set)
     positional: set[int] = field(default_factory=set)
+    embeds: list[str] = field(default_factory=list)  # sqlc.embed(t), in order
 
 
 def _substitute(
@@ -323,12 +325,14 @@ def _substitute(
                 name = source[m.end() : close].strip().strip("'\"")
                 stop = close + 1
                 fn = m.group("fn").lower()
-                if fn == "embed":
-                    problem(m.start(), "sqlc.embed is not supported; select the columns (t.*)")
-                    return None
                 if not _IDENT.match(name):
                     problem(m.start(), f"sqlc.{fn}({source[m.end() : close]}) needs a plain name")
                     return None
+                if fn == "embed":
+                    params.embeds.append(name)
+                    pieces += [source[last : m.start()], f"{name}.*"]
+                    last = stop
+                    continue
                 if fn == "narg":
                     params.nullable.add(name)
                 elif fn == "slice":
@@ -545,6 +549,7 @@ def _parse_block(
         ),
         optional_columns=frozenset(d.optional),
         column_names=dict(d.columns),
+        embeds=tuple(written.embeds),
     )
 
 

@@ -210,6 +210,11 @@ def _decode_name(model: Model) -> str:
 
 
 def _value(f: Field, index: int) -> str:
+    if f.embed is not None:
+        built = f"{_decode_name(f.embed)}(r[{index}:{index + f.width}])"
+        if f.presence is None:
+            return built
+        return f"None if r[{index + f.presence}] is None else {built}"
     raw = f"r[{index}]"
     enum = f.type.enum
     if enum is None:
@@ -223,8 +228,10 @@ def _value(f: Field, index: int) -> str:
 
 def _decoder(model: Model) -> str:
     name = _decode_name(model)
+    starts = [sum(g.width for g in model.fields[:i]) for i in range(len(model.fields))]
     values = "".join(
-        f"            {_str(f.name)}: {_value(f, i)},\n" for i, f in enumerate(model.fields)
+        f"            {_str(f.name)}: {_value(f, i)},\n"
+        for i, f in zip(starts, model.fields, strict=True)
     )
     fields = ", ".join(_str(f.name) for f in model.fields)
     return (
@@ -306,6 +313,7 @@ def render_queries(plan: Plan) -> str:
         | {f.type.enum for q in plan.queries if q.model for f in q.model.fields if f.type.enum}
     )
     models = {q.model.name: q.model for q in plan.queries if q.model is not None}
+    models |= {f.embed.name: f.embed for m in list(models.values()) for f in m.fields if f.embed}
     from_models = _sorted([*models, *(f.type.enum for f in fields if f.type.enum), *enums])
     out = [
         f'{HEADER}\n"""One typed method per query in the query files."""\n\n',

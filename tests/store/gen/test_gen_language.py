@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import importlib
 import os
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -19,6 +21,7 @@ from store._gen import build_plan, generate, parse_queries
 from store._gen._generate import migrate
 from store._gen._model import Plan, QueryPlan
 from store._gen.errors import GenError
+from store._query import Query
 
 LANGUAGE = Path(__file__).parent / "language"
 EXPECTED = LANGUAGE / "expected"
@@ -173,7 +176,9 @@ async def test_non_null_claims_hold_on_data(empty_db_dsn: str, data: bool) -> No
             if q.parsed.mutates or (q.scalar is None and q.model is None):
                 continue
             rows = await conn.fetch(q.parsed.sql, *ARGS.get(q.parsed.name, ()))
-            claimed = [i for i, _ in enumerate(q.columns) if _claims(q, i)]
+            claims = _column_claims(q)
+            assert len(claims) == len(q.columns), q.parsed.name
+            claimed = [i for i, claim in enumerate(claims) if claim]
             for row in rows:
                 for i in claimed:
                     assert row[i] is not None, f"{q.parsed.name}: column {q.columns[i]} is NULL"
@@ -181,14 +186,64 @@ async def test_non_null_claims_hold_on_data(empty_db_dsn: str, data: bool) -> No
         await conn.close()
 
 
-def _claims(q: QueryPlan, index: int) -> bool:
+def _column_claims(q: QueryPlan) -> list[bool]:
+    """Per result column: whether the plan claims it is never NULL (embeds unfolded)."""
     if q.scalar is not None:
-        return not q.scalar.nullable
+        return [not q.scalar.nullable]
     assert q.model is not None
-    return not q.model.fields[index].nullable
+    claims = []
+    for f in q.model.fields:
+        if f.embed is None:
+            claims.append(not f.nullable)
+        else:
+            claims += [not f.nullable and not g.nullable for g in f.embed.fields]
+    return claims
 
 
 async def test_gaps_in_positional_parameters_are_reported(tmp_path: Path) -> None:
     (tmp_path / "q.sql").write_text("-- name: Gap :many\nSELECT $1::int, $3::int;\n")
     with pytest.raises(GenError, match=r"q.sql:1: Gap: parameter \$2 is never used"):
         parse_queries(tmp_path, root=tmp_path)
+
+
+async def test_generated_package_decodes_real_rows(
+    empty_db_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files, _ = await generate(
+        queries=LANGUAGE / "queries",
+        migration_dir=LANGUAGE / "migrations",
+        dsn=empty_db_dsn,
+        root=LANGUAGE,
+    )
+    package = tmp_path / "shop_gen"
+    package.mkdir()
+    for name, text in files.items():
+        (package / name).write_text(text, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    generated = importlib.import_module("shop_gen.queries")
+    queries: dict[str, Query[Any]] = generated.QUERIES
+    conn = await asyncpg.connect(empty_db_dsn)
+    try:
+        await conn.execute(DATA)
+        await conn.execute("INSERT INTO customers (id, email) VALUES (9, 'lonely@example.com')")
+        await conn.execute("INSERT INTO orders (id, customer_id, total) VALUES (9, 9, 1)")
+
+        async def run(name: str, *args: object) -> list[Any]:
+            query = queries[name]
+            assert query.decode is not None
+            return [query.decode(r) for r in await conn.fetch(query.sql, *args)]
+
+        pairs = await run("orders_with_customers")
+        assert [(p.o.id, p.c.email if p.c else None) for p in pairs] == [
+            (1, "a@example.com"),
+            (2, "a@example.com"),
+            (3, "b@example.com"),
+            (9, "lonely@example.com"),
+        ]
+        assert pairs[0].order_note is None
+        assert [r.id for r in await run("orders_of_customers", [2, 9])] == [3, 9]
+        states = await run("orders_not_in_states", ["open", "shipped"])
+        assert states == [1]  # order 9 is open
+        assert [s.value for s in await run("list_order_states")] == ["open", "paid", "shipped"]
+    finally:
+        await conn.close()

@@ -82,3 +82,8 @@ WITH RECURSIVE tree (id, parent_id, label, depth) AS (
     FROM categories c JOIN tree t ON c.parent_id = t.id
 )
 SELECT id, parent_id, label, depth FROM tree ORDER BY id;
+
+-- name: OrdersWithCustomers :many
+SELECT sqlc.embed(o), sqlc.embed(c), o.note AS order_note
+FROM orders o LEFT JOIN customers c ON c.id = o.customer_id
+ORDER BY o.id;
