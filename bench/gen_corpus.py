@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -73,9 +75,7 @@ def _query(i: int, tables: int, rng: random.Random) -> str:
             f"UPDATE {name} SET name = $2 WHERE id = $1;\n"
         )
     if shape == 6:
-        return (
-            f"-- name: Delete{name.upper()}Q{i} :exec\nDELETE FROM {name} WHERE id = @id;\n"
-        )
+        return f"-- name: Delete{name.upper()}Q{i} :exec\nDELETE FROM {name} WHERE id = @id;\n"
     return (
         f"-- name: Stats{name.upper()}Q{i} :one\n"
         f"SELECT count(*) AS n, count(*) FILTER (WHERE state = 'active') AS active,\n"
@@ -92,19 +92,28 @@ def write_corpus(root: Path, *, tables: int = 150, queries: int = 1000, seed: in
     (root / "migrations" / "000001_stress.down.sql").write_text("SELECT 1;\n")
     per_file = 50
     for start in range(0, queries, per_file):
-        body = "\n".join(_query(i, tables, rng) for i in range(start, min(queries, start + per_file)))
+        body = "\n".join(
+            _query(i, tables, rng) for i in range(start, min(queries, start + per_file))
+        )
         (root / "queries" / f"q{start // per_file:03d}.sql").write_text(body)
 
 
-async def _run(root: Path) -> tuple[float, float, int]:
-    started = time.perf_counter()
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (ruff, the server)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+async def _run(root: Path) -> tuple[float, float, float, int]:
+    started, cpu = time.perf_counter(), _cpu()
     async with server_dsn(None) as dsn:
         ready = time.perf_counter()
         files, _ = await generate(
             queries=root / "queries", migration_dir=root / "migrations", dsn=dsn, root=root
         )
     done = time.perf_counter()
-    return done - started, done - ready, sum(len(t) for t in files.values())
+    return done - started, done - ready, _cpu() - cpu, sum(len(t) for t in files.values())
 
 
 def main() -> None:
@@ -117,11 +126,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp)
         write_corpus(root, tables=args.tables, queries=args.queries)
-        total, gen, size = asyncio.run(_run(root))
+        total, gen, cpu, size = asyncio.run(_run(root))
     print(
         f"txstore gen: {args.queries} queries over {args.tables} tables in {total:.2f} s "
         f"(server start included; {gen:.2f} s after it), "
-        f"{1000 * gen / args.queries:.2f} ms per query, {size // 1024} KiB written"
+        f"{1000 * total / args.queries:.2f} ms per query, {size // 1024} KiB written; "
+        f"CPU {cpu:.2f} s in this process and its children (load average "
+        f"{os.getloadavg()[0]:.1f})"
     )
 
 

@@ -150,6 +150,7 @@ def _plan_query(
     types: _Types,
     taken: set[str],
     reserved: frozenset[str],
+    shapes: Mapping[tuple[tuple[str, str, str], ...], Model],
     problems: list[Problem],
 ) -> QueryPlan | None:
     method = q.method
@@ -213,14 +214,18 @@ def _plan_query(
         fields = nested
     elif len(fields) == 1:
         return QueryPlan(q, method, tuple(params), columns, scalar=fields[0])
-    shape = [(f.column, f.name, f.annotation) for f in fields]
-    for table in tables if not q.embeds else ():
-        if [(f.column, f.name, f.annotation) for f in table.fields] == shape:
-            return QueryPlan(q, method, tuple(params), columns, model=table)
+    table = None if q.embeds else shapes.get(_shape(fields))
+    if table is not None:
+        return QueryPlan(q, method, tuple(params), columns, model=table)
     base = q.name if q.name[:1].isupper() else DEFAULT_NAMING.pascal(method)
     (row,) = unique_names([f"{base}Row"], taken, sep="")
     doc = f"A row of ``{q.name}`` ({q.source})."
     return QueryPlan(q, method, tuple(params), columns, model=Model(row, tuple(fields), doc))
+
+
+def _shape(fields: Sequence[Field]) -> tuple[tuple[str, str, str], ...]:
+    """What makes a result a table's row: column names, field names, annotations."""
+    return tuple((f.column, f.name, f.annotation) for f in fields)
 
 
 def _embed(
@@ -283,14 +288,34 @@ def _embed(
     ]
 
 
+async def _describe_all(
+    conn: asyncpg.Connection, queries: Sequence[ParsedQuery], extra: Sequence[asyncpg.Connection]
+) -> list[tuple[Described | None, list[Problem]]]:
+    """Prepare every query, spread over ``conn`` and ``extra`` connections, in query order."""
+    connections = [conn, *extra]
+    results: list[tuple[Described | None, list[Problem]]] = [(None, [])] * len(queries)
+
+    async def worker(index: int) -> None:
+        for i in range(index, len(queries), len(connections)):
+            problems: list[Problem] = []
+            results[i] = (await describe(connections[index], queries[i], problems), problems)
+
+    await asyncio.gather(*(worker(i) for i in range(len(connections))))
+    return results
+
+
 async def build_plan(
     conn: asyncpg.Connection,
     queries: Sequence[ParsedQuery],
     *,
     naming: Naming = DEFAULT_NAMING,
     settings: GenSettings = DEFAULT_SETTINGS,
+    extra: Sequence[asyncpg.Connection] = (),
 ) -> Plan:
     """Prepare every query on ``conn`` (a database at head) and type it.
+
+    ``extra`` connections to the same database share the preparing (one round
+    trip per query dominates a large project's run).
 
     Raises:
         GenError: the server rejected a query, or a query's shape is wrong; every
@@ -301,12 +326,18 @@ async def build_plan(
     taken = set(RESERVED_CLASSES)
     enums = _enums(catalog, naming, taken)
     tables, reserved = _tables(catalog, naming, types, taken)
+    shapes: dict[tuple[tuple[str, str, str], ...], Model] = {}
+    for model in tables:
+        shapes.setdefault(_shape(model.fields), model)
     problems: list[Problem] = []
     plans: list[QueryPlan] = []
-    for q in queries:
-        described = await describe(conn, q, problems)
+    found = await _describe_all(conn, queries, extra)
+    for q, (described, described_problems) in zip(queries, found, strict=True):
+        problems += described_problems
         if described is not None:
-            plan = _plan_query(q, described, catalog, tables, types, taken, reserved, problems)
+            plan = _plan_query(
+                q, described, catalog, tables, types, taken, reserved, shapes, problems
+            )
             if plan is not None:
                 plans.append(plan)
     if problems:
@@ -357,11 +388,15 @@ async def generate(
         raise GenError(found)
     notes = [str(p) for p in found]
     await migrate(dsn, migration_dir)
-    conn = await asyncpg.connect(dsn)
+    # Each connection is one server backend preparing queries; a few overlap
+    # the round trips without crowding a small machine.
+    workers = 1 if len(parsed) < 50 else 4
+    conns = [await asyncpg.connect(dsn) for _ in range(workers)]
     try:
-        plan = await build_plan(conn, parsed, naming=naming, settings=settings)
+        plan = await build_plan(conns[0], parsed, naming=naming, settings=settings, extra=conns[1:])
     finally:
-        await conn.close()
+        for conn in conns:
+            await conn.close()
     if warnings is not None:
         warnings += notes + list(plan.warnings)
     dump = await _dump(dsn) if schema_dump else None

@@ -54,15 +54,18 @@ def _items(value: Any) -> list[Any]:
     return list(value) if isinstance(value, tuple | list) else [value]
 
 
-def param_contexts(stmt: Any) -> dict[int, ParamContext]:
-    """For each parameter number with a recognizable context, its name (and filled column)."""
+def param_contexts(stmt: Any, nodes: list[Any] | None = None) -> dict[int, ParamContext]:
+    """For each parameter number with a recognizable context, its name (and filled column).
+
+    ``nodes`` is ``list(_tree.walk(stmt))`` when the caller has it already.
+    """
     found: dict[int, ParamContext] = {}
 
     def put(number: int | None, name: str | None, fills: tuple[str, str] | None = None) -> None:
         if number is not None and name and number not in found:
             found[number] = ParamContext(name, fills)
 
-    nodes = list(_tree.walk(stmt))
+    nodes = nodes or list(_tree.walk(stmt))
     # Assignments first: they name the parameter and decide its nullability.
     for node in nodes:
         if isinstance(node, ast.InsertStmt):

@@ -478,7 +478,8 @@ def _parse_block(
             )
         )
         return None
-    contexts = param_contexts(stmt)
+    nodes = list(_tree.walk(stmt))
+    contexts = param_contexts(stmt, nodes)
     raw = [
         written.names.get(n) or (contexts[n].name if n in contexts else f"p{n}")
         for n in range(1, count + 1)
@@ -536,16 +537,15 @@ def _parse_block(
         not_null_columns=frozenset(d.not_null),
         authorize_filter=authorize,
         tree=stmt,
-        filter_columns=_tree.filter_columns(stmt),
+        filter_columns=_tree.filter_columns(stmt, nodes),
         grouped=_tree.is_grouped(stmt),
-        tables=_tree.tables(stmt),
-        mutates=_tree.modified_table(stmt),
+        tables=_tree.tables(stmt, nodes),
+        mutates=_tree.modified_table(stmt, nodes),
         source_kind=kind_text,
         required_params=frozenset(required),
         slice_params=frozenset(final[raw.index(n)] for n in written.slices if n in raw),
         param_fills=tuple(
-            contexts[n].fills if n in contexts else None
-            for n in range(1, count + 1)
+            contexts[n].fills if n in contexts else None for n in range(1, count + 1)
         ),
         optional_columns=frozenset(d.optional),
         column_names=dict(d.columns),
