@@ -129,7 +129,9 @@ def _tables(
 ) -> tuple[tuple[Model, ...], frozenset[str]]:
     """The table models, and the names a field must not take (imports, class names)."""
     tables = list(catalog.tables.values())
-    classes = unique_names([naming.model_name(t.name) for t in tables], taken, sep="")
+    classes = unique_names(
+        [naming.model_name(t.key.replace(".", "_")) for t in tables], taken, sep=""
+    )
     reserved = RESERVED_FIELDS | frozenset(taken)
     models = []
     for table, name in zip(tables, classes, strict=True):
@@ -138,7 +140,7 @@ def _tables(
             Field(c.name, types(c.type_oid, f"{table.name}.{c.name}"), not c.not_null, py_name=n)
             for c, n in zip(table.columns, names, strict=True)
         )
-        models.append(Model(name, fields, f"A row of ``{table.name}``.", table=table.name))
+        models.append(Model(name, fields, f"A row of ``{table.key}``.", table=table.key))
     return tuple(models), reserved
 
 

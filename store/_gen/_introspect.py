@@ -7,9 +7,19 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from store._gen._parse import ParsedQuery
+from store._gen._tree import qualified_name
 from store._gen.errors import Problem
 
-__all__ = ["Catalog", "Column", "Described", "PgType", "Table", "describe", "load_catalog"]
+__all__ = [
+    "Catalog",
+    "Column",
+    "Described",
+    "PgType",
+    "Table",
+    "describe",
+    "load_catalog",
+    "qualified_name",
+]
 
 _SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 
@@ -52,10 +62,20 @@ class Table:
     schema: str
     columns: tuple[Column, ...]
 
+    @property
+    def key(self) -> str:
+        """``name`` in ``public``, else ``schema.name``: how the catalog files it."""
+        return qualified_name(self.name, self.schema)
+
 
 @dataclass(frozen=True)
 class Catalog:
-    """The user schema as the server sees it."""
+    """The user schema as the server sees it.
+
+    ``tables`` and ``views`` are keyed by :func:`qualified_name`; an unqualified
+    reference in a query finds ``public``'s relation (the default search path)
+    and nothing else.
+    """
 
     tables: dict[str, Table]
     types: dict[int, PgType]
@@ -96,7 +116,7 @@ ORDER BY n.nspname, c.relname, a.attnum
 """
 
 _VIEWS = """
-SELECT c.relname::text, pg_get_viewdef(c.oid)
+SELECT c.relname::text, n.nspname::text, pg_get_viewdef(c.oid)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('v', 'm') AND n.nspname <> ALL($1::text[]) AND n.nspname NOT LIKE 'pg\\_%'
 ORDER BY n.nspname, c.relname
@@ -124,25 +144,29 @@ async def load_catalog(conn: asyncpg.Connection, *, exclude_tables: frozenset[st
         r[0]: PgType(r[0], r[1], r[2], r[3], r[4], r[5], r[6], tuple(r[7]), r[8])
         for r in await conn.fetch(_TYPES)
     }
-    columns: dict[str, list[Column]] = {}
-    schemas: dict[str, str] = {}
+    columns: dict[tuple[str, str], list[Column]] = {}
     for relname, schema, name, type_oid, not_null in await conn.fetch(
         _COLUMNS, list(_SYSTEM_SCHEMAS)
     ):
         if relname in exclude_tables:
             continue
-        columns.setdefault(relname, []).append(Column(name, type_oid, not_null))
-        schemas[relname] = schema
+        columns.setdefault((schema, relname), []).append(Column(name, type_oid, not_null))
     constraints = await conn.fetch(_CONSTRAINTS, list(_SYSTEM_SCHEMAS))
     views = {
-        name: definition for name, definition in await conn.fetch(_VIEWS, list(_SYSTEM_SCHEMAS))
+        qualified_name(name, schema): definition
+        for name, schema, definition in await conn.fetch(_VIEWS, list(_SYSTEM_SCHEMAS))
     }
     enums = sorted(
         (t for t in types.values() if t.kind == "e" and t.schema not in _SYSTEM_SCHEMAS),
         key=lambda t: (t.schema, t.name),
     )
     return Catalog(
-        tables={t: Table(t, schemas[t], tuple(cols)) for t, cols in sorted(columns.items())},
+        tables={
+            qualified_name(name, schema): Table(name, schema, tuple(cols))
+            for (schema, name), cols in sorted(
+                columns.items(), key=lambda item: (item[0][0] != "public", item[0])
+            )
+        },
         types=types,
         unique=tuple(name for kind, name in constraints if kind == "u"),
         foreign_keys=tuple(name for kind, name in constraints if kind == "f"),

@@ -38,6 +38,7 @@ from pglast import parse_sql, parser
 from pglast.enums import A_Expr_Kind, JoinType, SetOperation, SubLinkType
 
 from store._gen._introspect import Catalog
+from store._gen._tree import qualified_name
 
 # pglast types every node slot as optional; the parser's guarantees (a RangeVar
 # has a relname, a ColumnRef has fields) are not expressible, so nodes are Any.
@@ -341,11 +342,11 @@ class _Analyzer:
             cols: Cols | None
             if item.schemaname is None and item.relname in ctes:
                 cols = ctes[item.relname]
-            elif item.relname in self.catalog.tables:
-                table = self.catalog.tables[item.relname]
+            elif (key := qualified_name(item.relname, item.schemaname)) in self.catalog.tables:
+                table = self.catalog.tables[key]
                 cols = [(c.name, c.not_null) for c in table.columns]
-            elif item.relname in self.catalog.views:
-                cols = self._view(item.relname)
+            elif key in self.catalog.views:
+                cols = self._view(key)
             else:
                 cols = None
             cols = _renamed(cols, item.alias)

@@ -17,6 +17,7 @@ from typing import Any
 from pglast import ast as _pglast_ast
 
 from store._gen import _tree
+from store._gen._tree import qualified_name
 
 # pglast types every node slot as optional; see _tree.
 ast: Any = _pglast_ast
@@ -29,7 +30,7 @@ class ParamContext:
     """Where parameter ``$n`` is used: the name it gets and the column it fills, if any."""
 
     name: str
-    fills: tuple[str, str] | None = None  # (table, column) of an INSERT value / SET target
+    fills: tuple[str, str] | None = None  # (table key, column) of an INSERT value / SET target
 
 
 def _param(node: Any) -> int | None:
@@ -69,7 +70,7 @@ def param_contexts(stmt: Any, nodes: list[Any] | None = None) -> dict[int, Param
     # Assignments first: they name the parameter and decide its nullability.
     for node in nodes:
         if isinstance(node, ast.InsertStmt):
-            table = str(node.relation.relname)
+            table = qualified_name(node.relation.relname, node.relation.schemaname)
             names = [str(c.name) for c in node.cols or ()]
             select = node.selectStmt
             for row in getattr(select, "valuesLists", None) or ():
@@ -80,7 +81,7 @@ def param_contexts(stmt: Any, nodes: list[Any] | None = None) -> dict[int, Param
                     if target.name:
                         put(_param(target.val), target.name, (table, target.name))
         elif isinstance(node, ast.UpdateStmt):
-            table = str(node.relation.relname)
+            table = qualified_name(node.relation.relname, node.relation.schemaname)
             for target in node.targetList or ():
                 if target.name and not isinstance(target.val, ast.MultiAssignRef):
                     put(_param(target.val), target.name, (table, target.name))

@@ -29,6 +29,7 @@ from store._gen import _tree
 from store._gen._naming import identifier, snake_case, unique_names
 from store._gen._params import param_contexts
 from store._gen._settings import DEFAULT_SETTINGS, GenSettings, QueryOverride
+from store._gen._tree import qualified_name
 from store._gen.errors import GenError, Problem
 from store._query import Kind
 
@@ -554,16 +555,26 @@ def _parse_block(
 
 
 def _visible_relations(stmt: Any) -> list[tuple[str, str]]:
-    """(name the query refers to it by, table name) for each relation in the top-level FROM."""
+    """(name the query refers to it by, catalog key) for each relation in the top-level FROM."""
     found: list[tuple[str, str]] = []
     if isinstance(stmt, ast.UpdateStmt | ast.DeleteStmt):
         rel = stmt.relation
-        found.append((rel.alias.aliasname if rel.alias else rel.relname, rel.relname))
+        found.append(
+            (
+                rel.alias.aliasname if rel.alias else rel.relname,
+                qualified_name(rel.relname, rel.schemaname),
+            )
+        )
     items = list(getattr(stmt, "fromClause", None) or getattr(stmt, "usingClause", None) or ())
     while items:
         item = items.pop(0)
         if isinstance(item, ast.RangeVar):
-            found.append((item.alias.aliasname if item.alias else item.relname, item.relname))
+            found.append(
+                (
+                    item.alias.aliasname if item.alias else item.relname,
+                    qualified_name(item.relname, item.schemaname),
+                )
+            )
         elif isinstance(item, ast.JoinExpr):
             items[:0] = [item.larg, item.rarg]
         elif isinstance(item, ast.RangeSubselect) and item.alias is not None:

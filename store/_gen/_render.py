@@ -308,12 +308,12 @@ def _query_object(q: QueryPlan) -> str:
 def render_queries(plan: Plan) -> str:
     fields = [f for q in plan.queries for f in (*q.params, *([q.scalar] if q.scalar else []))]
     modules, pydantic = _models_in(fields)
-    enums = sorted(
-        {f.type.enum for f in fields if f.type.enum}
-        | {f.type.enum for q in plan.queries if q.model for f in q.model.fields if f.type.enum}
-    )
     models = {q.model.name: q.model for q in plan.queries if q.model is not None}
     models |= {f.embed.name: f.embed for m in list(models.values()) for f in m.fields if f.embed}
+    enums = sorted(
+        {f.type.enum for f in fields if f.type.enum}
+        | {f.type.enum for m in models.values() for f in m.fields if f.type.enum}
+    )
     from_models = _sorted([*models, *(f.type.enum for f in fields if f.type.enum), *enums])
     out = [
         f'{HEADER}\n"""One typed method per query in the query files."""\n\n',

@@ -17,6 +17,7 @@ __all__ = [
     "filter_columns",
     "is_grouped",
     "modified_table",
+    "qualified_name",
     "tables",
     "walk",
 ]
@@ -39,6 +40,13 @@ def _node_slots(cls: type) -> tuple[str, ...]:
         )
         _NODE_SLOTS[cls] = slots
     return slots
+
+
+def qualified_name(name: str, schema: str | None) -> str:
+    """How the catalog keys a relation: bare in ``public`` (or unqualified), else
+    ``schema.name``.
+    """
+    return name if schema in (None, "public") else f"{schema}.{name}"
 
 
 def children(node: Any) -> Iterator[Any]:

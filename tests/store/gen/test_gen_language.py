@@ -138,6 +138,8 @@ EXPECTED_NON_NULL = {
     "CustomerTotals": {"id", "email", "orders"},
     "CategoryTree": {"id", "label", "depth"},
     "OrderPairs": {"id", "id_2", "column_3"},
+    "Nicknames": set(),  # public.customers.nickname is nullable ...
+    "ArchivedNicknames": {"nickname"},  # ... archive.customers.nickname is not
 }
 
 ARGS: dict[str, tuple[object, ...]] = {
@@ -160,6 +162,7 @@ INSERT INTO customers (id, email, nickname, score, bonus) VALUES
 INSERT INTO orders (id, customer_id, state, total, note) VALUES
     (1, 1, 'paid', 10, NULL), (2, 1, 'open', 5, 'x'), (3, 2, 'shipped', 7, NULL);
 INSERT INTO categories (id, parent_id, label) VALUES (1, NULL, 'root'), (2, 1, 'leaf');
+INSERT INTO archive.customers (id, email, nickname) VALUES (1, NULL, 'old');
 """
 
 

@@ -1,1 +1,1 @@
-DROP VIEW customer_totals; DROP TABLE categories, orders, customers; DROP TYPE order_state;
+DROP SCHEMA archive CASCADE; DROP VIEW customer_totals; DROP TABLE categories, orders, customers; DROP TYPE order_state;

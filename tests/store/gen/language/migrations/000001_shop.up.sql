@@ -28,3 +28,7 @@ CREATE VIEW customer_totals AS
 SELECT c.id, c.email, count(o.id) AS orders, c.nickname
 FROM customers c LEFT JOIN orders o ON o.customer_id = c.id
 GROUP BY c.id;
+
+-- The same table name in another schema, with the opposite nullability.
+CREATE SCHEMA archive;
+CREATE TABLE archive.customers (id bigint PRIMARY KEY, email text, nickname text NOT NULL);

@@ -87,3 +87,9 @@ SELECT id, parent_id, label, depth FROM tree ORDER BY id;
 SELECT sqlc.embed(o), sqlc.embed(c), o.note AS order_note
 FROM orders o LEFT JOIN customers c ON c.id = o.customer_id
 ORDER BY o.id;
+
+-- name: Nicknames :many
+SELECT nickname FROM customers ORDER BY id;
+
+-- name: ArchivedNicknames :many
+SELECT c.nickname FROM archive.customers c ORDER BY c.id;
