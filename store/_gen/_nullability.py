@@ -162,6 +162,15 @@ _NON_NULL_ON_NON_NULL = frozenset(
         "jsonb_pretty",
         "host",
         "family",
+        "pg_advisory_unlock",
+        "pg_advisory_unlock_shared",
+        "pg_try_advisory_lock",
+        "pg_try_advisory_lock_shared",
+        "pg_try_advisory_xact_lock",
+        "pg_try_advisory_xact_lock_shared",
+        "similarity",
+        "word_similarity",
+        "strict_word_similarity",
         "masklen",
         "encode",
         "decode",
@@ -198,6 +207,9 @@ _GROUP_AGGREGATES = frozenset(
         "bit_or",
     }
 )
+
+# Aggregate functions (a subquery made of one still returns a row over no rows).
+_AGGREGATES = _GROUP_AGGREGATES | {"count"}
 
 # Built-in operators that are NULL only when an operand is.
 _OPERATORS = frozenset(
@@ -442,11 +454,33 @@ class _Analyzer:
                 and all(self.expr(w.result, scope) for w in node.args)
             )
         if isinstance(node, ast.SubLink):
+            if node.subLinkType == SubLinkType.EXPR_SUBLINK:
+                return self._one_row_value(node.subselect)
             return node.subLinkType in (SubLinkType.EXISTS_SUBLINK, SubLinkType.ARRAY_SUBLINK)
         return isinstance(
             node,
             ast.NullTest | ast.BooleanTest | ast.SQLValueFunction | ast.A_ArrayExpr | ast.RowExpr,
         )
+
+    def _one_row_value(self, sub: Any) -> bool:
+        """A scalar subquery that always yields exactly one row, of a non-null value.
+
+        One row: a plain SELECT without GROUP BY, HAVING, LIMIT, OFFSET or a set
+        operation whose value is an aggregate (an aggregate over no rows still
+        gives one row). ``count(*)`` is such a value; ``max(x)`` is not non-null.
+        """
+        if not isinstance(sub, ast.SelectStmt) or sub.op != SetOperation.SETOP_NONE:
+            return False
+        if sub.groupClause or sub.havingClause or sub.limitCount or sub.limitOffset:
+            return False
+        targets = list(sub.targetList or ())
+        if len(targets) != 1 or not isinstance(targets[0].val, ast.FuncCall):
+            return False
+        call = targets[0].val
+        if call.over is not None or call.funcname[-1].sval not in _AGGREGATES:
+            return False
+        cols = self.statement(sub, {})
+        return cols is not None and len(cols) == 1 and cols[0][1]
 
     def _call(self, node: Any, scope: _Scope) -> bool:
         names = [n.sval for n in node.funcname]

@@ -140,6 +140,7 @@ EXPECTED_NON_NULL = {
     "OrderPairs": {"id", "id_2", "column_3"},
     "Nicknames": set(),  # public.customers.nickname is nullable ...
     "ArchivedNicknames": {"nickname"},  # ... archive.customers.nickname is not
+    "CustomersWithOrderCounts": {"id", "order_count"},  # one row of count(*), always
 }
 
 ARGS: dict[str, tuple[object, ...]] = {

@@ -93,3 +93,12 @@ SELECT nickname FROM customers ORDER BY id;
 
 -- name: ArchivedNicknames :many
 SELECT c.nickname FROM archive.customers c ORDER BY c.id;
+
+-- name: CustomersWithOrderCounts :many
+SELECT
+    c.id,
+    (SELECT count(*) FROM orders o WHERE o.customer_id = c.id) AS order_count,
+    (SELECT max(o.total) FROM orders o WHERE o.customer_id = c.id) AS top_order,
+    (SELECT o.id FROM orders o WHERE o.customer_id = c.id LIMIT 1) AS some_order
+FROM customers c
+ORDER BY c.id;
