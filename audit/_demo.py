@@ -6,12 +6,10 @@ finds it by name and never imports it.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import datetime
 import json
-import os
 import time
 import uuid
 
@@ -24,25 +22,15 @@ from audit._stack import connect_stack
 from authz import Subject, as_subject, as_system_restricted
 from authz.errors import NotAuthorized
 from store import PgStore, Store, connect
-from store._config import load_config
-from store._localpg import LocalCluster
+from store._config import Config
 from store.errors import OuterStoreUsedInTransaction
 from store.metrics import StoreMetrics
 from store.models import AuditAction, LoginType, User, UserStatus, Workspace
 from store.pubsub import Event, Message, PubSub, publish
 
-__all__ = ["HELP", "add_arguments", "run"]
+__all__ = ["demo"]
 
-HELP = "walk through txstore on an embedded PostgreSQL (the README's main command)"
 _NOW = datetime.datetime.now(datetime.UTC)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--dsn",
-        default=os.environ.get("TXSTORE_DSN"),
-        help="use this server instead of starting an embedded one (default: $TXSTORE_DSN)",
-    )
 
 
 def _say(title: str, text: str = "") -> None:
@@ -80,8 +68,7 @@ async def _workspace(s: Store, owner: User, org_id: uuid.UUID, name: str) -> Wor
     )
 
 
-async def _walk(dsn: str) -> None:
-    config = load_config()
+async def _walk(dsn: str, config: Config) -> None:
     _step("migrations")
     started = time.perf_counter()
     applied = await migrations.up(dsn, directory=config.migrations)
@@ -248,22 +235,7 @@ class _Rollback(Exception):
     pass
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the demo; returns the exit code."""
+async def demo(dsn: str, config: Config) -> None:
+    """The reference walk-through, run by ``txstore demo`` on a fresh database."""
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))  # errors only
-    if args.dsn:
-        _say("server", "given by --dsn / TXSTORE_DSN")
-        asyncio.run(_walk(args.dsn))
-        return 0
-    started = time.perf_counter()
-    with LocalCluster() as cluster:
-        ready = (time.perf_counter() - started) * 1e3
-        binaries = cluster.binaries
-        _step("embedded PostgreSQL")
-        _say("ready", f"in {ready:.0f} ms ({binaries.source}, PostgreSQL {binaries.major})")
-        _say("DSN", cluster.dsn())
-        asyncio.run(_walk(cluster.dsn()))
-        stopping = time.perf_counter()
-    _step("done")
-    _say("server stopped", f"in {(time.perf_counter() - stopping) * 1e3:.0f} ms")
-    return 0
+    await _walk(dsn, config)

@@ -23,6 +23,8 @@ from migrations.errors import (
     RenumberError,
     SchemaDumpError,
     SchemaDumpStale,
+    TransactionControl,
+    UndecodableFile,
     VersionGap,
 )
 
@@ -49,6 +51,8 @@ __all__ = [
     "SchemaDumpError",
     "SchemaDumpStale",
     "Status",
+    "TransactionControl",
+    "UndecodableFile",
     "VersionGap",
     "check_schema_dump",
     "create",

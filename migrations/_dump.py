@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from migrations._files import decode_text
 from migrations._runner import TABLE
 from migrations.errors import SchemaDumpError, SchemaDumpStale
 
@@ -91,7 +92,7 @@ def dump_schema(dsn: str, out: Path, *, pg_dump: str = "pg_dump") -> str:
     """
     text = _run_pg_dump(dsn, out, pg_dump)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
+    out.write_text(text, encoding="utf-8")
     return text
 
 
@@ -101,9 +102,10 @@ def check_schema_dump(dsn: str, out: Path, *, pg_dump: str = "pg_dump") -> None:
     Raises:
         SchemaDumpStale: the file is missing or differs; ``diff`` holds a unified diff.
         SchemaDumpError: pg_dump is missing or failed.
+        UndecodableFile: the committed dump is not UTF-8.
     """
     fresh = _run_pg_dump(dsn, out, pg_dump)
-    current = out.read_text() if out.is_file() else ""
+    current = decode_text(out, out.read_bytes()) if out.is_file() else ""
     if current != fresh:
         diff = "".join(
             difflib.unified_diff(

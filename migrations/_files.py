@@ -14,6 +14,7 @@ from migrations.errors import (
     MalformedFileName,
     MissingDownFile,
     MissingUpFile,
+    UndecodableFile,
     VersionGap,
 )
 
@@ -36,8 +37,26 @@ MIGRATION_PATTERN = "NNNNNN_description.up.sql / NNNNNN_description.down.sql (lo
 FIXTURE_PATTERN = "NNNNNN_description.sql, NNNNNN being the migration's number"
 
 
+def decode_text(path: Path, data: bytes) -> str:
+    """``data`` (read from ``path``) as text: UTF-8, a leading byte-order mark dropped.
+
+    Raises:
+        UndecodableFile: ``data`` is not valid UTF-8; names the file, line and byte offset.
+    """
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UndecodableFile(path, exc.start, line, data[exc.start]) from exc
+
+
 def read_sql(path: Path) -> str:
-    return path.read_bytes().decode("utf-8-sig")
+    """The text of a migration or fixture file.
+
+    Raises:
+        UndecodableFile: the file is not valid UTF-8.
+    """
+    return decode_text(path, path.read_bytes())
 
 
 def checksum(path: Path) -> str:

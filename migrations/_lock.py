@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -64,7 +65,8 @@ async def migration_lock(
         acquired = await conn.fetchval("SELECT pg_catalog.pg_try_advisory_lock($1)", LOCK_KEY)
     else:
         # lock_timeout bounds the wait inside the server, so no polling is needed.
-        await conn.execute(f"SET lock_timeout = {max(int(wait * 1000), 1)}")
+        # Rounded up: a wait is never shorter than asked (and never 0, which is "off").
+        await conn.execute(f"SET lock_timeout = {max(math.ceil(round(wait * 1000, 6)), 1)}")
         try:
             await conn.execute(f"SELECT pg_catalog.pg_advisory_lock({LOCK_KEY})")
             acquired = True

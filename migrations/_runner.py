@@ -1,4 +1,12 @@
-"""Apply and revert migrations against a database, one transaction per version."""
+"""Apply and revert migrations against a database, one transaction per version.
+
+Every version runs on a session of its own, opened for it and closed after it:
+settings, roles, temporary tables, prepared statements, advisory locks and
+LISTENs a file leaves behind end with its session, so a version sees the same
+session whether one run applies it after others or a run applies it alone.
+Every file is read and checked (UTF-8, no transaction control) before the first
+version of a run starts.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +22,7 @@ import asyncpg
 
 from migrations._files import Migration, fixture_files, load, read_sql, runs_outside_transaction
 from migrations._lock import migration_lock
-from migrations._split import Statement, line_at, split_statements
+from migrations._split import Statement, line_at, split_statements, transaction_control
 from migrations.errors import (
     AppliedVersionMissing,
     ChecksumMismatch,
@@ -23,6 +31,7 @@ from migrations.errors import (
     MigrationError,
     MigrationFailed,
     OutOfOrder,
+    TransactionControl,
 )
 
 __all__ = ["TABLE", "AppliedMigration", "Status", "down", "goto", "status", "up"]
@@ -93,18 +102,33 @@ async def _connect(dsn: str, directory: Path) -> asyncpg.Connection:
 async def _locked(
     dsn: str, directory: Path, lock_timeout: float
 ) -> AsyncIterator[asyncpg.Connection]:
-    """A work connection, while a second connection holds the migrations lock."""
+    """The connection holding the migrations lock, for the bookkeeping reads.
+
+    Migrations never run on it (see :func:`_session`), so nothing a file does can
+    release the lock or change how the bookkeeping is read.
+    """
     lock_conn = await _connect(dsn, directory)
     try:
         async with migration_lock(lock_conn, wait=lock_timeout, directory=directory):
-            conn = await _connect(dsn, directory)
-            try:
-                await conn.execute(_CREATE_TABLE)
-                yield conn
-            finally:
-                await conn.close()
+            await lock_conn.execute(_CREATE_TABLE)
+            yield lock_conn
     finally:
         await lock_conn.close()
+
+
+@contextlib.asynccontextmanager
+async def _session(dsn: str, directory: Path) -> AsyncIterator[asyncpg.Connection]:
+    """A new session for one version, closed after it.
+
+    A new session rather than ``DISCARD ALL`` on a reused one: it also starts from
+    the database's and role's settings as they are now (a version may have run
+    ``ALTER DATABASE ... SET``), exactly as a later run or the application would.
+    """
+    conn = await _connect(dsn, directory)
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 async def _applied(conn: asyncpg.Connection) -> list[AppliedMigration]:
@@ -140,6 +164,25 @@ def _problems(
 
 
 # -- running files ---------------------------------------------------------------------
+
+
+async def _standard_strings(conn: asyncpg.Connection) -> bool:
+    """The session's ``standard_conforming_strings``, which decides how its strings are read."""
+    return bool(await conn.fetchval("SHOW standard_conforming_strings") == "on")
+
+
+def _refuse_transaction_control(
+    path: Path, sql: str, *, standard_strings: bool, outside_transaction: bool
+) -> None:
+    found = transaction_control(split_statements(sql, standard_strings=standard_strings))
+    if found is not None:
+        raise TransactionControl(
+            path,
+            line=found.line,
+            statement=found.text,
+            outside_transaction=outside_transaction,
+            note="nothing of this version was kept",
+        )
 
 
 async def _execute_script(conn: asyncpg.Connection, sql: str) -> None:
@@ -231,18 +274,42 @@ async def _locate(
     return _failure(path, sql, found, exc)
 
 
+_LEFT_TRANSACTION = (
+    "it was caught after it ran: what it ran before leaving the transaction may have "
+    "been committed; the version is not recorded"
+)
+
+
 async def _run_in_transaction(
     conn: asyncpg.Connection,
     scripts: Sequence[tuple[Path, str]],
     bookkeeping: tuple[str, Sequence[object]],
     owner: Path,
 ) -> None:
-    """Run ``scripts`` and the bookkeeping statement in one transaction."""
+    """Run ``scripts`` and the bookkeeping statement in one transaction.
+
+    Each script is checked for transaction control again right before it runs,
+    read as the server will read it (an earlier script may have changed
+    ``standard_conforming_strings``). The transaction id is compared after each
+    script as well, so a file that still ends or replaces the transaction is
+    never recorded.
+    """
     index = -1
     try:
         async with conn.transaction():
-            for index, (_, sql) in enumerate(scripts):  # noqa: B007  # read in the handler
+            xid = await conn.fetchval("SELECT pg_catalog.txid_current()")
+            for index, (path, sql) in enumerate(scripts):  # noqa: B007  # read in the handler
+                _refuse_transaction_control(
+                    path,
+                    sql,
+                    standard_strings=await _standard_strings(conn),
+                    outside_transaction=False,
+                )
                 await _execute_script(conn, sql)
+                if await conn.fetchval("SELECT pg_catalog.txid_current_if_assigned()") != xid:
+                    raise TransactionControl(
+                        path, line=None, statement=None, note=_LEFT_TRANSACTION
+                    )
             index = -1
             await conn.execute(bookkeeping[0], *bookkeeping[1])
     except asyncpg.PostgresError as exc:
@@ -259,10 +326,23 @@ async def _run_in_transaction(
 
 
 async def _run_outside_transaction(conn: asyncpg.Connection, path: Path, sql: str) -> None:
-    statements = split_statements(sql)
+    standard_strings = await _standard_strings(conn)
+    _refuse_transaction_control(
+        path, sql, standard_strings=standard_strings, outside_transaction=True
+    )
+    statements = split_statements(sql, standard_strings=standard_strings)
     for done, statement in enumerate(statements):
         try:
             await conn.execute(statement.text)
+            if conn.is_in_transaction():  # checked before; this catches what the scanner missed
+                await conn.execute("ROLLBACK")
+                raise TransactionControl(
+                    path,
+                    line=statement.line,
+                    statement=statement.text,
+                    outside_transaction=True,
+                    note="the version is not recorded",
+                )
         except asyncpg.PostgresError as exc:
             position = _position(exc)
             offset = statement.start + position - 1 if position is not None else None
@@ -275,27 +355,60 @@ async def _run_outside_transaction(conn: asyncpg.Connection, path: Path, sql: st
             raise _failure(path, sql, statement, exc, offset=offset, note=note) from exc
 
 
-async def _apply(conn: asyncpg.Connection, migration: Migration, fixtures: Sequence[Path]) -> None:
-    sql = migration.up_sql()
-    scripts = [(p, read_sql(p)) for p in fixtures]
-    record = (_INSERT, (migration.version, migration.name, migration.checksum))
-    if runs_outside_transaction(sql):
-        await _run_outside_transaction(conn, migration.up_path, sql)
-        await _run_in_transaction(conn, scripts, record, migration.up_path)
-    else:
-        await _run_in_transaction(
-            conn, [(migration.up_path, sql), *scripts], record, migration.up_path
-        )
+@dataclass(frozen=True)
+class _Step:
+    """One version to apply or revert, its files read and checked."""
+
+    path: Path  # the up or down file
+    sql: str
+    outside_transaction: bool
+    fixtures: tuple[tuple[Path, str], ...]
+    bookkeeping: tuple[str, tuple[object, ...]]
 
 
-async def _revert(conn: asyncpg.Connection, migration: Migration) -> None:
-    sql = migration.down_sql()
-    record = (_DELETE, (migration.version,))
-    if runs_outside_transaction(sql):
-        await _run_outside_transaction(conn, migration.down_path, sql)
-        await _run_in_transaction(conn, [], record, migration.down_path)
-    else:
-        await _run_in_transaction(conn, [(migration.down_path, sql)], record, migration.down_path)
+def _checked(path: Path, *, standard_strings: bool, fixture: bool = False) -> tuple[str, bool]:
+    """The file's text, and whether it runs outside a transaction.
+
+    Raises:
+        UndecodableFile: the file is not UTF-8.
+        TransactionControl: the file holds a transaction-control statement; names
+            the statement and its line.
+    """
+    sql = read_sql(path)
+    outside = not fixture and runs_outside_transaction(sql)
+    _refuse_transaction_control(
+        path, sql, standard_strings=standard_strings, outside_transaction=outside
+    )
+    return sql, outside
+
+
+def _up_step(migration: Migration, fixtures: Sequence[Path], standard_strings: bool) -> _Step:
+    sql, outside = _checked(migration.up_path, standard_strings=standard_strings)
+    return _Step(
+        migration.up_path,
+        sql,
+        outside,
+        tuple(
+            (p, _checked(p, standard_strings=standard_strings, fixture=True)[0]) for p in fixtures
+        ),
+        (_INSERT, (migration.version, migration.name, migration.checksum)),
+    )
+
+
+def _down_step(migration: Migration, standard_strings: bool) -> _Step:
+    sql, outside = _checked(migration.down_path, standard_strings=standard_strings)
+    return _Step(migration.down_path, sql, outside, (), (_DELETE, (migration.version,)))
+
+
+async def _run(dsn: str, directory: Path, step: _Step) -> None:
+    async with _session(dsn, directory) as conn:
+        if step.outside_transaction:
+            await _run_outside_transaction(conn, step.path, step.sql)
+            await _run_in_transaction(conn, step.fixtures, step.bookkeeping, step.path)
+        else:
+            await _run_in_transaction(
+                conn, [(step.path, step.sql), *step.fixtures], step.bookkeeping, step.path
+            )
 
 
 def _check_version(directory: Path, version: int, migrations: Sequence[Migration]) -> None:
@@ -307,6 +420,7 @@ def _check_version(directory: Path, version: int, migrations: Sequence[Migration
 
 async def _upward(
     conn: asyncpg.Connection,
+    dsn: str,
     directory: Path,
     migrations: Sequence[Migration],
     fixtures: dict[int, list[Path]],
@@ -317,29 +431,39 @@ async def _upward(
     if problems:
         raise problems[0]
     done = {row.version for row in applied}
-    versions: list[int] = []
-    for migration in migrations:
-        if migration.version in done or (target is not None and migration.version > target):
-            continue
-        await _apply(conn, migration, fixtures.get(migration.version, []))
-        versions.append(migration.version)
-    return versions
+    pending = [
+        m for m in migrations if m.version not in done and (target is None or m.version <= target)
+    ]
+    # Every file is read and checked before the first version runs (and each
+    # again on its own session, right before it runs).
+    standard_strings = await _standard_strings(conn)
+    steps = [_up_step(m, fixtures.get(m.version, []), standard_strings) for m in pending]
+    for step in steps:
+        await _run(dsn, directory, step)
+    return [m.version for m in pending]
 
 
 async def _downward(
-    conn: asyncpg.Connection, directory: Path, migrations: Sequence[Migration], target: int
+    conn: asyncpg.Connection,
+    dsn: str,
+    directory: Path,
+    migrations: Sequence[Migration],
+    target: int,
 ) -> list[int]:
     by_version = {m.version: m for m in migrations}
-    versions: list[int] = []
+    reverting: list[Migration] = []
     for row in reversed(await _applied(conn)):
         if row.version <= target:
             break
         migration = by_version.get(row.version)
         if migration is None:
             raise AppliedVersionMissing(directory, row.version, row.name)
-        await _revert(conn, migration)
-        versions.append(row.version)
-    return versions
+        reverting.append(migration)
+    standard_strings = await _standard_strings(conn)
+    steps = [_down_step(m, standard_strings) for m in reverting]
+    for step in steps:
+        await _run(dsn, directory, step)
+    return [m.version for m in reverting]
 
 
 # -- public ---------------------------------------------------------------------------
@@ -376,7 +500,7 @@ async def up(
     if target is not None:
         _check_version(directory, target, migrations)
     async with _locked(dsn, directory, lock_timeout) as conn:
-        return await _upward(conn, directory, migrations, by_fixture, target)
+        return await _upward(conn, dsn, directory, migrations, by_fixture, target)
 
 
 async def down(
@@ -404,7 +528,7 @@ async def down(
     async with _locked(dsn, directory, lock_timeout) as conn:
         applied = await _applied(conn)
         target = applied[-steps].version - 1 if len(applied) >= steps else 0
-        return await _downward(conn, directory, migrations, target)
+        return await _downward(conn, dsn, directory, migrations, target)
 
 
 async def goto(dsn: str, version: int, *, directory: Path, lock_timeout: float = 60.0) -> list[int]:
@@ -422,8 +546,8 @@ async def goto(dsn: str, version: int, *, directory: Path, lock_timeout: float =
         applied = await _applied(conn)
         current = max((row.version for row in applied), default=0)
         if version < current:
-            return await _downward(conn, directory, migrations, version)
-        return await _upward(conn, directory, migrations, {}, version)
+            return await _downward(conn, dsn, directory, migrations, version)
+        return await _upward(conn, dsn, directory, migrations, {}, version)
 
 
 async def status(dsn: str, *, directory: Path) -> Status:

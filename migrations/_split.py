@@ -1,7 +1,8 @@
 """Split a SQL script into statements, keeping where each one starts.
 
 Used to run ``-- txstore:no-transaction`` files one statement at a time and to
-name the failing statement of a script. The scanner understands what can hide a
+name the failing statement of a script, and to find statements that would end
+or replace the transaction a migration runs in. The scanner understands what can hide a
 semicolon: ``--`` and nested ``/* */`` comments, quoted strings (``'...'``,
 ``E'...'`` with backslash escapes), quoted identifiers, dollar-quoted bodies and
 SQL-standard ``BEGIN ATOMIC ... END`` function bodies.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Statement", "line_at", "split_statements"]
+__all__ = ["Statement", "line_at", "split_statements", "transaction_control"]
 
 _DOLLAR_TAG = re.compile(r"\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$")
 _WORD = re.compile(r"[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*")
@@ -76,11 +77,13 @@ def _escape_string(script: str, quote: int) -> bool:
     return not (before.isalnum() or before in "_$")
 
 
-def split_statements(script: str) -> list[Statement]:
+def split_statements(script: str, *, standard_strings: bool = True) -> list[Statement]:
     """Statements of ``script`` in order; comment-only and empty pieces are dropped.
 
     A statement's text runs from its first significant character up to (not
-    including) its terminating semicolon.
+    including) its terminating semicolon. ``standard_strings`` is the session's
+    ``standard_conforming_strings``: when it is off, PostgreSQL reads a backslash
+    in a plain ``'...'`` string as an escape, and so does this scanner.
     """
     statements: list[Statement] = []
     n = len(script)
@@ -120,7 +123,8 @@ def split_statements(script: str) -> list[Statement]:
             parens = parens + 1 if ch == "(" else max(parens - 1, 0)
             i += 1
         elif ch == "'":
-            i = _skip_quoted(script, i + 1, "'", backslash=_escape_string(script, i))
+            backslash = not standard_strings or _escape_string(script, i)
+            i = _skip_quoted(script, i + 1, "'", backslash=backslash)
         elif ch == '"':
             i = _skip_quoted(script, i + 1, '"', backslash=False)
         elif ch == "$" and (match := _DOLLAR_TAG.match(script, i)):
@@ -141,3 +145,51 @@ def split_statements(script: str) -> list[Statement]:
             i += 1
     finish(n)
     return statements
+
+
+# The first word of every statement that begins, ends or splits a transaction:
+# BEGIN / START TRANSACTION, COMMIT / END (also AND CHAIN, COMMIT PREPARED),
+# ROLLBACK / ABORT (also AND CHAIN, TO SAVEPOINT, ROLLBACK PREPARED), SAVEPOINT,
+# RELEASE [SAVEPOINT]. PREPARE is one only when followed by TRANSACTION.
+_TRANSACTION_WORDS = frozenset(
+    ("begin", "start", "commit", "end", "rollback", "abort", "savepoint", "release")
+)
+
+
+def _leading_words(text: str, count: int) -> list[str]:
+    """The first ``count`` tokens of ``text`` (lower-cased words, or single characters)."""
+    words: list[str] = []
+    i, n = 0, len(text)
+    while i < n and len(words) < count:
+        if text[i].isspace():
+            i += 1
+        elif text.startswith("--", i):
+            newline = text.find("\n", i)
+            i = n if newline < 0 else newline + 1
+        elif text.startswith("/*", i):
+            i = _skip_block_comment(text, i)
+        elif match := _WORD.match(text, i):
+            words.append(match.group(0).lower())
+            i = match.end()
+        else:
+            words.append(text[i])
+            i += 1
+    return words
+
+
+def transaction_control(statements: list[Statement]) -> Statement | None:
+    """The first statement that begins, ends, or splits a transaction, if any.
+
+    Statements inside function bodies and ``DO`` blocks are not looked at: they
+    are part of one top-level statement, and PostgreSQL refuses a COMMIT there
+    when the call runs inside a transaction block.
+    """
+    for statement in statements:
+        words = _leading_words(statement.text, 3)
+        if not words:
+            continue
+        if words[0] in _TRANSACTION_WORDS:
+            return statement
+        if words[:2] == ["prepare", "transaction"] and words[2:3] not in (["as"], ["("]):
+            return statement
+    return None

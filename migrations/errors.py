@@ -27,6 +27,8 @@ __all__ = [
     "RenumberError",
     "SchemaDumpError",
     "SchemaDumpStale",
+    "TransactionControl",
+    "UndecodableFile",
     "VersionGap",
 ]
 
@@ -84,6 +86,66 @@ class VersionGap(MigrationError):
         self.path = path
         self.expected = expected
         super().__init__(f"{path}: gap in migration numbering; expected number {expected:06d} here")
+
+
+class UndecodableFile(MigrationError):
+    """A file txstore reads (migration, fixture, schema dump) is not valid UTF-8.
+
+    ``offset`` is the 0-based byte offset of the first invalid byte, ``line`` its
+    1-based line.
+    """
+
+    def __init__(self, path: Path, offset: int, line: int, byte: int) -> None:
+        self.path = path
+        self.offset = offset
+        self.line = line
+        super().__init__(
+            f"{path}:{line}: not valid UTF-8 (byte 0x{byte:02x} at offset {offset}); "
+            "save the file as UTF-8"
+        )
+
+
+class TransactionControl(MigrationError):
+    """A migration or fixture file holds a statement that controls the transaction.
+
+    The runner owns each version's transaction (it begins it, records the version
+    and commits), so ``BEGIN``, ``COMMIT``, ``END``, ``ROLLBACK``, ``ABORT``,
+    ``SAVEPOINT``, ``RELEASE`` and ``PREPARE TRANSACTION`` are refused before the
+    version runs. ``line`` and ``statement`` are None when the file was caught
+    leaving its transaction while it ran rather than by reading it.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        line: int | None,
+        statement: str | None,
+        outside_transaction: bool = False,
+        note: str = "",
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.statement = statement
+        where = f"{path}:{line}" if line is not None else str(path)
+        what = (
+            f"statement {_snippet(statement)} controls the transaction"
+            if statement
+            else "the file ended or replaced the transaction it runs in"
+        )
+        if outside_transaction:
+            why = (
+                "a -- txstore:no-transaction file runs each statement on its own, "
+                "outside any transaction; remove it"
+            )
+        else:
+            why = (
+                "the runner runs each version (with its fixtures) in one transaction "
+                "and commits it itself; remove it (statements that cannot run in a "
+                "transaction go in a migration whose first line is -- txstore:no-transaction)"
+            )
+        tail = f"; {note}" if note else ""
+        super().__init__(f"{where}: {what}: {why}{tail}")
 
 
 # -- the directory against the database ------------------------------------------------

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import asyncpg
 
 import migrations
-from store._config import Config, load_config
+from store._config import Config, config_for
 from store._localpg import find_binaries
 from store.errors import PostgresNotFound
 
@@ -217,7 +217,7 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
 def run(args: argparse.Namespace) -> int:
     """Run one ``migrate`` sub-command; return the exit status (0 ok, 1 failed, 2 usage)."""
     try:
-        config = load_config()
+        config = config_for(args)
         return _HANDLERS[args.migrate_command](args, config)
     except (_UsageError, FileNotFoundError) as exc:
         print(f"txstore migrate: {exc}", file=sys.stderr)

@@ -26,7 +26,7 @@ import asyncpg
 
 import migrations
 from migrations.errors import MigrationError
-from store._config import load_config
+from store._config import config_for
 from store._localpg import LocalCluster
 from store.errors import StoreError
 
@@ -131,13 +131,6 @@ def resolve_port(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--root",
-        type=Path,
-        default=None,
-        help="the checkout (default: the directory of the nearest pyproject.toml with "
-        "[tool.txstore])",
-    )
-    parser.add_argument(
         "--data-dir",
         type=Path,
         default=None,
@@ -219,8 +212,8 @@ def run(args: argparse.Namespace) -> int:
     Exit status 2 for a malformed setting, 1 when the server cannot start or
     migrations fail.
     """
-    config = load_config(args.root)
-    root = (args.root or config.root).absolute()
+    config = config_for(args)
+    root = config.root.absolute()
     data_dir = (args.data_dir or root / ".txstore" / "dev" / "data").absolute()
     try:
         choice = resolve_port(root, flag=args.port, no_offset=args.no_offset)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import json
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -29,9 +30,14 @@ from store._tx import (
     lost,
     refuse_naive,
 )
-from store.errors import DatabaseUnavailable, SerializationFailure
+from store.errors import (
+    CommitOutcomeUnknown,
+    ConcurrentTransactionUse,
+    DatabaseUnavailable,
+    SerializationFailure,
+)
 
-__all__ = ["PgStoreBase", "open_pool"]
+__all__ = ["DEFAULT_ACQUIRE_TIMEOUT", "PgStoreBase", "open_pool", "timeout_ms"]
 
 T = TypeVar("T")
 _log = structlog.get_logger("txstore.store")
@@ -42,6 +48,25 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(
             typename, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
         )
+
+
+#: The acquire timeout of every store unless told otherwise (seconds). Finite, so a
+#: task that escapes poisoning (one created before the transaction and awaited
+#: inside it) and waits for a connection its own transaction holds fails instead
+#: of hanging for ever.
+DEFAULT_ACQUIRE_TIMEOUT = 30.0
+
+
+def timeout_ms(seconds: float, setting: str) -> int:
+    """``seconds`` as PostgreSQL milliseconds, rounded up: a positive timeout never becomes 0 (off).
+
+    Raises:
+        ValueError: a negative or non-finite timeout.
+    """
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"{setting} must be a finite number of seconds >= 0, got {seconds!r}")
+    # round() first: 0.05 * 1000 is 50.00000000000001, which must stay 50.
+    return math.ceil(round(seconds * 1000, 6))
 
 
 async def open_pool(
@@ -76,9 +101,9 @@ async def open_pool(
     settings = dict(server_settings or {})
     settings.setdefault("application_name", "txstore")
     if statement_timeout is not None:
-        settings["statement_timeout"] = str(int(statement_timeout * 1000))
+        settings["statement_timeout"] = str(timeout_ms(statement_timeout, "statement_timeout"))
     if lock_timeout is not None:
-        settings["lock_timeout"] = str(int(lock_timeout * 1000))
+        settings["lock_timeout"] = str(timeout_ms(lock_timeout, "lock_timeout"))
     kwargs = {
         "statement_cache_size": statement_cache_size,
         "max_cached_statement_lifetime": 0,
@@ -105,6 +130,16 @@ async def open_pool(
         raise unavailable(dsn, exc) from None
 
 
+def _outcome_unknown(tx_id: str, exc: BaseException) -> CommitOutcomeUnknown:
+    return CommitOutcomeUnknown(
+        f"in_tx: connection lost during COMMIT of {tx_id!r}; it may or may not have "
+        f"committed (check before re-running): {type(exc).__name__}: {exc}",
+        tx_id=tx_id,
+        host="pool",
+        sqlstate=exc.sqlstate if isinstance(exc, asyncpg.PostgresError) else None,
+    )
+
+
 class _Retry(Exception):  # a signal between _attempt and in_tx, never escapes
     def __init__(self, error: BaseException, conflict: BaseException) -> None:
         super().__init__(str(error))
@@ -124,10 +159,12 @@ def _begin_sql(
     if read_only:
         sql += " READ ONLY"
     # One round trip for BEGIN and its settings (simple-query protocol).
-    if statement_timeout is not None:
-        sql += f"; SET LOCAL statement_timeout = {int(statement_timeout * 1000)}"
-    if lock_timeout is not None:
-        sql += f"; SET LOCAL lock_timeout = {int(lock_timeout * 1000)}"
+    for setting, seconds in (
+        ("statement_timeout", statement_timeout),
+        ("lock_timeout", lock_timeout),
+    ):
+        if seconds is not None:
+            sql += f"; SET LOCAL {setting} = {timeout_ms(seconds, setting)}"
     return sql
 
 
@@ -143,7 +180,7 @@ class PgStoreBase(DriverRunner):
         constraints: Mapping[str, enum.Enum] | None = None,
         poison_mode: PoisonMode = "raise",
         slow_query_ms: float = 500.0,
-        acquire_timeout: float | None = None,
+        acquire_timeout: float | None = DEFAULT_ACQUIRE_TIMEOUT,
         retry_backoff: float = 0.005,
         poison_key: object | None = None,
     ) -> None:
@@ -168,8 +205,15 @@ class PgStoreBase(DriverRunner):
                 f"(max_size={self.pool.get_max_size()})",
                 host="pool",
             ) from None
-        except (OSError, asyncpg.PostgresConnectionError) as exc:
-            raise DatabaseUnavailable(f"{method}: {exc}", host="pool") from exc
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # A new connection was refused: too many connections, a role that
+            # may not log in, a server going down. Named by host, never the password.
+            raise unavailable(self.pool.dsn, exc) from exc
+
+    @property
+    def acquire_timeout(self) -> float | None:
+        """How long a call waits for a pooled connection (seconds); None waits for ever."""
+        return self._acquire_timeout
 
     async def _call(self, query: Query[Any], method: str, args: tuple[object, ...]) -> Any:
         conn = await self._acquire(query.name)
@@ -242,10 +286,21 @@ class PgStoreBase(DriverRunner):
         re-runs ``fn`` up to ``retries`` times with jittered backoff, so ``fn``
         must be safe to re-run.
 
+        ``statement_timeout`` and ``lock_timeout`` (seconds) apply to this
+        transaction only; a positive value is rounded up to whole milliseconds,
+        never down to 0 (which PostgreSQL reads as "no timeout").
+
         Raises:
             OuterStoreUsedInTransaction: called inside a closure of this store.
             SerializationFailure: still conflicting after every retry (``attempts``).
-            DatabaseUnavailable: no connection could be had.
+            DatabaseUnavailable: no connection could be had, or it was lost.
+            CommitOutcomeUnknown: the connection was lost during ``COMMIT``; the
+                transaction may have committed (a ``DatabaseUnavailable``).
+            ConcurrentTransactionUse: ``fn`` returned while a statement or nested
+                ``in_tx`` it started was still running; nothing was committed.
+            TransactionAborted: a nested closure ended while a task it started was
+                still running on the transaction; nothing was committed.
+            ValueError: a negative timeout.
         """
         begin = _begin_sql(isolation, read_only, statement_timeout, lock_timeout)
         attempt = 0
@@ -288,20 +343,32 @@ class PgStoreBase(DriverRunner):
             try:
                 result = await fn(tx)
             finally:
-                tx._state = tx._state.CLOSED
+                unfinished = c.close()  # every handle, at every depth
+            if c.doomed is not None:
+                raise tx._aborted("COMMIT")  # a savepoint could not be undone
             if c.failed is not None:
                 raise c.failed  # the closure swallowed an error that aborted the transaction
+            if unfinished:
+                # The closure returned while a task it started is still running a
+                # statement or a nested in_tx on the transaction: that work has
+                # neither succeeded nor failed, so nothing may commit.
+                raise ConcurrentTransactionUse("COMMIT", tx_id)
             try:
                 await conn.execute("COMMIT")
             except asyncpg.PostgresError as exc:
                 if is_retryable(exc):
                     c.retry = exc
-                raise translate(exc, "in_tx", self._constraints) from exc
+                error = translate(exc, "in_tx", self._constraints)
+                if isinstance(error, DatabaseUnavailable):
+                    raise _outcome_unknown(tx_id, exc) from exc
+                raise error from exc
             except CONNECTION_ERRORS as exc:
+                if isinstance(exc, asyncpg.InterfaceError) and not lost(conn):
+                    # The driver refused to send COMMIT (still busy with a
+                    # cancelled statement): nothing was committed.
+                    raise ConcurrentTransactionUse("COMMIT", tx_id) from exc
                 # The server may have committed before the connection went away.
-                raise connection_lost(
-                    conn, exc, f"in_tx: COMMIT of {tx_id!r} (outcome unknown)"
-                ) from exc
+                raise _outcome_unknown(tx_id, exc) from exc
             committed = True
             _log.debug(
                 "transaction commit",

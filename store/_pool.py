@@ -63,6 +63,11 @@ class Pool:
         self._cleanups: set[asyncio.Task[Any]] = set()
         self._closed = False
 
+    @property
+    def dsn(self) -> str:
+        """The DSN connections are opened with (it may hold a password: never log it)."""
+        return self._dsn
+
     # -- sizes ---------------------------------------------------------------------
     def get_size(self) -> int:
         return self._size

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from store._generated.constraints import CONSTRAINTS
 from store._generated.queries import Queries
-from store._pg import open_pool
+from store._pg import DEFAULT_ACQUIRE_TIMEOUT, open_pool
 from store._query import Kind, Query, RowT
 from store._store import PgStore, Store, connect
 from store._tx import Isolation, PoisonMode
@@ -131,7 +131,7 @@ async def connect_with_replica(
     statement_cache_size: int = 1024,
     statement_timeout: float | None = None,
     lock_timeout: float | None = None,
-    acquire_timeout: float | None = 30.0,
+    acquire_timeout: float | None = DEFAULT_ACQUIRE_TIMEOUT,
     poison_mode: PoisonMode = "raise",
     slow_query_ms: float = 500.0,
     constraints: Mapping[str, enum.Enum] = CONSTRAINTS,

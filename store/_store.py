@@ -9,7 +9,7 @@ from typing import Protocol, TypeVar
 
 from store._generated.constraints import CONSTRAINTS
 from store._generated.queries import Querier, Queries
-from store._pg import PgStoreBase, open_pool
+from store._pg import DEFAULT_ACQUIRE_TIMEOUT, PgStoreBase, open_pool
 from store._query import Query, RowT
 from store._tx import Isolation, PgTxBase, PoisonMode
 
@@ -73,7 +73,7 @@ async def connect(
     statement_cache_size: int | None = None,
     statement_timeout: float | None = None,
     lock_timeout: float | None = None,
-    acquire_timeout: float | None = 30.0,
+    acquire_timeout: float | None = DEFAULT_ACQUIRE_TIMEOUT,
     poison_mode: PoisonMode = "raise",
     slow_query_ms: float = 500.0,
     constraints: Mapping[str, enum.Enum] = CONSTRAINTS,
@@ -84,13 +84,17 @@ async def connect(
     pooling mode; left unset it is ``$TXSTORE_STATEMENT_CACHE_SIZE`` or 1024,
     so a deployment behind PgBouncer can say so without a code change.
     ``statement_timeout`` and ``lock_timeout`` (seconds) apply to every
-    statement; ``in_tx`` can tighten them per transaction.
+    statement; ``in_tx`` can tighten them per transaction. A positive timeout
+    is rounded up to whole milliseconds, never down to 0 (PostgreSQL's "off").
+    ``acquire_timeout`` bounds the wait for a pooled connection (30 s unless
+    told otherwise; ``None`` waits for ever).
     ``poison_mode="log"`` logs outer-store use inside ``in_tx`` instead of
     raising, for roll-outs.
 
     Raises:
         DatabaseUnavailable: the server is unreachable or refused the login (the
             message names the host and never the password).
+        ValueError: a negative timeout, or impossible pool sizes.
     """
     if statement_cache_size is None:
         statement_cache_size = int(os.environ.get("TXSTORE_STATEMENT_CACHE_SIZE", "1024"))

@@ -8,6 +8,7 @@ handle are refused rather than left to the driver.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import enum
 import time
@@ -25,12 +26,14 @@ from store.errors import (
     ConcurrentTransactionUse,
     DatabaseUnavailable,
     OuterStoreUsedInTransaction,
+    TransactionAborted,
     TransactionClosed,
 )
 
 __all__ = [
     "CONNECTION_ERRORS",
     "Isolation",
+    "Level",
     "PoisonMode",
     "Scope",
     "TxConn",
@@ -56,9 +59,12 @@ class Isolation(enum.StrEnum):
 
 
 class TxState(enum.Enum):
+    """What a handle can do now (``PgTxBase.state``)."""
+
     ACTIVE = "active"
     FAILED = "failed"  # a statement failed; only a rollback (to savepoint) is possible
-    CLOSED = "closed"  # the closure returned; the handle is dead
+    ABORTED = "aborted"  # no savepoint can undo a failure: the transaction rolls back
+    CLOSED = "closed"  # its closure or the transaction is over: every call raises
 
 
 @dataclass(eq=False, slots=True)
@@ -155,42 +161,94 @@ def connection_lost(conn: asyncpg.Connection, exc: BaseException, where: str) ->
 
 
 @dataclass(eq=False, slots=True)
+class Level:
+    """One level of a transaction: the transaction itself (no savepoint) or a SAVEPOINT."""
+
+    savepoint: str | None
+    open: bool = True
+
+
+def _first_level() -> list[Level]:
+    return [Level(None)]
+
+
+@dataclass(eq=False, slots=True)
 class TxConn:
-    """What every handle of one transaction (its savepoint levels included) shares."""
+    """What every handle of one transaction (its savepoint levels included) shares.
+
+    ``levels`` is the stack of open levels, the transaction itself at the
+    bottom: only the handle of the innermost one may run a statement, so
+    savepoints are always properly nested (a nested ``in_tx`` occupies its
+    parent handle until it returns).
+    """
 
     conn: asyncpg.Connection
     constraints: Mapping[str, enum.Enum]
     busy: bool = False
     failed: BaseException | None = None  # what aborted the current savepoint level
+    doomed: BaseException | None = None  # what no savepoint can undo: only ROLLBACK remains
     retry: BaseException | None = None  # a serialization failure or deadlock seen anywhere
     savepoints: int = 0
     slow_query_s: float = 0.5
     started: float = field(default_factory=time.perf_counter)
+    levels: list[Level] = field(default_factory=_first_level)
+
+    def close(self) -> bool:
+        """Close every handle at every depth; True if a statement or nested ``in_tx`` still runs."""
+        unfinished = self.busy or len(self.levels) > 1
+        for level in self.levels:
+            level.open = False
+        self.levels.clear()
+        return unfinished
 
 
 class PgTxBase(DriverRunner):
     """The handle an ``in_tx`` closure receives: statements on one connection."""
 
-    __slots__ = ("_c", "_depth", "_state", "_tx_id")
+    __slots__ = ("_c", "_level", "_tx_id")
 
-    def __init__(self, c: TxConn, tx_id: str, depth: int = 0) -> None:
+    def __init__(self, c: TxConn, tx_id: str, level: Level | None = None) -> None:
         self._c = c
         self._tx_id = tx_id
-        self._depth = depth
-        self._state = TxState.ACTIVE
+        self._level = level if level is not None else c.levels[0]
 
     @property
     def tx_id(self) -> str:
         return self._tx_id
 
-    def _enter(self, method: str) -> asyncpg.Connection:
-        if self._state is TxState.CLOSED:
-            raise TransactionClosed(method, self._tx_id)
+    @property
+    def state(self) -> TxState:
+        """Closed once this handle's closure or the transaction is over, at any depth."""
+        if not self._level.open:
+            return TxState.CLOSED
+        if self._c.doomed is not None:
+            return TxState.ABORTED
+        return TxState.FAILED if self._c.failed is not None else TxState.ACTIVE
+
+    def _check(self, method: str) -> None:
+        """Refuse a call on a closed level, a doomed transaction, or a level not innermost."""
         c = self._c
-        if c.busy:
+        if not self._level.open:
+            raise TransactionClosed(method, self._tx_id)
+        if c.doomed is not None:
+            raise self._aborted(method)
+        if c.busy or not c.levels or c.levels[-1] is not self._level:
             raise ConcurrentTransactionUse(method, self._tx_id)
-        c.busy = True
-        return c.conn
+
+    def _aborted(self, method: str) -> BaseException:
+        """The error a call on a doomed transaction raises (a fresh one naming ``method``)."""
+        doomed = self._c.doomed
+        assert doomed is not None
+        if not isinstance(doomed, TransactionAborted):
+            return doomed  # a database error (the connection died under a rollback)
+        error = TransactionAborted(method, self._tx_id, doomed.why)
+        error.__cause__ = doomed
+        return error
+
+    def _enter(self, method: str) -> asyncpg.Connection:
+        self._check(method)
+        self._c.busy = True
+        return self._c.conn
 
     def _fail(self, exc: BaseException, where: str) -> BaseException:
         c = self._c
@@ -244,7 +302,14 @@ class PgTxBase(DriverRunner):
             self._c.busy = False
 
     async def ping(self) -> None:
-        """Check the transaction's connection answers."""
+        """Check the transaction's connection answers.
+
+        Raises:
+            TransactionClosed: this handle's closure already returned.
+            ConcurrentTransactionUse: another call, or a nested ``in_tx``, is running on it.
+            TransactionAborted: the transaction can only roll back.
+            DatabaseUnavailable: the connection was lost.
+        """
         await self._simple("SELECT 1", "ping")
 
     async def close(self) -> None:
@@ -262,44 +327,119 @@ class PgTxBase(DriverRunner):
         """Run ``fn`` inside a SAVEPOINT of this transaction.
 
         A failing closure rolls back to the savepoint and re-raises; the outer
-        transaction goes on if the caller handles the error. Nested calls never
-        retry on their own (``isolation``, ``read_only`` and ``retries`` belong
-        to the outermost transaction and are ignored here).
+        transaction goes on if the caller handles the error. When the savepoint
+        cannot be rolled back (a task the closure started is still running a
+        statement on it, or the rollback itself failed), the whole transaction
+        is doomed instead: it can only roll back, so a failed closure's writes
+        never commit. While ``fn`` runs this handle is occupied: a statement or
+        another ``in_tx`` on it raises ``ConcurrentTransactionUse``, so sibling
+        savepoints never interleave. Nested calls never retry on their own
+        (``isolation``, ``read_only`` and ``retries`` belong to the outermost
+        transaction and are ignored here).
 
         Raises:
-            TransactionClosed: this handle's closure already returned.
-            ConcurrentTransactionUse: another statement is running on this handle.
+            TransactionClosed: this handle's closure already returned, or the
+                transaction ended while ``fn`` was running.
+            ConcurrentTransactionUse: another call or nested ``in_tx`` is running on this handle.
+            TransactionAborted: the transaction can only roll back, or ``fn``
+                returned while a task it started was still running on it (its
+                work cannot be released, so nothing of the transaction commits).
         """
         del isolation, read_only, retries
-        if self._state is TxState.CLOSED:
-            raise TransactionClosed("in_tx", self._tx_id)
         c = self._c
+        self._check("in_tx")
         if c.failed is not None:
             raise c.failed
         c.savepoints += 1
         name = f"txstore_sp_{c.savepoints}"
         await self._simple(f"SAVEPOINT {name}", "in_tx")
-        child = type(self)(c, tx_id or self._tx_id, self._depth + 1)
+        level = Level(name)
+        c.levels.append(level)
+        child = type(self)(c, tx_id or self._tx_id, level)
         _log.debug("savepoint", tx_id=child._tx_id, savepoint=name)
         try:
             result = await fn(child)
             if c.failed is not None:
                 # The closure swallowed an error that aborted its savepoint level.
                 raise c.failed
-        except BaseException:
-            child._state = TxState.CLOSED
-            await self._rollback_to(name)
+        except BaseException as exc:
+            await self._end(level, release=False, cause=exc)
             raise
-        child._state = TxState.CLOSED
-        await self._simple(f"RELEASE SAVEPOINT {name}", "in_tx")
+        await self._end(level, release=True, cause=None)
         return result
 
-    async def _rollback_to(self, name: str) -> None:
+    def _doom(self, error: BaseException) -> None:
         c = self._c
-        if c.busy:
-            return  # a statement was interrupted; the outermost rollback cleans up
-        c.failed = None
+        if c.doomed is None:
+            c.doomed = error
+
+    async def _end(self, level: Level, *, release: bool, cause: BaseException | None) -> None:
+        """Release or roll back ``level``'s savepoint and close its handles (and deeper ones)."""
+        c = self._c
+        if not level.open:
+            # The transaction ended while the closure ran (in a task that outlived
+            # it): its savepoint went with it, and success cannot be reported.
+            if release:
+                raise TransactionClosed("in_tx", self._tx_id)
+            return
+        index = c.levels.index(level)
+        unfinished = c.busy or index != len(c.levels) - 1
+        for closed in c.levels[index:]:
+            closed.open = False
+        del c.levels[index:]
+        if unfinished:
+            # A task the closure started is still running a statement or a nested
+            # in_tx on this savepoint: it can be neither rolled back nor released
+            # now, and its writes must not commit. The whole transaction fails.
+            doom = TransactionAborted(
+                "in_tx",
+                self._tx_id,
+                f"savepoint {level.savepoint} ended while a task was still running on it",
+            )
+            doom.__cause__ = cause
+            self._doom(doom)
+            if release:
+                raise self._aborted("in_tx")
+            return
+        if c.doomed is not None:  # everything rolls back anyway
+            if release:
+                raise self._aborted("in_tx")
+            return
+        sql = f"{'RELEASE' if release else 'ROLLBACK TO'} SAVEPOINT {level.savepoint}"
+        if not release:
+            c.failed = None  # everything since the savepoint, its failure included, is undone
+        conn = self._enter("in_tx")
         try:
-            await self._simple(f"ROLLBACK TO SAVEPOINT {name}", "in_tx")
-        except Exception as exc:  # the connection itself is gone: the outermost rolls back
-            c.failed = exc
+            async with asyncio.timeout(_SETTLE_S):
+                while True:
+                    try:
+                        await conn.execute(sql)
+                        break
+                    except asyncpg.InterfaceError:
+                        if lost(conn):
+                            raise
+                        # A statement cancelled under the closure is still being
+                        # cancelled on the server; its outcome comes first.
+                        await asyncio.sleep(0.005)
+        except BaseException as exc:
+            # The savepoint's fate is unknown: only a ROLLBACK of everything is safe.
+            error: BaseException
+            if isinstance(exc, asyncpg.PostgresError):
+                error = translate(exc, "in_tx", c.constraints)
+            elif isinstance(exc, CONNECTION_ERRORS) and not isinstance(exc, TimeoutError):
+                error = connection_lost(conn, exc, "in_tx")
+            else:  # cancelled, or the cancelled statement never settled
+                error = TransactionAborted("in_tx", self._tx_id, f"{sql} did not complete")
+            if error is not exc:
+                error.__cause__ = exc
+            self._doom(error)
+            if not isinstance(exc, Exception):
+                raise  # a cancellation goes on as one
+            if release:
+                raise error from exc
+        finally:
+            c.busy = False
+
+
+#: How long a savepoint's release or rollback waits for a cancelled statement to settle.
+_SETTLE_S = 5.0

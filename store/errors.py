@@ -12,7 +12,9 @@ import enum
 
 __all__ = [
     "CheckViolation",
+    "CommitOutcomeUnknown",
     "ConcurrentTransactionUse",
+    "ConfigError",
     "ConstraintViolation",
     "DatabaseError",
     "DatabaseUnavailable",
@@ -33,6 +35,7 @@ __all__ = [
     "SerializationFailure",
     "StatementTimeout",
     "StoreError",
+    "TransactionAborted",
     "TransactionClosed",
     "UnregisteredLock",
 ]
@@ -76,9 +79,30 @@ class TransactionClosed(_TxMisuse):
 
 
 class ConcurrentTransactionUse(_TxMisuse):
-    """Two operations ran at once on one transaction handle."""
+    """Two operations ran at once on one transaction handle.
+
+    A nested ``in_tx`` occupies its parent handle until it returns, and a
+    closure that returns while a statement it started is still running cannot
+    commit (``method`` is then ``COMMIT``; nothing was committed).
+    """
 
     reason = "is busy with another operation; await one call at a time on a tx handle"
+
+
+class TransactionAborted(_TxMisuse):
+    """The transaction can only roll back: a savepoint could be neither rolled back nor released.
+
+    A nested closure ended while a task it started was still running a
+    statement (or a nested ``in_tx``) on the transaction, or the savepoint's
+    rollback was interrupted. Its writes must not commit, so every later call
+    on any handle of the transaction raises this, and the outermost ``in_tx``
+    raises it instead of committing. ``why`` says what happened.
+    """
+
+    def __init__(self, method: str, tx_id: str, why: str) -> None:
+        self.why = why
+        self.reason = f"was aborted ({why}) and can only roll back"
+        super().__init__(method, tx_id)
 
 
 # -- pub/sub and advisory locks ----------------------------------------------------
@@ -129,6 +153,13 @@ class UnregisteredLock(MisuseError, LookupError):
 # -- set-up -------------------------------------------------------------------
 
 
+class ConfigError(StoreError):
+    """The application's ``[tool.txstore]`` settings are missing or malformed.
+
+    The message is one line naming the ``pyproject.toml`` and the key.
+    """
+
+
 class PostgresNotFound(StoreError):
     """No PostgreSQL server binaries were found to start a local cluster."""
 
@@ -160,6 +191,21 @@ class DatabaseUnavailable(DatabaseError):
     def __init__(self, message: str, *, host: str = "", sqlstate: str | None = None) -> None:
         super().__init__(message, sqlstate=sqlstate)
         self.host = host
+
+
+class CommitOutcomeUnknown(DatabaseUnavailable):
+    """The connection was lost while ``COMMIT`` was in flight: it may or may not have committed.
+
+    Do not re-run the transaction blindly; check whether its effect is there
+    (an idempotency key with a unique constraint makes that a lookup).
+    ``tx_id`` names the transaction.
+    """
+
+    def __init__(
+        self, message: str, *, tx_id: str, host: str = "", sqlstate: str | None = None
+    ) -> None:
+        super().__init__(message, host=host, sqlstate=sqlstate)
+        self.tx_id = tx_id
 
 
 class NotFound(DatabaseError):

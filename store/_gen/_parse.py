@@ -623,14 +623,23 @@ def parse_file(
     display: Path | None = None,
     settings: GenSettings = DEFAULT_SETTINGS,
 ) -> list[ParsedQuery]:
-    """Parse one query file, appending what is wrong to ``problems``."""
+    """Parse one query file, appending what is wrong to ``problems``.
+
+    A file that is not UTF-8 is one problem (its line and byte offset) and no query.
+    """
     shown = display or file
-    queries = []
+    data = file.read_bytes()
     try:
-        text = file.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        problems.append(Problem(shown, 1, f"not UTF-8 text: {exc.reason}"))
+        line = data.count(b"\n", 0, exc.start) + 1
+        message = (
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "save the file as UTF-8"
+        )
+        problems.append(Problem(shown, line, message))
         return []
+    queries = []
     for block in _split(shown, text, problems):
         query = _parse_block(block, problems, settings)
         if query is not None:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tomllib
 from pathlib import Path
 
 import asyncpg
 
 import migrations
-from store._config import Config, load_config
+from store._config import Config, config_for
 from store._gen._generate import generate, server_dsn
 from store._gen._naming import DEFAULT_NAMING, Naming
-from store._gen._settings import DEFAULT_SETTINGS, GenSettings, settings_from_table
+from store._gen._settings import GenSettings, settings_from_table
 from store._gen.errors import GenError
 from store.errors import StoreError
 
@@ -41,19 +40,15 @@ def _settings(config: Config) -> tuple[Naming, GenSettings]:
     """``[tool.txstore.naming]`` and ``[tool.txstore.gen]`` of the project.
 
     Raises:
-        GenError: either table is malformed (the message names the key).
+        GenError: either table is malformed (the message names the file and key).
     """
-    pyproject = config.root / "pyproject.toml"
-    if not pyproject.is_file():
-        return DEFAULT_NAMING, DEFAULT_SETTINGS
-    table = tomllib.loads(pyproject.read_text()).get("tool", {}).get("txstore", {})
     try:
         return (
-            DEFAULT_NAMING.extended(table.get("naming", {})),
-            settings_from_table(table.get("gen", {})),
+            DEFAULT_NAMING.extended(config.table.get("naming", {})),
+            settings_from_table(config.table.get("gen", {})),
         )
     except (TypeError, ValueError) as exc:
-        raise GenError(f"{pyproject}: {exc}") from exc
+        raise GenError(f"{config.pyproject}: {exc}") from exc
 
 
 async def _outputs(config: Config, dsn: str | None, warnings: list[str]) -> dict[Path, str]:
@@ -90,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     line (a migration that fails, an unreachable server: one line) and
     nothing is written. Warnings go to stderr and do not fail the run.
     """
-    config = load_config()
+    config = config_for(args)
     warnings: list[str] = []
     try:
         outputs = asyncio.run(_outputs(config, args.dsn, warnings))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -94,21 +93,15 @@ class SourceFile:
 class Project:
     """The tree under ``root``: its txstore paths, lint settings and Python files.
 
-    Raises ``FileNotFoundError`` when ``root`` has no ``pyproject.toml`` with a
+    Raises ``ConfigError`` when ``root`` has no ``pyproject.toml`` with a
     ``[tool.txstore]`` table, and ``ValueError`` for malformed lint settings.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.pyproject = self.root / "pyproject.toml"
-        if not self.pyproject.is_file():
-            raise FileNotFoundError(f"{self.pyproject} does not exist")
-        document = tomllib.loads(self.pyproject.read_text())
-        tool = document.get("tool", {})
-        if "txstore" not in tool:
-            raise FileNotFoundError(f"{self.pyproject} has no [tool.txstore] table")
-        self.config: Config = load_config(self.root)
-        self.settings = LintSettings.from_table(tool["txstore"].get("lint", {}))
+        self.config: Config = load_config(root=self.root)
+        self.settings = LintSettings.from_table(self.config.table.get("lint", {}))
         self.unparsable: list[tuple[str, int, str]] = []
 
     def relative(self, path: Path | str) -> str:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from store._config import load_config
+from store._config import config_for
 from store._lint._project import Project
 from store._lint._runner import all_rules, run_rules, select_rules
 
@@ -16,13 +15,7 @@ HELP = "check import boundaries, in_tx closures, query naming, migrations and ge
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--root``, ``--rule`` and ``--list`` to the ``lint`` sub-command."""
-    parser.add_argument(
-        "--root",
-        type=Path,
-        default=None,
-        help="project root holding pyproject.toml (default: the current project)",
-    )
+    """Add ``--rule``, ``--skip`` and ``--list`` to the ``lint`` sub-command."""
     parser.add_argument(
         "--rule",
         action="append",
@@ -55,10 +48,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"txstore lint: {error.args[0]}", file=sys.stderr)
         return 2
     rules = [rule for rule in rules if rule.ID not in skipped]
-    root: Path = args.root if args.root is not None else load_config().root
     try:
-        project = Project(root)
-    except (FileNotFoundError, ValueError) as error:
+        project = Project(config_for(args).root)
+    except ValueError as error:
         print(f"txstore lint: {error}", file=sys.stderr)
         return 2
     findings = run_rules(project, rules)
@@ -73,9 +65,9 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``txstore lint`` on its own (``python -m store._lint.cli``); returns the exit code."""
-    parser = argparse.ArgumentParser(prog="txstore lint", description=HELP)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    from store._cli import main as txstore
+
+    return txstore(["lint", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -8,6 +8,12 @@ starts the server once and hands its DSN to the workers.
 
 Fixtures: ``pg_server`` (session), ``db_dsn`` (a new database migrated to head),
 ``empty_db_dsn`` (a new empty database).
+
+The application's settings come from the ``[tool.txstore]`` table found from
+pytest's rootdir upwards. The plugin is installed for every project in the
+environment, so a project without that table is left alone: no server is
+started and no header printed until a test asks for a fixture, and ``db_dsn``
+then fails with one line saying the table is missing.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from store._config import load_config
+from store._config import Config, find_pyproject, load_config
+from store.errors import ConfigError
 from store.testing._pgbouncer import PgBouncer
 from store.testing._server import TEST_TIMEZONE, TestServer, start_server
 
@@ -29,6 +36,21 @@ _SERVER = pytest.StashKey[TestServer]()
 _OWNED = pytest.StashKey[bool]()
 _TEMPLATE = pytest.StashKey[str]()
 _BOUNCER = pytest.StashKey[PgBouncer]()
+_CONFIG = pytest.StashKey[Config]()
+
+
+def _has_settings(config: pytest.Config) -> bool:
+    return find_pyproject(config.rootpath) is not None
+
+
+def _settings(config: pytest.Config) -> Config:
+    settings = config.stash.get(_CONFIG, None)
+    if settings is None:
+        try:
+            settings = config.stash[_CONFIG] = load_config(config.rootpath)
+        except ConfigError as exc:
+            raise pytest.UsageError(f"txstore: {exc}") from None
+    return settings
 
 
 def _bouncer(config: pytest.Config, server: TestServer) -> PgBouncer | None:
@@ -68,13 +90,17 @@ def _server(config: pytest.Config) -> TestServer:
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """xdist controller: start the server once and pass it to each worker."""
+    if not _has_settings(node.config):
+        return  # not a txstore project: workers start a server only if a test asks
     server = _server(node.config)
     node.workerinput["txstore_admin_dsn"] = server.admin_dsn
     node.workerinput["txstore_source"] = server.source
     node.workerinput["txstore_owner_tag"] = server._owner_tag
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if not _has_settings(config):
+        return None
     via = (
         " via PgBouncer (transaction pooling)"
         if os.environ.get("TXSTORE_TEST_PGBOUNCER") == "1"
@@ -103,7 +129,7 @@ async def db_dsn(pytestconfig: pytest.Config, pg_server: TestServer) -> AsyncIte
     """DSN of a brand-new database migrated to head, dropped after the test."""
     template = pytestconfig.stash.get(_TEMPLATE, None)
     if template is None:
-        template = await pg_server.ensure_template(load_config().migrations)
+        template = await pg_server.ensure_template(_settings(pytestconfig).migrations)
         pytestconfig.stash[_TEMPLATE] = template
     name = await pg_server.create_database(template)
     bouncer = _bouncer(pytestconfig, pg_server)

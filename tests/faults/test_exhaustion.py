@@ -111,3 +111,40 @@ async def test_without_poisoning_the_same_workload_deadlocks(dsn: str) -> None:
         await assert_pool_clean(pg, dsn)
     finally:
         await pg.close()
+
+
+async def test_every_store_waits_for_a_connection_a_finite_time(dsn: str) -> None:
+    pg = await store.connect(dsn, min_size=1, max_size=1)
+    try:
+        for made in (pg, store.PgStore(pg.pool)):
+            timeout = made.acquire_timeout
+            assert timeout is not None
+            assert 0 < timeout < float("inf")
+    finally:
+        await pg.close()
+
+
+async def test_a_task_created_before_the_transaction_fails_instead_of_hanging(dsn: str) -> None:
+    """The escape poisoning cannot see: the task's context was copied before ``in_tx``."""
+    pg = await store.connect(dsn, min_size=1, max_size=1, acquire_timeout=0.2)
+    go = asyncio.Event()
+
+    async def read_later() -> int:
+        await go.wait()
+        return len(await pg.fetch_many(LIST_ITEMS, ()))
+
+    early = asyncio.create_task(read_later())  # created outside the transaction
+
+    async def closure(tx: store.Store) -> None:
+        await tx.execute(INSERT_ITEM, (1, "x"))
+        go.set()
+        await early  # waits for the one connection this transaction holds
+
+    try:
+        async with asyncio.timeout(20):
+            with pytest.raises(DatabaseUnavailable, match="no connection free in the pool"):
+                await pg.in_tx(closure, tx_id="escape")
+        assert await pg.fetch_many(LIST_ITEMS, ()) == []
+        await assert_pool_clean(pg, dsn)
+    finally:
+        await pg.close()

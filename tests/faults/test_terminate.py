@@ -15,8 +15,9 @@ import audit
 import store
 from authz import Subject, as_subject
 from store import models
-from store.errors import DatabaseUnavailable
+from store.errors import CommitOutcomeUnknown, DatabaseUnavailable
 from tests.faults._support import assert_pool_clean
+from tests.store._queries import INSERT_ITEM, SCHEMA
 
 OWNER = Subject.user(uuid.UUID("0b000000-0000-4000-8000-0000000000f1"), site_roles=("owner",))
 T0 = datetime.datetime(2024, 3, 1, 12, 0, tzinfo=datetime.UTC)
@@ -131,3 +132,48 @@ async def test_a_query_on_a_terminated_pool_connection_is_unavailable_once(
                 outcomes.append("unavailable")
     assert outcomes[-1] == "ok"
     await assert_pool_clean(pg, db_dsn)
+
+
+SLOW_COMMIT = """
+CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_sleep(30); RETURN NULL; END $$;
+CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON items
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();
+"""
+
+
+async def _terminate_commit(dsn: str) -> None:
+    """Wait until a COMMIT of the store is running, then terminate its backend."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        while True:
+            killed = await conn.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND application_name = 'txstore' "
+                "AND state = 'active' AND query = 'COMMIT'"
+            )
+            if killed:
+                return
+            await asyncio.sleep(0.01)
+    finally:
+        await conn.close()
+
+
+async def test_a_connection_lost_during_commit_says_the_outcome_is_unknown(
+    empty_db_dsn: str,
+) -> None:
+    conn = await asyncpg.connect(empty_db_dsn)
+    await conn.execute(SCHEMA + SLOW_COMMIT)
+    await conn.close()
+    pg = await store.connect(empty_db_dsn, min_size=1, max_size=2)
+    try:
+        async with asyncio.timeout(20):
+            killer = asyncio.create_task(_terminate_commit(empty_db_dsn))
+            with pytest.raises(CommitOutcomeUnknown, match="may or may not have committed") as e:
+                await pg.in_tx(lambda tx: tx.execute(INSERT_ITEM, (1, "x")), tx_id="paying")
+            await killer
+        assert isinstance(e.value, DatabaseUnavailable)
+        assert e.value.tx_id == "paying"
+        await assert_pool_clean(pg, empty_db_dsn)
+    finally:
+        await pg.close()

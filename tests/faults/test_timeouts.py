@@ -10,9 +10,16 @@ import pytest
 import pytest_asyncio
 
 import store
-from store.errors import LockTimeout, StatementTimeout
+from store.errors import DatabaseUnavailable, LockTimeout, StatementTimeout
 from tests.faults._support import assert_pool_clean
-from tests.store._queries import INSERT_ITEM, LIST_ITEMS, SCHEMA, SET_COUNTER, SLEEP
+from tests.store._queries import (
+    INSERT_ITEM,
+    LIST_ITEMS,
+    SCHEMA,
+    SET_COUNTER,
+    SHOW_TIMEOUTS,
+    SLEEP,
+)
 
 ENSURE = "INSERT INTO counters (name, value) VALUES ('c', 1)"
 
@@ -113,5 +120,58 @@ async def test_a_per_transaction_lock_timeout_raises_lock_timeout(dsn: str) -> N
                 await pg.in_tx(blocked, lock_timeout=0.05)
             assert await _items(pg) == []
         await assert_pool_clean(pg, dsn)
+    finally:
+        await pg.close()
+
+
+@pytest.mark.usefixtures("locked")
+async def test_a_sub_millisecond_store_timeout_is_rounded_up_never_off(dsn: str) -> None:
+    # No connection opened up front: under 1 ms even the connection's set-up
+    # queries may be cancelled, which is as much proof as the sleep's cancellation.
+    pg = await store.connect(dsn, min_size=0, max_size=1, statement_timeout=0.0004)
+    locking = await store.connect(dsn, min_size=1, max_size=1, lock_timeout=0.0004)
+    try:
+        async with asyncio.timeout(20):
+            with pytest.raises((StatementTimeout, DatabaseUnavailable)) as caught:
+                await pg.execute(SLEEP, (5.0,))
+            assert caught.value.sqlstate == "57014", caught.value
+            assert (await locking.fetch_one(SHOW_TIMEOUTS, ()))["lock_timeout"] == "1ms"
+            with pytest.raises(LockTimeout):
+                await locking.execute(SET_COUNTER, ("c", 2))
+        await assert_pool_clean(pg, dsn)
+        await assert_pool_clean(locking, dsn)
+    finally:
+        await pg.close()
+        await locking.close()
+
+
+@pytest.mark.usefixtures("locked")
+async def test_a_sub_millisecond_transaction_timeout_is_rounded_up_never_off(dsn: str) -> None:
+    pg = await store.connect(dsn, min_size=1, max_size=1)
+    try:
+        async with asyncio.timeout(20):
+            with pytest.raises(StatementTimeout):
+                await pg.in_tx(lambda tx: tx.execute(SLEEP, (5.0,)), statement_timeout=0.0004)
+            with pytest.raises(LockTimeout):
+                await pg.in_tx(lambda tx: tx.execute(SET_COUNTER, ("c", 2)), lock_timeout=0.0004)
+            # Whole milliseconds stay as they are: 0.29 s is 290 ms, not 291.
+            shown = await pg.in_tx(
+                lambda tx: tx.fetch_one(SHOW_TIMEOUTS, ()),
+                statement_timeout=2.5,
+                lock_timeout=0.29,
+            )
+            assert shown == {"statement_timeout": "2500ms", "lock_timeout": "290ms"}
+        await assert_pool_clean(pg, dsn)
+    finally:
+        await pg.close()
+
+
+async def test_a_negative_timeout_is_refused(dsn: str) -> None:
+    pg = await store.connect(dsn, min_size=1, max_size=1)
+    try:
+        with pytest.raises(ValueError, match="statement_timeout must be"):
+            await pg.in_tx(lambda tx: tx.ping(), statement_timeout=-1)
+        with pytest.raises(ValueError, match="lock_timeout must be"):
+            await store.connect(dsn, min_size=1, max_size=1, lock_timeout=-0.5)
     finally:
         await pg.close()

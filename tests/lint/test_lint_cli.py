@@ -89,7 +89,7 @@ def test_unknown_rule_and_missing_project_exit_2(
     assert main(["--root", str(tmp_path)]) == 2
     assert capsys.readouterr().err.splitlines() == [
         "txstore lint: unknown rule(s): nope",
-        f"txstore lint: {tmp_path}/pyproject.toml does not exist",
+        f"txstore lint: {tmp_path}/pyproject.toml: no [tool.txstore] table (given by --root)",
     ]
 
 

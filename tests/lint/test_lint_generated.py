@@ -19,7 +19,10 @@ from store._lint import Finding, Project, run_rules, select_rules
 RULE = "generated-current"
 
 FILES = {
-    "pyproject.toml": "[tool.txstore]\n",
+    "pyproject.toml": (
+        '[tool.txstore]\nmigrations = "schema/migrations"\nqueries = "queries"\n'
+        'schema_dump = "schema/schema.sql"\ngenerated = "store/_generated"\n'
+    ),
     "schema/migrations/000001_notes.up.sql": "CREATE TABLE notes (id bigint PRIMARY KEY);\n",
     "schema/migrations/000001_notes.down.sql": "DROP TABLE notes;\n",
     "queries/notes.sql": "-- name: GetNoteByID :one\nSELECT * FROM notes WHERE id = @id;\n",

@@ -9,7 +9,12 @@ from store._lint import Finding, Project, run_rules, select_rules
 
 RULE = "migrations"
 
-PYPROJECT = "[tool.txstore]\n"  # the default paths: schema/migrations, queries, ...
+PYPROJECT = """\
+[tool.txstore]
+migrations = "schema/migrations"
+fixtures = "schema/fixtures"
+queries = "queries"
+"""
 
 
 def _write(root: Path, files: dict[str, str], pyproject: str = PYPROJECT) -> None:

@@ -19,7 +19,7 @@ CLEAN = """\
 
 
 def _write(root: Path, queries: str) -> None:
-    (root / "pyproject.toml").write_text("[tool.txstore]\n")
+    (root / "pyproject.toml").write_text('[tool.txstore]\nqueries = "queries"\n')
     (root / "queries").mkdir()
     (root / "queries" / "users.sql").write_text(textwrap.dedent(queries))
 

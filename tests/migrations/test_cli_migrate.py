@@ -105,3 +105,30 @@ async def test_bad_tree_is_reported_by_status(
     (directory / "000001_only_up.up.sql").write_text("SELECT 1;")
     assert await migrate("status", "--dsn", empty_db_dsn) == 1
     assert "000001_only_up.up.sql: missing down file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"SELECT 1;\n-- \xe9\n", "000001_bad.up.sql:2: not valid UTF-8 (byte 0xe9 at offset 13)"),
+        (b"SELECT 1;\nCOMMIT;\n", '000001_bad.up.sql:2: statement "COMMIT" controls the'),
+    ],
+)
+async def test_refused_file_is_one_line_and_nothing_is_recorded(
+    in_project: Path,
+    empty_db_dsn: str,
+    capsys: pytest.CaptureFixture[str],
+    content: bytes,
+    expected: str,
+) -> None:
+    directory = in_project / "db/migrations"
+    directory.mkdir(parents=True)
+    (directory / "000001_bad.up.sql").write_bytes(content)
+    (directory / "000001_bad.down.sql").write_text("")
+    assert await migrate("up", "--dsn", empty_db_dsn) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert expected in err
+    assert "Traceback" not in err
+    assert await migrate("status", "--dsn", empty_db_dsn) == 0
+    assert capsys.readouterr().out.startswith("database at 000000: 0 applied, 1 pending\n")

@@ -8,7 +8,14 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from migrations import SchemaDumpError, SchemaDumpStale, check_schema_dump, dump_schema, up
+from migrations import (
+    SchemaDumpError,
+    SchemaDumpStale,
+    UndecodableFile,
+    check_schema_dump,
+    dump_schema,
+    up,
+)
 from migrations._dump import _split_password, normalize_dump
 from store.testing import TestServer
 
@@ -75,6 +82,19 @@ async def test_check_fails_when_the_dump_is_stale(
     with pytest.raises(SchemaDumpStale) as info:
         await asyncio.to_thread(check_schema_dump, empty_db_dsn, out, pg_dump=pg_dump)
     assert "+    nickname text" in info.value.diff
+
+
+async def test_check_names_a_dump_that_is_not_utf8(
+    empty_db_dsn: str, pg_server: TestServer, tmp_path: Path
+) -> None:
+    await migrated(empty_db_dsn, tmp_path)
+    out = tmp_path / "schema.sql"
+    out.write_bytes(b"--\n-- PostgreSQL database dump\n-- \xa9 2026\n")
+    with pytest.raises(UndecodableFile) as info:
+        await asyncio.to_thread(check_schema_dump, empty_db_dsn, out, pg_dump=pg_dump_of(pg_server))
+    assert str(info.value) == (
+        f"{out}:3: not valid UTF-8 (byte 0xa9 at offset 34); save the file as UTF-8"
+    )
 
 
 def test_missing_pg_dump_is_a_clear_error(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from migrations._split import line_at, split_statements
+from migrations._split import line_at, split_statements, transaction_control
 
 
 def texts(script: str) -> list[str]:
@@ -72,3 +72,66 @@ def test_line_at() -> None:
     assert line_at("a\nb\nc", 0) == 1
     assert line_at("a\nb\nc", 2) == 2
     assert line_at("a\nb\nc", 4) == 3
+
+
+def control(script: str) -> str | None:
+    found = transaction_control(split_statements(script))
+    return found.text if found else None
+
+
+def test_transaction_control_is_found_whatever_its_spelling() -> None:
+    for statement in [
+        "BEGIN",
+        "begin isolation level serializable",
+        "START TRANSACTION",
+        "COMMIT",
+        "commit work",
+        "COMMIT AND CHAIN",
+        "END",
+        "END TRANSACTION",
+        "ROLLBACK",
+        "ABORT",
+        "ROLLBACK AND CHAIN",
+        "ROLLBACK TO SAVEPOINT s",
+        "SAVEPOINT s",
+        "RELEASE SAVEPOINT s",
+        "release s",
+        "PREPARE TRANSACTION 'x'",
+        "COMMIT PREPARED 'x'",
+        "ROLLBACK PREPARED 'x'",
+        "/* why */ -- not\n  Commit",
+    ]:
+        found = control(f"CREATE TABLE t (x int);\n{statement};\nSELECT 1;")
+        assert found is not None
+        assert statement.endswith(found)  # leading comments are not part of a statement
+
+
+def test_transaction_words_inside_other_statements_are_not_control() -> None:
+    script = """
+        CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$
+        BEGIN
+            COMMIT;
+            RETURN 1;
+        END $$;
+        DO $$ BEGIN ROLLBACK; END $$;
+        CREATE FUNCTION g(x int) RETURNS int LANGUAGE sql
+        BEGIN ATOMIC
+            SELECT CASE WHEN x > 0 THEN 1 ELSE 0 END;
+            SELECT 2;
+        END;
+        SELECT 'COMMIT; END;' AS "begin";
+        PREPARE transaction_ids AS SELECT 1;
+        CREATE TABLE savepoint_log (commit text, "end" text);
+        SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;
+        -- COMMIT;
+        /* ROLLBACK; */
+    """
+    assert control(script) is None
+
+
+def test_legacy_strings_read_backslash_as_an_escape() -> None:
+    script = "SELECT 'a\\''; COMMIT; SELECT 'b';"
+    # Standard strings: the doubled quote keeps the string open up to 'b.
+    assert texts(script) == [script]
+    legacy = split_statements(script, standard_strings=False)
+    assert [s.text for s in legacy] == ["SELECT 'a\\''", "COMMIT", "SELECT 'b'"]

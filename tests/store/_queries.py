@@ -88,3 +88,20 @@ SLEEP: Query[None] = Query(
     decode=None,
     source="tests/store/_queries.py",
 )
+INSERT_ITEM_LATE: Query[None] = Query(
+    name="insert_item_late",
+    kind=Kind.EXEC,
+    sql="INSERT INTO items (id, label) SELECT $1, $2 FROM pg_sleep($3)",
+    params=(Param("id", "int4"), Param("label", "text"), Param("after", "float8")),
+    decode=None,
+    source="tests/store/_queries.py",
+)
+SHOW_TIMEOUTS: Query[dict[str, Any]] = Query(
+    name="show_timeouts",
+    kind=Kind.ONE,
+    sql="SELECT current_setting('statement_timeout') AS statement_timeout, "
+    "current_setting('lock_timeout') AS lock_timeout",
+    params=(),
+    decode=_row,
+    source="tests/store/_queries.py",
+)

@@ -92,6 +92,11 @@ def checkout() -> Iterator[Path]:
     # to enter every directory above the data directory.
     root = Path(tempfile.mkdtemp(prefix="txstore-dev-test-"))
     root.chmod(0o755)
+    (root / "pyproject.toml").write_text('[project]\nname = "app"\n\n[tool.txstore]\n')
+    migrations = root / "db" / "migrations"
+    migrations.mkdir(parents=True)
+    (migrations / "000001_notes.up.sql").write_text("CREATE TABLE notes (id bigint);\n")
+    (migrations / "000001_notes.down.sql").write_text("DROP TABLE notes;\n")
     yield root
     shutil.rmtree(root, ignore_errors=True)
 

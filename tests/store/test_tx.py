@@ -13,13 +13,14 @@ import pytest_asyncio
 import structlog
 
 from store._pg import PgStoreBase, open_pool
-from store._tx import PgTxBase
+from store._tx import PgTxBase, TxState
 from store.errors import (
     CheckViolation,
     ConcurrentTransactionUse,
     NotFound,
     OuterStoreUsedInTransaction,
     SerializationFailure,
+    TransactionAborted,
     TransactionClosed,
     UniqueViolation,
 )
@@ -28,6 +29,7 @@ from tests.store._queries import (
     GET_COUNTER,
     GET_ITEM,
     INSERT_ITEM,
+    INSERT_ITEM_LATE,
     LIST_ITEMS,
     SCHEMA,
     SET_COUNTER,
@@ -367,3 +369,220 @@ async def test_events_name_queries_and_transactions_without_parameters(
     assert ("query", "list_items", None, "debug") in by_event
     assert all(e.get("duration_ms", 0) >= 0 for e in logs)
     assert "top-secret-label" not in repr(logs), "parameters are never logged"
+
+
+# -- nested transactions: a failed one never commits, a succeeded one never vanishes --
+
+
+async def test_a_nested_closure_failing_while_its_task_runs_a_statement_commits_nothing(
+    pg: PgStoreBase,
+) -> None:
+    tasks: list[asyncio.Task[None]] = []
+
+    async def inner(tx: Tx) -> None:
+        await tx.execute(INSERT_ITEM, (2, "nested"))
+        # A task of the closure writes and is still running when the closure raises.
+        tasks.append(asyncio.create_task(tx.execute(INSERT_ITEM_LATE, (3, "late", 0.2))))
+        await asyncio.sleep(0.05)
+        raise ValueError("inner failed")
+
+    async def work(tx: Tx) -> None:
+        await tx.execute(INSERT_ITEM, (1, "outer"))
+        with pytest.raises(ValueError, match="inner failed"):
+            await tx.in_tx(inner)
+        await tasks[0]  # the late write completes, inside the failed savepoint
+        assert tx.state is TxState.ABORTED
+        with pytest.raises(TransactionAborted, match="cannot run insert_item: transaction"):
+            await tx.execute(INSERT_ITEM, (4, "after"))
+
+    with pytest.raises(TransactionAborted, match="cannot run COMMIT: transaction 'doomed'"):
+        await pg.in_tx(work, tx_id="doomed")
+    assert await _labels(pg) == []
+
+
+async def test_a_nested_closure_returning_while_its_task_runs_commits_nothing(
+    pg: PgStoreBase,
+) -> None:
+    tasks: list[asyncio.Task[None]] = []
+
+    async def inner(tx: Tx) -> None:
+        await tx.execute(INSERT_ITEM, (2, "nested"))
+        tasks.append(asyncio.create_task(tx.execute(INSERT_ITEM_LATE, (3, "late", 0.2))))
+        await asyncio.sleep(0.05)
+
+    async def work(tx: Tx) -> None:
+        await tx.execute(INSERT_ITEM, (1, "outer"))
+        with pytest.raises(TransactionAborted, match="cannot run in_tx"):
+            await tx.in_tx(inner)  # its success cannot be reported: the task still writes
+        await tasks[0]
+
+    with pytest.raises(TransactionAborted, match="cannot run COMMIT"):
+        await pg.in_tx(work, tx_id="doomed")
+    assert await _labels(pg) == []
+
+
+async def test_handles_at_every_depth_are_closed_when_the_transaction_ends(
+    pg: PgStoreBase,
+) -> None:
+    leaked: list[Tx] = []
+    nested: list[asyncio.Task[None]] = []
+    entered = asyncio.Event()
+    release = asyncio.Event()
+
+    async def deepest(tx: Tx) -> None:
+        leaked.append(tx)
+        entered.set()
+        await release.wait()
+
+    async def inner(tx: Tx) -> None:
+        leaked.append(tx)
+        await tx.in_tx(deepest)
+
+    async def work(tx: Tx) -> None:
+        await tx.execute(INSERT_ITEM, (1, "outer"))
+        # A nested transaction in a task that outlives the closure.
+        nested.append(asyncio.create_task(tx.in_tx(inner)))
+        await entered.wait()
+
+    with pytest.raises(ConcurrentTransactionUse, match="cannot run COMMIT"):
+        await pg.in_tx(work, tx_id="leaky")
+    for handle in leaked:  # depth 1 and depth 2
+        with pytest.raises(
+            TransactionClosed, match="cannot run insert_item: transaction 'leaky' is closed"
+        ):
+            await handle.execute(INSERT_ITEM, (9, "after the end"))
+        with pytest.raises(TransactionClosed):
+            await handle.in_tx(deepest)
+    release.set()
+    with pytest.raises(TransactionClosed, match="cannot run in_tx"):
+        await nested[0]  # the nested transaction reports no success
+    assert await _labels(pg) == []
+
+
+async def test_handles_of_an_ended_nested_closure_are_closed_at_every_depth(
+    pg: PgStoreBase,
+) -> None:
+    leaked: list[Tx] = []
+
+    async def deepest(tx: Tx) -> None:
+        leaked.append(tx)
+
+    async def inner(tx: Tx) -> Tx:
+        await tx.in_tx(deepest)
+        return tx
+
+    async def work(tx: Tx) -> None:
+        leaked.append(await tx.in_tx(inner))
+        assert tx.state is TxState.ACTIVE
+        for handle in leaked:
+            assert handle.state is TxState.CLOSED
+            with pytest.raises(TransactionClosed):
+                await handle.execute(INSERT_ITEM, (9, "leaked"))
+        await tx.execute(INSERT_ITEM, (1, "outer"))
+
+    await pg.in_tx(work)
+    assert await _labels(pg) == ["outer"]
+
+
+async def test_a_sibling_nested_closure_never_vanishes_with_a_failed_one(pg: PgStoreBase) -> None:
+    a_inside = asyncio.Event()
+    b_done = asyncio.Event()
+
+    async def a(tx: Tx) -> None:
+        await tx.execute(INSERT_ITEM, (1, "a"))
+        a_inside.set()
+        await b_done.wait()
+        raise ValueError("a failed")
+
+    async def b(tx: Tx) -> None:
+        await tx.execute(INSERT_ITEM, (2, "b"))
+
+    async def work(tx: Tx) -> str:
+        task_a = asyncio.create_task(tx.in_tx(a))
+        await a_inside.wait()
+        try:
+            await tx.in_tx(b)  # interleaved with A, from another task
+            outcome = "b succeeded"
+        except ConcurrentTransactionUse:
+            outcome = "b refused"
+        finally:
+            b_done.set()
+        with pytest.raises(ValueError, match="a failed"):
+            await task_a
+        return outcome
+
+    outcome = await pg.in_tx(work)
+    labels = await _labels(pg)
+    if outcome == "b succeeded":
+        assert labels == ["b"], "B was told it succeeded; rolling back A must not discard it"
+    assert outcome == "b refused"  # A occupies the handle until it returns
+    assert labels == []
+
+
+async def test_the_parent_handle_is_refused_while_a_nested_closure_runs(pg: PgStoreBase) -> None:
+    inside = asyncio.Event()
+    done = asyncio.Event()
+
+    async def a(tx: Tx) -> None:
+        inside.set()
+        await done.wait()
+        raise ValueError("a failed")
+
+    async def work(tx: Tx) -> str:
+        task_a = asyncio.create_task(tx.in_tx(a))
+        await inside.wait()
+        try:
+            await tx.execute(INSERT_ITEM, (1, "parent"))  # would run inside A's savepoint
+            outcome = "parent write succeeded"
+        except ConcurrentTransactionUse:
+            outcome = "refused"
+        finally:
+            done.set()
+        with pytest.raises(ValueError, match="a failed"):
+            await task_a
+        return outcome
+
+    outcome = await pg.in_tx(work)
+    labels = await _labels(pg)
+    if outcome == "parent write succeeded":
+        assert labels == ["parent"], "a write reported as done vanished with A's savepoint"
+    assert outcome == "refused"
+
+
+async def test_commit_racing_a_running_statement_is_a_store_error_and_commits_nothing(
+    pg: PgStoreBase,
+) -> None:
+    tasks: list[asyncio.Task[None]] = []
+
+    leaked: list[Tx] = []
+
+    async def work(tx: Tx) -> None:
+        leaked.append(tx)
+        await tx.execute(INSERT_ITEM, (1, "one"))
+        tasks.append(asyncio.create_task(tx.execute(INSERT_ITEM_LATE, (2, "late", 0.2))))
+        await asyncio.sleep(0.05)  # returns while the task's statement runs
+
+    with pytest.raises(ConcurrentTransactionUse, match="cannot run COMMIT: transaction 'racy'"):
+        await pg.in_tx(work, tx_id="racy")
+    await tasks[0]
+    assert await _labels(pg) == []
+    assert pg.pool.get_idle_size() == pg.pool.get_size()
+    assert leaked[0].state is TxState.CLOSED
+
+
+async def test_a_cancelled_nested_closure_rolls_back_to_its_savepoint(pg: PgStoreBase) -> None:
+    async def inner(tx: Tx) -> None:
+        await tx.execute(INSERT_ITEM, (2, "nested"))
+        await tx.execute(SLEEP, (10,))
+
+    async def work(tx: Tx) -> None:
+        await tx.execute(INSERT_ITEM, (1, "outer"))
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                await tx.in_tx(inner)
+        await tx.execute(INSERT_ITEM, (3, "after"))
+
+    async with asyncio.timeout(20):
+        await pg.in_tx(work)
+    assert await _labels(pg) == ["outer", "after"]
+    assert pg.pool.get_idle_size() == pg.pool.get_size()

@@ -52,8 +52,10 @@ def _findings(project: Project, code: int, output: str) -> Iterator[Finding]:
 
 def check(project: Project) -> Iterable[Finding]:
     """Yield a finding per stale generated file (or per generation problem)."""
+    if project.config.generated_dir is None:
+        return []  # the application generates nothing: nothing can be stale
     output = io.StringIO()
-    args = argparse.Namespace(check=True, dsn=None)
+    args = argparse.Namespace(check=True, dsn=None, root=project.root)
     try:
         with (
             contextlib.chdir(project.root),  # gen reads the configuration of the current tree

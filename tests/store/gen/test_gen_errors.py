@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from store._config import Config
+from store._config import Config, load_config
 from store._gen import cli
 
 MIGRATION = """
@@ -21,19 +21,16 @@ def _project(tmp_path: Path, queries: str) -> Config:
     (tmp_path / "migrations" / "000001_things.down.sql").write_text("DROP TABLE things;\n")
     (tmp_path / "queries").mkdir()
     (tmp_path / "queries" / "things.sql").write_text(queries)
-    return Config(
-        root=tmp_path,
-        migrations=tmp_path / "migrations",
-        fixtures=tmp_path / "fixtures",
-        queries=tmp_path / "queries",
-        schema_dump=tmp_path / "schema.sql",
-        generated=tmp_path / "generated",
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.txstore]\n"
+        'migrations = "migrations"\nfixtures = "fixtures"\nqueries = "queries"\n'
+        'schema_dump = "schema.sql"\ngenerated = "generated"\n'
     )
+    return load_config(root=tmp_path)
 
 
 def _gen(config: Config, dsn: str, monkeypatch: pytest.MonkeyPatch, *, check: bool = False) -> int:
-    monkeypatch.setattr(cli, "load_config", lambda: config)
-    return cli.run(argparse.Namespace(check=check, dsn=dsn))
+    return cli.run(argparse.Namespace(check=check, dsn=dsn, root=config.root))
 
 
 GOOD = "-- name: GetThingByID :one\nSELECT * FROM things WHERE id = @id;\n"
@@ -184,3 +181,20 @@ async def test_every_problem_is_reported_at_once(
     assert "things.sql:1: kind :copyfrom is not supported" in err
     assert "things.sql:4: unknown kind :all" in err
     assert "things.sql:7: Gap: parameter $1 is never used" in err
+
+
+async def test_query_file_that_is_not_utf8_is_named_with_line_and_offset(
+    empty_db_dsn: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = _project(tmp_path, GOOD)
+    (config.queries / "latin1.sql").write_bytes(
+        b"-- name: ListThings :many\n-- Caf\xe9 things.\nSELECT * FROM things;\n"
+    )
+    assert await _run(config, empty_db_dsn, monkeypatch) == 1
+    err = capsys.readouterr().err
+    assert "latin1.sql:2: not valid UTF-8 (byte 0xe9 at offset 32); save the file as UTF-8" in err
+    assert "Traceback" not in err
+    assert not config.generated.exists()

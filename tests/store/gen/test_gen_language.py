@@ -235,7 +235,8 @@ async def test_generated_package_decodes_real_rows(
         async def run(name: str, *args: object) -> list[Any]:
             query = queries[name]
             assert query.decode is not None
-            return [query.decode(r) for r in await conn.fetch(query.sql, *args)]
+            rows: list[Any] = await conn.fetch(query.sql, *args)  # Records, as the store's
+            return [query.decode(r) for r in rows]
 
         pairs = await run("orders_with_customers")
         assert [(p.o.id, p.c.email if p.c else None) for p in pairs] == [

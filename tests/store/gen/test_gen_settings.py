@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from store._config import Config
+from store._config import Config, load_config
 from store._gen import cli
 from store._gen._settings import settings_from_table
 
@@ -22,26 +22,23 @@ CREATE TABLE things (id bigint PRIMARY KEY, owner_id bigint NOT NULL, name text,
 def _project(
     tmp_path: Path, queries: str, settings: str = "", migration: str = MIGRATION
 ) -> Config:
-    (tmp_path / "pyproject.toml").write_text("[tool.txstore]\n" + settings)
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.txstore]\n"
+        'migrations = "migrations"\nfixtures = "fixtures"\nqueries = "queries"\n'
+        'schema_dump = "schema.sql"\ngenerated = "generated"\n' + settings
+    )
     (tmp_path / "migrations").mkdir()
     (tmp_path / "migrations" / "000001_things.up.sql").write_text(migration)
     (tmp_path / "migrations" / "000001_things.down.sql").write_text("SELECT 1;\n")
     (tmp_path / "queries").mkdir()
     (tmp_path / "queries" / "things.sql").write_text(queries)
-    return Config(
-        root=tmp_path,
-        migrations=tmp_path / "migrations",
-        fixtures=tmp_path / "fixtures",
-        queries=tmp_path / "queries",
-        schema_dump=tmp_path / "schema.sql",
-        generated=tmp_path / "generated",
-    )
+    return load_config(root=tmp_path)
 
 
-async def _run(config: Config, dsn: str, monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setattr(cli, "load_config", lambda: config)
+async def _run(config: Config, dsn: str) -> int:
+    args = argparse.Namespace(check=False, dsn=dsn, root=config.root)
     # cli.run drives its own event loop; keep it off the test's loop.
-    return await asyncio.to_thread(cli.run, argparse.Namespace(check=False, dsn=dsn))
+    return await asyncio.to_thread(cli.run, args)
 
 
 MISNAMED = "-- name: GetThingByName :one\nSELECT id FROM things WHERE id = @id;\n"
@@ -53,19 +50,16 @@ async def test_naming_rule_is_on_warn_or_off(
     code: int,
     empty_db_dsn: str,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = _project(tmp_path, MISNAMED, f'[tool.txstore.gen]\nnaming-rule = "{rule}"\n')
-    assert await _run(config, empty_db_dsn, monkeypatch) == code
+    assert await _run(config, empty_db_dsn) == code
     err = capsys.readouterr().err
     assert ("GetThingByName is named By name" in err) == (rule != "off")
     assert (config.generated / "queries.py").is_file() == (code == 0)
 
 
-async def test_authorize_marker_spelling_is_a_setting(
-    empty_db_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_authorize_marker_spelling_is_a_setting(empty_db_dsn: str, tmp_path: Path) -> None:
     queries = (
         "-- name: ListThings :many\nSELECT id FROM things\nWHERE owner_id = @owner_id\n"
         "  -- @authorize_filter is another tool's comment here\n"
@@ -74,15 +68,13 @@ async def test_authorize_marker_spelling_is_a_setting(
     config = _project(
         tmp_path, queries, '[tool.txstore.gen]\nauthorize-marker = "@txstore:authz"\n'
     )
-    assert await _run(config, empty_db_dsn, monkeypatch) == 0
+    assert await _run(config, empty_db_dsn) == 0
     source = (config.generated / "queries.py").read_text()
     assert 'authorize_filter="things"' in source
     assert source.count("/*authorize_filter*/") == 1
 
 
-async def test_per_query_overrides_and_type_table(
-    empty_db_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_per_query_overrides_and_type_table(empty_db_dsn: str, tmp_path: Path) -> None:
     queries = (
         "-- name: RenameThing :exec\nUPDATE things SET name = $1 WHERE owner_id = $2;\n\n"
         "-- name: ThingSummary :one\nSELECT upper(name), contact FROM things WHERE id = $1;\n"
@@ -99,7 +91,7 @@ async def test_per_query_overrides_and_type_table(
         'params = { "id" = "thing_id" }\n'
     )
     config = _project(tmp_path, queries, settings)
-    assert await _run(config, empty_db_dsn, monkeypatch) == 0
+    assert await _run(config, empty_db_dsn) == 0
     source = (config.generated / "queries.py").read_text()
     assert "async def rename_thing(self, *, new_name: str, owner: int) -> None:" in source
     assert "async def thing_summary(self, *, thing_id: int) -> ThingSummaryRow:" in source
@@ -111,7 +103,6 @@ async def test_per_query_overrides_and_type_table(
 async def test_unknown_type_is_read_as_str_with_a_warning(
     empty_db_dsn: str,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # A base type of its own, as an extension would add: no Python mapping exists.
@@ -125,7 +116,7 @@ async def test_unknown_type_is_read_as_str_with_a_warning(
     )
     queries = "-- name: GetBlob :one\nSELECT blob FROM things WHERE id = $1;\n"
     config = _project(tmp_path, queries, migration=migration)
-    assert await _run(config, empty_db_dsn, monkeypatch) == 0
+    assert await _run(config, empty_db_dsn) == 0
     err = capsys.readouterr().err
     assert "warning: type opaque" in err
     assert "read as str" in err
