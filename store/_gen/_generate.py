@@ -174,7 +174,8 @@ def _plan_query(
             column = {c.name: c for c in catalog.tables[fills[0]].columns}.get(fills[1])
             fills_nullable = column is not None and not column.not_null
         nullable = name in q.nullable_params or (fills_nullable and name not in q.required_params)
-        params.append(Field(name, types(oid, f"{q.name} parameter {name}"), nullable))
+        py = types(oid, f"{q.name} parameter {name}").as_param()
+        params.append(Field(name, py, nullable))
     columns = tuple(name for name, _ in described.columns)
     if q.kind in (Kind.EXEC, Kind.EXECROWS):
         return QueryPlan(q, method, tuple(params), columns)

@@ -115,6 +115,14 @@ class PyType:
     enum: str | None = None
     array: bool = False
     guessed: bool = False  # an unknown type, read as text: worth a warning
+    composite: bool = False  # a row value: asyncpg reads a Record, writes any tuple
+
+    def as_param(self) -> PyType:
+        """The type a parameter takes: a composite (or an array of them) as plain tuples."""
+        if not self.composite:
+            return self
+        annotation = self.annotation.replace("asyncpg.Record", "tuple[object, ...]")
+        return PyType(annotation, self.modules - {"asyncpg"}, self.pg_name, self.enum, self.array)
 
     def optional(self, nullable: bool) -> str:
         if nullable and self.annotation != "None":
@@ -148,6 +156,7 @@ def python_type(
             None if inner.array else inner.enum,
             not inner.array,
             inner.guessed,
+            inner.composite,
         )
     return _scalar(pg, catalog, naming, overrides)
 
@@ -158,7 +167,13 @@ def _scalar(
     if pg.kind == "d":
         base = python_type(pg.base, catalog, naming, overrides)
         return PyType(
-            base.annotation, base.modules, pg.qualified, base.enum, base.array, base.guessed
+            base.annotation,
+            base.modules,
+            pg.qualified,
+            base.enum,
+            base.array,
+            base.guessed,
+            base.composite,
         )
     if pg.kind == "e":
         cls = naming.enum_name(pg.name)
@@ -171,7 +186,7 @@ def _scalar(
         return PyType(annotation, sub.modules | {"asyncpg"}, pg.qualified, guessed=sub.guessed)
     if pg.kind == "c":
         # asyncpg decodes a composite value into a Record of its fields.
-        return PyType("asyncpg.Record", frozenset({"asyncpg"}), pg.qualified)
+        return PyType("asyncpg.Record", frozenset({"asyncpg"}), pg.qualified, composite=True)
     if pg.name in _SCALARS and pg.schema == "pg_catalog":
         annotation, module = _SCALARS[pg.name]
         return PyType(annotation, frozenset({module} if module else ()), pg.qualified)

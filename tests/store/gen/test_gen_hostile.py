@@ -9,10 +9,13 @@ kept as golden files (``TXSTORE_UPDATE_GOLDEN=1`` refreshes them).
 from __future__ import annotations
 
 import asyncio
+import decimal
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import asyncpg
 
 from store._gen import generate
 
@@ -78,3 +81,24 @@ async def test_hostile_corpus_matches_golden_files(empty_db_dsn: str) -> None:
     assert sorted(files) == sorted(expected)
     for name, text in files.items():
         assert text == expected[name], f"{name} differs; TXSTORE_UPDATE_GOLDEN=1 refreshes it"
+
+
+async def test_composite_parameters_take_tuples_and_results_are_records(
+    empty_db_dsn: str,
+) -> None:
+    source = (await _generate(empty_db_dsn))["queries.py"]
+    assert "pair: tuple[object, ...] | None" in source
+    conn = await asyncpg.connect(empty_db_dsn)
+    try:
+        await conn.execute(
+            "INSERT INTO oddities (id, during, pair, code) VALUES ($1, $2, $3, $4)",
+            1,
+            None,
+            (decimal.Decimal("1.50"), "EUR"),
+            "x",
+        )
+        pair = await conn.fetchval("SELECT pair FROM oddities WHERE id = 1")
+        assert isinstance(pair, asyncpg.Record)
+        assert tuple(pair) == (decimal.Decimal("1.50"), "EUR")
+    finally:
+        await conn.close()
