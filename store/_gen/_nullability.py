@@ -80,7 +80,8 @@ _ALWAYS_NON_NULL = frozenset(
 
 # Reviewed: non-NULL whenever every argument is non-NULL (and the call does not
 # raise). Not every STRICT function qualifies: regexp_match, array_length (an
-# empty array), json accessors and to_number-like parsers can return NULL.
+# empty array), substring(... from pattern), to_char (an empty format) and the
+# json accessors can return NULL.
 _NON_NULL_ON_NON_NULL = frozenset(
     {
         "abs",
@@ -136,7 +137,6 @@ _NON_NULL_ON_NON_NULL = frozenset(
         "date_trunc",
         "date_part",
         "extract",
-        "to_char",
         "age",
         "make_date",
         "make_interval",
@@ -337,7 +337,11 @@ class _Analyzer:
             scope = _Scope()
             rows = [[self.expr(e, scope) for e in row] for row in stmt.valuesLists]
             return [(f"column{i + 1}", all(col)) for i, col in enumerate(zip(*rows, strict=True))]
-        scope = _Scope(grouped=bool(stmt.groupClause))
+        # GROUPING SETS / ROLLUP / CUBE / GROUP BY () can give a row for no input rows.
+        plain_groups = bool(stmt.groupClause) and not any(
+            isinstance(g, ast.GroupingSet) for g in stmt.groupClause
+        )
+        scope = _Scope(grouped=plain_groups)
         for item in stmt.fromClause or ():
             self._add(scope, item, ctes)
         return self.targets(stmt.targetList or (), scope)

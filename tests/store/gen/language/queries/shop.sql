@@ -102,3 +102,6 @@ SELECT
     (SELECT o.id FROM orders o WHERE o.customer_id = c.id LIMIT 1) AS some_order
 FROM customers c
 ORDER BY c.id;
+
+-- name: TopScoresRollup :many
+SELECT max(score) AS top, to_char(now(), '') AS empty_format FROM customers GROUP BY ROLLUP (email);
