@@ -22,10 +22,14 @@ A column is non-null only when it provably is. Never NULL:
   a query with ``GROUP BY`` (every group has a row), without FILTER and not
   as a window function.
 
-Everything else may be NULL: ``NULLIF``, scalar subqueries, a function not on
-the lists (``regexp_match`` is STRICT and still returns NULL), an aggregate
-without ``GROUP BY`` (no rows gives NULL), parameters, set-returning
-functions in FROM.
+Also never NULL: a scalar subquery that always gives one row of a non-null
+aggregate (``(SELECT count(*) ...)``), ``generate_series`` in FROM and a
+``WITH ORDINALITY`` column.
+
+Everything else may be NULL: ``NULLIF``, other scalar subqueries, a function
+not on the lists (``regexp_match`` is STRICT and still returns NULL), an
+aggregate without a plain ``GROUP BY`` (no rows gives NULL; ROLLUP's total
+row too), parameters, ``unnest`` elements, other set-returning functions.
 """
 
 from __future__ import annotations
@@ -375,6 +379,13 @@ class _Analyzer:
             return cols
         if isinstance(item, ast.JoinExpr):
             return self._join(item, scope, ctes)
+        if isinstance(item, ast.RangeFunction):
+            cols = _function_columns(item)
+            if item.alias is not None:
+                scope.relations[item.alias.aliasname] = cols
+            elif cols is not None:
+                scope.relations[cols[0][0]] = cols
+            return cols
         if getattr(item, "alias", None) is not None:
             scope.relations[item.alias.aliasname] = None
         return None
@@ -553,6 +564,34 @@ def _returning(stmt: Any) -> Any:
     if clause is not None:
         return clause.exprs or ()
     return getattr(stmt, "returningList", None) or ()
+
+
+def _function_columns(item: Any) -> Cols | None:
+    """The columns of ``generate_series(...)`` / ``unnest(array)`` in FROM (WITH ORDINALITY too).
+
+    A set-returning function given a NULL argument returns no rows, so
+    ``generate_series`` never yields NULL; ``unnest`` yields the array's
+    elements, which may be NULL. Other functions are not followed.
+    """
+    if item.is_rowsfrom or len(item.functions or ()) != 1:
+        return None
+    call = item.functions[0][0]
+    if not isinstance(call, ast.FuncCall):
+        return None
+    names = [n.sval for n in call.funcname]
+    if len(names) > 1 and names[0] != "pg_catalog":
+        return None
+    if names[-1] == "generate_series":
+        cols: Cols = [("generate_series", True)]
+    elif names[-1] == "unnest" and len(call.args or ()) == 1:
+        cols = [("unnest", False)]
+    else:
+        return None
+    if item.alias is not None and not item.alias.colnames:
+        cols = [(item.alias.aliasname, cols[0][1])]
+    if item.ordinality:
+        cols.append(("ordinality", True))
+    return _renamed(cols, item.alias)
 
 
 def _aliased(cols: Cols | None, cte: Any) -> Cols | None:

@@ -141,6 +141,7 @@ EXPECTED_NON_NULL = {
     "Nicknames": set(),  # public.customers.nickname is nullable ...
     "ArchivedNicknames": {"nickname"},  # ... archive.customers.nickname is not
     "CustomersWithOrderCounts": {"id", "order_count"},  # one row of count(*), always
+    "Series": {"i", "doubled", "n"},  # unnest's v can be NULL
     "TopScoresRollup": set(),  # ROLLUP's total row exists for no rows; to_char(x, '') is NULL
 }
 
@@ -155,6 +156,7 @@ ARGS: dict[str, tuple[object, ...]] = {
     "OrdersNotInStates": (["shipped"],),
     "SearchCustomers": (None, 0),
     "MixedParams": (decimal.Decimal(0), 1),
+    "Series": (3,),
 }
 
 DATA = """

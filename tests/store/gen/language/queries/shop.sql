@@ -105,3 +105,8 @@ ORDER BY c.id;
 
 -- name: TopScoresRollup :many
 SELECT max(score) AS top, to_char(now(), '') AS empty_format FROM customers GROUP BY ROLLUP (email);
+
+-- name: Series :many
+SELECT i, i * 2 AS doubled, u.v, u.n
+FROM generate_series(1, $1::int) AS i, unnest(ARRAY[1, NULL]::int[]) WITH ORDINALITY AS u (v, n)
+ORDER BY i, u.n;
