@@ -89,7 +89,7 @@ _SCALARS: Mapping[str, tuple[str, str | None]] = {
     "pg_dependencies": ("str", None),
     "pg_mcv_list": ("str", None),
     "void": ("None", None),
-    "record": ("asyncpg.Record", "asyncpg"),
+    "record": ("tuple[object, ...]", None),  # asyncpg reads an anonymous row as a tuple
 }
 
 # Extension types asyncpg decodes as text: mapped without a warning.

@@ -102,3 +102,13 @@ async def test_composite_parameters_take_tuples_and_results_are_records(
         assert tuple(pair) == (decimal.Decimal("1.50"), "EUR")
     finally:
         await conn.close()
+
+
+async def test_anonymous_rows_are_typed_as_the_tuples_asyncpg_returns(empty_db_dsn: str) -> None:
+    source = (await _generate(empty_db_dsn))["models.py"]
+    assert "pair: tuple[object, ...]" in source
+    conn = await asyncpg.connect(empty_db_dsn)
+    try:
+        assert await conn.fetchval("SELECT ROW(1, 'a')") == (1, "a")
+    finally:
+        await conn.close()
