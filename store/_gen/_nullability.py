@@ -631,7 +631,11 @@ def non_null_columns(stmt: Any, catalog: Catalog, count: int) -> list[bool]:
     When the analysis cannot line its columns up with the server's (an
     unsupported construct), every column counts as nullable.
     """
-    cols = _Analyzer(catalog).statement(stmt, {})
+    try:
+        cols = _Analyzer(catalog).statement(stmt, {})
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError, RecursionError):
+        # A parse-tree shape the analysis does not know: claim nothing rather than fail.
+        cols = None
     if cols is None or len(cols) != count:
         return [False] * count
     return [nn for _, nn in cols]
@@ -643,7 +647,10 @@ def target_layout(stmt: Any, catalog: Catalog) -> list[tuple[str | None, int]] |
     columns it gives; None when a ``*`` cannot be expanded.
     """
     analyzer = _Analyzer(catalog)
-    if analyzer.statement(stmt, {}) is None:
-        return None
+    try:
+        if analyzer.statement(stmt, {}) is None:
+            return None
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError, RecursionError):
+        return None  # an unknown tree shape: the caller reports that it cannot embed
     targets = stmt.targetList if isinstance(stmt, ast.SelectStmt) else _returning(stmt)
     return analyzer.layouts.get(id(targets))

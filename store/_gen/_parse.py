@@ -480,7 +480,10 @@ def _parse_block(
         )
         return None
     nodes = list(_tree.walk(stmt))
-    contexts = param_contexts(stmt, nodes)
+    try:
+        contexts = param_contexts(stmt, nodes)
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+        contexts = {}  # an unknown tree shape: parameters fall back to p<n>
     raw = [
         written.names.get(n) or (contexts[n].name if n in contexts else f"p{n}")
         for n in range(1, count + 1)
