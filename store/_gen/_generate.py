@@ -204,7 +204,8 @@ def _plan_query(
                 )
             )
             return None
-    non_null = non_null_columns(q.tree, catalog, len(columns))
+    typed_non_null = frozenset(i for i, p in enumerate(params, 1) if not p.nullable)
+    non_null = non_null_columns(q.tree, catalog, len(columns), typed_non_null)
     py_names = _field_names([q.column_names.get(c, c) for c in columns], reserved)
     fields = []
     for (name, oid), nn, py_name in zip(described.columns, non_null, py_names, strict=True):

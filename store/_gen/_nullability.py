@@ -29,7 +29,9 @@ aggregate (``(SELECT count(*) ...)``), ``generate_series`` in FROM and a
 Everything else may be NULL: ``NULLIF``, other scalar subqueries, a function
 not on the lists (``regexp_match`` is STRICT and still returns NULL), an
 aggregate without a plain ``GROUP BY`` (no rows gives NULL; ROLLUP's total
-row too), parameters, ``unnest`` elements, other set-returning functions.
+row too), parameters typed ``X | None``, ``unnest`` elements, other
+set-returning functions. A parameter typed without ``None`` is non-null: the
+method does not accept None for it.
 """
 
 from __future__ import annotations
@@ -269,8 +271,9 @@ class _Scope:
 
 
 class _Analyzer:
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, params: frozenset[int] = frozenset()) -> None:
         self.catalog = catalog
+        self.params = params  # numbers of parameters typed without None
         self._views: dict[str, Cols | None] = {}
         self.layouts: dict[int, list[tuple[str | None, int]]] = {}  # id(target list) -> layout
 
@@ -452,6 +455,8 @@ class _Analyzer:
             return self._column(node, scope)
         if isinstance(node, ast.A_Const):
             return not node.isnull
+        if isinstance(node, ast.ParamRef):
+            return int(node.number) in self.params
         if isinstance(node, ast.TypeCast | ast.CollateClause):
             return self.expr(node.arg, scope)
         if isinstance(node, ast.CoalesceExpr | ast.MinMaxExpr):
@@ -625,14 +630,18 @@ def _column_name(node: Any) -> str:
     return "?column?"
 
 
-def non_null_columns(stmt: Any, catalog: Catalog, count: int) -> list[bool]:
+def non_null_columns(
+    stmt: Any, catalog: Catalog, count: int, params: frozenset[int] = frozenset()
+) -> list[bool]:
     """For each of the ``count`` result columns, whether it is provably never NULL.
 
+    ``params`` are the numbers of the parameters the method types without
+    ``None``: the caller cannot pass NULL there, so they count as non-null.
     When the analysis cannot line its columns up with the server's (an
     unsupported construct), every column counts as nullable.
     """
     try:
-        cols = _Analyzer(catalog).statement(stmt, {})
+        cols = _Analyzer(catalog, params).statement(stmt, {})
     except (AttributeError, IndexError, KeyError, TypeError, ValueError, RecursionError):
         # A parse-tree shape the analysis does not know: claim nothing rather than fail.
         cols = None

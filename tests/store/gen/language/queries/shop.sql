@@ -110,3 +110,8 @@ SELECT max(score) AS top, to_char(now(), '') AS empty_format FROM customers GROU
 SELECT i, i * 2 AS doubled, u.v, u.n
 FROM generate_series(1, $1::int) AS i, unnest(ARRAY[1, NULL]::int[]) WITH ORDINALITY AS u (v, n)
 ORDER BY i, u.n;
+
+-- name: ScoreOffsets :many
+-- nullable: maybe
+SELECT id, score + $1::int AS shifted, score + sqlc.narg(maybe)::int AS maybe_shifted
+FROM customers ORDER BY id;
