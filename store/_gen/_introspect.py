@@ -84,6 +84,7 @@ class Catalog:
     checks: tuple[str, ...] = ()
     enums: tuple[int, ...] = field(default=())  # oids of user enum types, by name
     views: dict[str, str] = field(default_factory=dict)  # view name -> its SELECT
+    sequences: frozenset[str] = frozenset()  # sequence names (a one-row relation, NOT NULL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +117,10 @@ ORDER BY n.nspname, c.relname, a.attnum
 """
 
 _VIEWS = """
-SELECT c.relname::text, n.nspname::text, pg_get_viewdef(c.oid)
+SELECT c.relname::text, n.nspname::text,
+       CASE WHEN c.relkind = 'S' THEN NULL ELSE pg_get_viewdef(c.oid) END
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('v', 'm') AND n.nspname <> ALL($1::text[]) AND n.nspname NOT LIKE 'pg\\_%'
+WHERE c.relkind IN ('v', 'm', 'S') AND n.nspname <> ALL($1::text[]) AND n.nspname NOT LIKE 'pg\\_%'
 ORDER BY n.nspname, c.relname
 """
 
@@ -152,10 +154,9 @@ async def load_catalog(conn: asyncpg.Connection, *, exclude_tables: frozenset[st
             continue
         columns.setdefault((schema, relname), []).append(Column(name, type_oid, not_null))
     constraints = await conn.fetch(_CONSTRAINTS, list(_SYSTEM_SCHEMAS))
-    views = {
-        qualified_name(name, schema): definition
-        for name, schema, definition in await conn.fetch(_VIEWS, list(_SYSTEM_SCHEMAS))
-    }
+    relations = await conn.fetch(_VIEWS, list(_SYSTEM_SCHEMAS))
+    views = {qualified_name(n, schema): d for n, schema, d in relations if d is not None}
+    sequences = frozenset(qualified_name(n, schema) for n, schema, d in relations if d is None)
     enums = sorted(
         (t for t in types.values() if t.kind == "e" and t.schema not in _SYSTEM_SCHEMAS),
         key=lambda t: (t.schema, t.name),
@@ -173,6 +174,7 @@ async def load_catalog(conn: asyncpg.Connection, *, exclude_tables: frozenset[st
         checks=tuple(name for kind, name in constraints if kind == "c"),
         enums=tuple(t.oid for t in enums),
         views=views,
+        sequences=sequences,
     )
 
 

@@ -72,6 +72,7 @@ _ALWAYS_NON_NULL = frozenset(
         "gen_random_uuid",
         "uuid_generate_v4",
         "nextval",
+        "generate_series",  # a set-returning call: a NULL argument gives no rows
         "concat",
         "json_build_object",
         "jsonb_build_object",
@@ -370,6 +371,8 @@ class _Analyzer:
                 cols = [(c.name, c.not_null) for c in table.columns]
             elif key in self.catalog.views:
                 cols = self._view(key)
+            elif key in self.catalog.sequences:
+                cols = [("last_value", True), ("log_cnt", True), ("is_called", True)]
             else:
                 cols = None
             cols = _renamed(cols, item.alias)

@@ -142,6 +142,8 @@ EXPECTED_NON_NULL = {
     "ArchivedNicknames": {"nickname"},  # ... archive.customers.nickname is not
     "CustomersWithOrderCounts": {"id", "order_count"},  # one row of count(*), always
     "Series": {"i", "doubled", "n"},  # unnest's v can be NULL
+    "SeriesInSelect": {"n"},  # a NULL bound gives no rows, never a NULL
+    "OrderIDSequence": {"last_value", "is_called"},
     "ScoreOffsets": {"id", "shifted"},  # $1 is typed int; maybe is int | None
     "TopScoresRollup": set(),  # ROLLUP's total row exists for no rows; to_char(x, '') is NULL
 }
@@ -159,6 +161,7 @@ ARGS: dict[str, tuple[object, ...]] = {
     "MixedParams": (decimal.Decimal(0), 1),
     "Series": (3,),
     "ScoreOffsets": (1, None),
+    "SeriesInSelect": (None,),
 }
 
 DATA = """

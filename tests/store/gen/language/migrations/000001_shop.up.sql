@@ -32,3 +32,5 @@ GROUP BY c.id;
 -- The same table name in another schema, with the opposite nullability.
 CREATE SCHEMA archive;
 CREATE TABLE archive.customers (id bigint PRIMARY KEY, email text, nickname text NOT NULL);
+
+CREATE SEQUENCE orders_id_seq;

@@ -115,3 +115,9 @@ ORDER BY i, u.n;
 -- nullable: maybe
 SELECT id, score + $1::int AS shifted, score + sqlc.narg(maybe)::int AS maybe_shifted
 FROM customers ORDER BY id;
+
+-- name: SeriesInSelect :many
+SELECT generate_series(1, $1::int) AS n;
+
+-- name: OrderIDSequence :one
+SELECT last_value, is_called FROM orders_id_seq;
