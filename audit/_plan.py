@@ -14,7 +14,7 @@ from audit._declare import Audited, Lookup, Resource, Unaudited, Via
 from audit._field import Auditable, Field, Problem
 from audit._source import locate
 from audit.errors import AuditConfigError
-from store import QUERIES, Kind, Query, models
+from store import FRAMEWORK_QUERIES, QUERIES, Kind, Query, models
 
 __all__ = ["Plan", "Plans", "check", "check_declarations", "compile_plans"]
 
@@ -39,11 +39,16 @@ class Plan:
 
 @dataclass(frozen=True, slots=True)
 class Plans:
-    """The compiled declarations: audited queries, and the writes allowed without an entry."""
+    """The compiled declarations: audited queries, and the writes allowed without an entry.
+
+    ``queries`` is every query the layer may run (the checked ones and the
+    framework's own), by name: a call is matched against it, never trusted.
+    """
 
     audited: Mapping[str, Plan]
     unaudited: frozenset[str]
     tables: frozenset[str]
+    queries: Mapping[str, Query[Any]]
 
 
 def _statement(sql: str) -> str:
@@ -296,7 +301,8 @@ def compile_plans(
     if problems:
         raise AuditConfigError([str(p) for p in problems])
     unaudited = frozenset(n for n, d in checker.mutations.items() if isinstance(d, Unaudited))
-    return Plans(checker.plans, unaudited, frozenset(checker.tables))
+    known = {**FRAMEWORK_QUERIES, **checker.queries}
+    return Plans(checker.plans, unaudited, frozenset(checker.tables), known)
 
 
 def check() -> list[Problem]:

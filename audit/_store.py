@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import structlog
 from pydantic import BaseModel
@@ -14,9 +14,10 @@ from audit._auditors import Auditor, DatabaseAuditor
 from audit._diff import diff
 from audit._entry import AuditEntry, current_request
 from audit._plan import Plan, Plans, compile_plans
-from audit.errors import MissingActor, UndeclaredMutation
+from audit.errors import MissingActor, QueryRefused, UndeclaredMutation
 from authz import current_subject
-from store import Isolation, Queries, Query, Store, errors
+from store import Isolation, Kind, Queries, Query, Store, errors
+from store._query import PRIMITIVE_KINDS
 
 __all__ = ["AuditStore", "AuditTx"]
 
@@ -24,6 +25,12 @@ T = TypeVar("T")
 RowT = TypeVar("RowT")
 
 _log = structlog.get_logger("txstore.audit")
+_RUNS = {
+    Kind.ONE: "fetch_one",
+    Kind.MANY: "fetch_many",
+    Kind.EXEC: "execute",
+    Kind.EXECROWS: "execute_rows",
+}
 
 
 class _Shared:
@@ -35,18 +42,43 @@ class _Shared:
         self.plans = plans
         self.auditor = auditor
 
-    def plan(self, query: Query[Any]) -> Plan | None:
-        plan = self.plans.audited.get(query.name)
-        if (
-            plan is None
-            and query.mutates in self.plans.tables
-            and query.name not in self.plans.unaudited
-        ):
+    def resolve(self, query: Query[RowT], primitive: str) -> tuple[Query[RowT], Plan | None]:
+        """The declared query ``query`` stands for, and its plan if it is audited.
+
+        Everything is decided from the declared query, found by name: a
+        hand-built ``Query`` equal to it in every field is replaced by it; only
+        the variants the framework derives from it (its locking form, the
+        authorization layer's filtered form) run as given. Anything else is
+        refused, as is a primitive that does not run the declared query's
+        kind, so no primitive can run an audited mutation without its entry.
+        """
+        plans = self.plans
+        name = query.name
+        declared = plans.queries.get(name)
+        if declared is None:
+            _refuse(query, primitive, "no query of that name is declared")
+        if query is not declared:
+            if not query.is_variant_of(declared, derived=True):
+                _refuse(
+                    query,
+                    primitive,
+                    f"the Query object differs from the declared {name} ({declared.source}) in "
+                    f"{', '.join(query.differences(declared))}; call the declared query",
+                )
+            if query.same_as(declared):
+                query = declared
+        plan = plans.audited.get(name)
+        if declared.kind not in PRIMITIVE_KINDS[primitive]:
+            reason = f"it is a :{declared.kind} query, run by {_RUNS[declared.kind]}"
+            if plan is not None:
+                reason += "; an audited mutation writes its entry only through fetch_one"
+            _refuse(query, primitive, reason)
+        if plan is None and declared.mutates in plans.tables and name not in plans.unaudited:
             raise UndeclaredMutation(
-                f"{query.name} writes auditable table {query.mutates} but has no audit "
+                f"{name} writes auditable table {declared.mutates} but has no audit "
                 "declaration in audit/_declarations.py"
             )
-        return plan
+        return query, plan
 
     async def run(
         self, tx: Store, plan: Plan, query: Query[RowT], args: tuple[object, ...]
@@ -87,6 +119,11 @@ class _Shared:
             action=entry.action.value,
         )
         return row
+
+
+def _refuse(query: Query[Any], primitive: str, reason: str) -> NoReturn:
+    _log.warning("audit refused", query=query.name, primitive=primitive, reason=reason)
+    raise QueryRefused(query.name, primitive, reason)
 
 
 async def _read(tx: Store, lookup: Query[Any] | None, args: tuple[object, ...]) -> Any:
@@ -134,11 +171,12 @@ class _AuditLayer(Queries):
         """Run a ``:one`` query; a declared mutation is audited in one transaction.
 
         Raises:
+            QueryRefused: ``query`` is not a declared query, or not a ``:one``.
             MissingActor: an audited mutation ran with no subject.
             UndeclaredMutation: the query writes an auditable table undeclared.
             store.errors.NotFound: no row came back.
         """
-        plan = self._shared.plan(query)
+        query, plan = self._shared.resolve(query, "fetch_one")
         if plan is None:
             return await self._inner.fetch_one(query, args)
         return await self._audited(plan, query, args)
@@ -147,27 +185,30 @@ class _AuditLayer(Queries):
         """Run a ``:many`` query.
 
         Raises:
+            QueryRefused: ``query`` is not a declared query, or not a ``:many``.
             UndeclaredMutation: the query writes an auditable table undeclared.
         """
-        self._shared.plan(query)
+        query, _ = self._shared.resolve(query, "fetch_many")
         return await self._inner.fetch_many(query, args)
 
     async def execute(self, query: Query[None], args: tuple[object, ...]) -> None:
-        """Run an ``:exec`` query (only undeclared-or-unaudited writes get here).
+        """Run an ``:exec`` query (never an audited mutation: those are ``:one``).
 
         Raises:
+            QueryRefused: ``query`` is not a declared query, or not an ``:exec``.
             UndeclaredMutation: the query writes an auditable table undeclared.
         """
-        self._shared.plan(query)
+        query, _ = self._shared.resolve(query, "execute")
         await self._inner.execute(query, args)
 
     async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int:
-        """Run an ``:execrows`` query and return the affected row count.
+        """Run an ``:execrows`` (or ``:exec``) query and return the affected row count.
 
         Raises:
+            QueryRefused: ``query`` is not a declared query, or of another kind.
             UndeclaredMutation: the query writes an auditable table undeclared.
         """
-        self._shared.plan(query)
+        query, _ = self._shared.resolve(query, "execute_rows")
         return await self._inner.execute_rows(query, args)
 
     async def ping(self) -> None:
@@ -211,6 +252,9 @@ class AuditStore(_AuditLayer):
     ``auditor``, all in one transaction: a mutation called outside ``in_tx``
     gets a transaction of its own, and the change and its entry commit
     together or not at all. A diff with no tracked field writes no entry.
+    Only ``fetch_one`` runs an audited mutation, and only the declared query
+    (or a variant the framework derived from it) runs at all: anything else
+    raises :class:`~audit.errors.QueryRefused` before it reaches the database.
     """
 
     __slots__ = ()

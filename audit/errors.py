@@ -15,6 +15,7 @@ __all__ = [
     "AuditError",
     "MissingActor",
     "NotAuditable",
+    "QueryRefused",
     "UnclassifiedField",
     "UndeclaredMutation",
 ]
@@ -51,3 +52,20 @@ class UndeclaredMutation(AuditError):
 
 class MissingActor(AuditError):
     """An audited mutation ran with no acting subject to record."""
+
+
+class QueryRefused(AuditError):
+    """A call refused before anything runs, so no change can escape its entry.
+
+    The query names no declared query, the ``Query`` object differs from the
+    declared one in some field (the layer audits only what was declared, never
+    a hand-built object), or the primitive called does not run queries of its
+    kind (an audited ``:one`` mutation writes its entry only through
+    ``fetch_one``). The message names the query, the primitive and the reason.
+    """
+
+    def __init__(self, query: str, primitive: str, reason: str) -> None:
+        super().__init__(f"cannot run {query} through {primitive}: {reason}")
+        self.query = query
+        self.primitive = primitive
+        self.reason = reason

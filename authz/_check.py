@@ -41,7 +41,7 @@ def relative(path: Path) -> str:
 def _lines(path: Path) -> tuple[dict[str, int], int]:
     """Line of each ``"name":`` entry, and of the table itself."""
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8", errors="replace")  # only line numbers
     except OSError:
         return {}, 1
     entries: dict[str, int] = {}

@@ -9,20 +9,27 @@ from typing import Any, NoReturn, TypeVar
 import structlog
 
 from authz._authorize import authorize, grants
-from authz._check import POLICIES_FILE, check_policies, relative
+from authz._check import check_policies
 from authz._filter import Filters
 from authz._policies import POLICIES
 from authz._policy import Call, Policy, Resource
 from authz._rbac import Action, Object
 from authz._subject import Acting, Subject, acting
-from authz.errors import NoSubject, NotAuthorized, PolicyError
-from store import FRAMEWORK_QUERIES, QUERIES, Isolation, Queries, Query, Store
+from authz.errors import NoSubject, NotAuthorized, PolicyError, QueryRefused
+from store import FRAMEWORK_QUERIES, QUERIES, Isolation, Kind, Queries, Query, Store
+from store._query import PRIMITIVE_KINDS
 from store.errors import NotFound, OuterStoreUsedInTransaction
 from store.models import UserStatus
 
 __all__ = ["AuthzStore"]
 
 _GET_USER = QUERIES["get_user_by_id"]
+_RUNS = {
+    Kind.ONE: "fetch_one",
+    Kind.MANY: "fetch_many",
+    Kind.EXEC: "execute",
+    Kind.EXECROWS: "execute_rows",
+}
 
 T = TypeVar("T")
 RowT = TypeVar("RowT")
@@ -89,6 +96,9 @@ class AuthzStore(Queries):
     call. Reads of one row that the subject may not see, and writes it may not
     make, raise :class:`NotAuthorized` (a ``NotFound``); list queries are
     filtered in SQL. ``in_tx`` wraps the transaction handle in the same checks.
+    Every decision is made from the declared query of the caller's query's
+    name; a ``Query`` object that differs from it, or a primitive that does not
+    run its kind, raises :class:`QueryRefused` (a logged ``NotAuthorized``).
 
     Raises:
         PolicyError: at construction, when a query method has no policy, a
@@ -146,20 +156,64 @@ class AuthzStore(Queries):
         """How many filtered list queries have been derived (one per query and predicate shape)."""
         return len(self._table.filters)
 
-    async def _run(self, query: Query[Any], args: tuple[object, ...], call: Call[T]) -> T:
+    def _declared(
+        self, bound: Acting, query: Query[Any], primitive: str
+    ) -> tuple[Query[Any], Policy]:
+        """The declared query ``query`` stands for and its policy; refuses anything else.
+
+        The decision is built from what this returns, never from the caller's
+        object: a hand-built ``Query`` equal to the declared one in every
+        field is replaced by it, and only the locking variant the framework
+        derives (``declared.for_update()``) runs as given.
+        """
+        table = self._table
+        name = query.name
+        declared = table.queries.get(name)
+        policy = table.policies.get(name)
+        if declared is None or policy is None:
+            self._refuse(bound, query, primitive, "no query of that name is declared")
+        if query is not declared:
+            if not query.is_variant_of(declared):
+                self._refuse(
+                    bound,
+                    query,
+                    primitive,
+                    f"the Query object differs from the declared {name} ({declared.source}) in "
+                    f"{', '.join(query.differences(declared))}; call the declared query",
+                )
+            if query.same_as(declared):
+                query = declared
+        if declared.kind not in PRIMITIVE_KINDS[primitive]:
+            self._refuse(
+                bound,
+                query,
+                primitive,
+                f"it is a :{declared.kind} query, run by {_RUNS[declared.kind]}",
+            )
+        return query, policy
+
+    @staticmethod
+    def _refuse(bound: Acting, query: Query[Any], primitive: str, reason: str) -> NoReturn:
+        subject = bound.subject
+        _log.warning(
+            "authorization denied",
+            subject_id=str(subject.id),
+            identity=subject.system.name if subject.system else None,
+            action="run",
+            object_type="query",
+            query=query.name,
+            primitive=primitive,
+            reason=reason,
+        )
+        raise QueryRefused(query.name, primitive, reason)
+
+    async def _run(
+        self, query: Query[Any], args: tuple[object, ...], call: Call[T], primitive: str
+    ) -> T:
         bound = acting()
         if bound is None:
             raise NoSubject(query.name)
-        table = self._table
-        policy = table.policies.get(query.name)
-        known = table.queries.get(query.name)
-        if policy is None or known is None or not query.is_variant_of(known):
-            raise PolicyError(
-                [
-                    f"no policy for query {query.name} ({query.source}); declare one in "
-                    f"{relative(POLICIES_FILE)}"
-                ]
-            )
+        query, policy = self._declared(bound, query, primitive)
         if bound.revoked is None:
             try:
                 bound.revoked = await self._revoked(bound.subject)
@@ -176,23 +230,51 @@ class AuthzStore(Queries):
             )
         locked = self._locked
         result = await policy.run(
-            _Guard(self._inner, bound, table.filters, locked), query, args, call
+            _Guard(self._inner, bound, self._table.filters, locked), query, args, call
         )
         if locked and query.mutates is not None:
             locked.clear()  # a write may have changed what a remembered object says
         return result
 
     async def fetch_one(self, query: Query[RowT], args: tuple[object, ...]) -> RowT:
-        return await self._run(query, args, self._inner.fetch_one)
+        """Run a ``:one`` query under its policy.
+
+        Raises:
+            NoSubject: no subject is bound.
+            NotAuthorized: the subject may not (logged), or ``QueryRefused``.
+            QueryRefused: ``query`` is not a declared query, or not a ``:one``.
+            store.errors.NotFound: no row.
+        """
+        return await self._run(query, args, self._inner.fetch_one, "fetch_one")
 
     async def fetch_many(self, query: Query[RowT], args: tuple[object, ...]) -> list[RowT]:
-        return await self._run(query, args, self._inner.fetch_many)
+        """Run a ``:many`` query under its policy (a list is filtered in SQL).
+
+        Raises:
+            NoSubject: no subject is bound.
+            QueryRefused: ``query`` is not a declared query, or not a ``:many``.
+        """
+        return await self._run(query, args, self._inner.fetch_many, "fetch_many")
 
     async def execute(self, query: Query[None], args: tuple[object, ...]) -> None:
-        await self._run(query, args, self._inner.execute)
+        """Run an ``:exec`` query under its policy.
+
+        Raises:
+            NoSubject: no subject is bound.
+            NotAuthorized: the subject may not (logged).
+            QueryRefused: ``query`` is not a declared query, or not an ``:exec``.
+        """
+        await self._run(query, args, self._inner.execute, "execute")
 
     async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int:
-        return await self._run(query, args, self._inner.execute_rows)
+        """Run an ``:execrows`` (or ``:exec``) query under its policy; returns the row count.
+
+        Raises:
+            NoSubject: no subject is bound.
+            NotAuthorized: the subject may not (logged).
+            QueryRefused: ``query`` is not a declared query, or of another kind.
+        """
+        return await self._run(query, args, self._inner.execute_rows, "execute_rows")
 
     async def in_tx(
         self,

@@ -18,6 +18,7 @@ __all__ = [
     "NoSubject",
     "NotAuthorized",
     "PolicyError",
+    "QueryRefused",
     "UnknownIdentity",
     "UnknownRole",
 ]
@@ -74,3 +75,24 @@ class NotAuthorized(NotFound):
         self.query = query
         self.action = action
         self.object_type = object_type
+
+
+class QueryRefused(AuthzError, NotAuthorized):
+    """A call the layer refuses before running anything, whoever the subject.
+
+    The query names no declared query, the ``Query`` object differs from the
+    declared one in some field (a hand-built object with relabelled
+    parameters, another decoder, other SQL or kind), or the primitive called
+    does not run queries of its kind (an ``:one`` write through ``execute``).
+    The layer decides only from the declared query, so it cannot decide these.
+    It is a misuse error and a denial alike: a :class:`NotAuthorized` (so no
+    caller mistakes it for success) and logged as ``authorization denied``.
+    """
+
+    def __init__(self, query: str, primitive: str, reason: str) -> None:
+        DatabaseError.__init__(self, f"cannot run {query} through {primitive}: {reason}")
+        self.query = query
+        self.action = "run"
+        self.object_type = "query"
+        self.primitive = primitive
+        self.reason = reason

@@ -7,11 +7,11 @@ import os
 import re
 import subprocess
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
 
+from migrations._dsn import Dsn
 from migrations._files import decode_text
 from migrations._runner import TABLE
-from migrations.errors import SchemaDumpError, SchemaDumpStale
+from migrations.errors import MalformedDsn, SchemaDumpError, SchemaDumpStale
 
 __all__ = ["check_schema_dump", "dump_schema", "normalize_dump"]
 
@@ -39,26 +39,21 @@ def normalize_dump(text: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _split_password(dsn: str) -> tuple[str, dict[str, str]]:
-    """Move a URL's password into ``PGPASSWORD`` so it does not show in the process list."""
-    parts = urlsplit(dsn)
-    if parts.scheme not in ("postgres", "postgresql") or parts.password is None:
-        return dsn, {}
-    user = parts.username or ""
-    host = parts.netloc.rpartition("@")[2]
-    netloc = f"{user}@{host}" if user else host
-    return urlunsplit(parts._replace(netloc=netloc)), {"PGPASSWORD": unquote(parts.password)}
-
-
-def _run_pg_dump(dsn: str, out: Path, pg_dump: str) -> str:
-    dsn, secret = _split_password(dsn)
+def _run_pg_dump(text: str, out: Path, pg_dump: str) -> str:
+    try:
+        dsn = Dsn.parse(text)
+    except MalformedDsn as exc:
+        raise SchemaDumpError(out, str(exc)) from None
+    # The password goes in PGPASSWORD, so it shows neither in the process list nor
+    # in pg_dump's messages.
+    secret = {"PGPASSWORD": dsn.password} if dsn.password is not None else {}
     command = [
         pg_dump,
         "--schema-only",
         "--no-owner",
         "--no-privileges",
         f"--exclude-table={TABLE}",
-        f"--dbname={dsn}",
+        f"--dbname={dsn.without_password()}",
     ]
     try:
         result = subprocess.run(
@@ -74,10 +69,10 @@ def _run_pg_dump(dsn: str, out: Path, pg_dump: str) -> str:
             out, f"{pg_dump} not found; install the PostgreSQL client of the server's version"
         ) from exc
     except (OSError, subprocess.SubprocessError) as exc:
-        raise SchemaDumpError(out, f"cannot run {pg_dump}: {exc}") from exc
+        raise SchemaDumpError(out, f"cannot run {pg_dump}: {dsn.redact(str(exc))}") from None
     if result.returncode != 0:
         message = " ".join(result.stderr.split()) or f"exit status {result.returncode}"
-        raise SchemaDumpError(out, message)
+        raise SchemaDumpError(out, dsn.redact(message))
     return normalize_dump(result.stdout)
 
 

@@ -20,14 +20,17 @@ from pathlib import Path
 
 import asyncpg
 
+from migrations._dsn import Dsn
 from migrations._files import Migration, fixture_files, load, read_sql, runs_outside_transaction
 from migrations._lock import migration_lock
+from migrations._server_errors import key_columns, scrub, value_free_message
 from migrations._split import Statement, line_at, split_statements, transaction_control
 from migrations.errors import (
     AppliedVersionMissing,
     ChecksumMismatch,
     DatabaseUnreachable,
     InvalidTarget,
+    MalformedDsn,
     MigrationError,
     MigrationFailed,
     OutOfOrder,
@@ -86,9 +89,24 @@ async def _connect(dsn: str, directory: Path) -> asyncpg.Connection:
             f"txstore-migrate pid={os.getpid()} host={socket.gethostname()}"
         )
     try:
-        conn: asyncpg.Connection = await asyncpg.connect(dsn, server_settings=settings)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-        raise DatabaseUnreachable(directory, str(exc) or type(exc).__name__) from exc
+        parsed = Dsn.parse(dsn)
+    except MalformedDsn as exc:
+        raise DatabaseUnreachable(directory, str(exc)) from None
+    try:
+        # The password goes apart from the URL, so no driver message can quote it.
+        conn: asyncpg.Connection = await asyncpg.connect(
+            parsed.without_password(), password=parsed.password, server_settings=settings
+        )
+    except (
+        OSError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        TimeoutError,
+        ValueError,  # a DSN parameter the driver refused (sslmode=bogus, ...)
+        OverflowError,
+    ) as exc:
+        text = parsed.redact(str(exc)) or type(exc).__name__
+        raise DatabaseUnreachable(directory, f"{parsed.target()}: {text}") from None
     if conn.get_server_version().major >= 14 and "client_connection_check_interval" not in dsn:
         # A killed runner's statement would otherwise run on, holding its locks,
         # until it ends; with this the server notices the dead client within 1 s.
@@ -192,10 +210,22 @@ async def _execute_script(conn: asyncpg.Connection, sql: str) -> None:
 
 
 def _server_message(exc: asyncpg.PostgresError) -> str:
-    message = str(getattr(exc, "message", None) or exc)
-    detail = getattr(exc, "detail", None)
-    text = f"{message} (DETAIL: {detail})" if detail else message
-    return " ".join(text.split())  # one line, whatever the server sent
+    """The server's primary message without the values it quotes, on one line.
+
+    DETAIL quotes rows ("Failing row contains (...)", "Key (email)=(...)") and a
+    data exception (a failed cast in ``ALTER ... USING``, an INSERT's bad value)
+    quotes the value in its primary message; for a data migration those are
+    production rows and their password hashes. The message, the SQLSTATE and the
+    line locate the failure. ``exc`` travels on as the cause of the error
+    raised, so it is scrubbed to the same text.
+    """
+    message = value_free_message(exc)
+    columns = key_columns(exc)  # the key's columns, not its values
+    if columns:
+        message += f" (key columns: {columns})"
+    message = " ".join(message.split())  # one line, whatever the server sent
+    scrub(exc, message)
+    return message
 
 
 def _position(exc: asyncpg.PostgresError) -> int | None:
@@ -274,6 +304,8 @@ async def _locate(
     return _failure(path, sql, found, exc)
 
 
+_RESET_ROLE = "RESET SESSION AUTHORIZATION; RESET ROLE"
+
 _LEFT_TRANSACTION = (
     "it was caught after it ran: what it ran before leaving the transaction may have "
     "been committed; the version is not recorded"
@@ -305,12 +337,16 @@ async def _run_in_transaction(
                     standard_strings=await _standard_strings(conn),
                     outside_transaction=False,
                 )
+                # A role one file took (SET ROLE, SET SESSION AUTHORIZATION) is
+                # not the next file's: each starts as the runner's own user.
+                await conn.execute(_RESET_ROLE)
                 await _execute_script(conn, sql)
                 if await conn.fetchval("SELECT pg_catalog.txid_current_if_assigned()") != xid:
                     raise TransactionControl(
                         path, line=None, statement=None, note=_LEFT_TRANSACTION
                     )
             index = -1
+            await conn.execute(_RESET_ROLE)  # the ledger is written by the runner's user
             await conn.execute(bookkeeping[0], *bookkeeping[1])
     except asyncpg.PostgresError as exc:
         if index < 0:

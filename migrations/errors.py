@@ -17,6 +17,7 @@ __all__ = [
     "DuplicateVersion",
     "FixtureError",
     "InvalidTarget",
+    "MalformedDsn",
     "MalformedFileName",
     "MigrationError",
     "MigrationFailed",
@@ -250,6 +251,19 @@ class MigrationLockTimeout(MigrationError):
             f"{directory}: could not take the migrations lock within {timeout:g}s; "
             f"it is held by {holder}"
         )
+
+
+class MalformedDsn(MigrationError, ValueError):
+    """A DSN that is neither a ``postgresql://`` URL nor a libpq keyword string.
+
+    ``shown`` is the DSN with its password masked, ``reason`` what is wrong;
+    neither carries the password.
+    """
+
+    def __init__(self, shown: str, reason: str) -> None:
+        self.shown = shown
+        self.reason = reason
+        super().__init__(f"malformed DSN {shown}: {reason}")
 
 
 class DatabaseUnreachable(MigrationError):

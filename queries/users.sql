@@ -80,10 +80,11 @@ RETURNING *;
 -- nullable: search, status
 SELECT * FROM users
 WHERE NOT deleted
+  -- strpos, not LIKE: the search is plain text; LIKE wildcards in it match themselves
   AND (@search::text IS NULL
-       OR lower(username) LIKE '%' || lower(@search) || '%'
-       OR lower(email) LIKE '%' || lower(@search) || '%'
-       OR lower(name) LIKE '%' || lower(@search) || '%')
+       OR strpos(lower(username), lower(@search)) > 0
+       OR strpos(lower(email), lower(@search)) > 0
+       OR strpos(lower(name), lower(@search)) > 0)
   AND (@status::user_status IS NULL OR status = @status)
   -- @authorize_filter
 ORDER BY created_at, id

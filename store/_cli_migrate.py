@@ -11,14 +11,16 @@ import argparse
 import asyncio
 import os
 import sys
+import traceback
 from collections.abc import Callable
 
 import asyncpg
 
 import migrations
+from migrations._dsn import redact
 from store._config import Config, config_for
 from store._localpg import find_binaries
-from store.errors import PostgresNotFound
+from store.errors import ConfigError, PostgresNotFound
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -33,7 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``migrate`` sub-commands to ``parser``."""
     database = argparse.ArgumentParser(add_help=False)
     database.add_argument(
-        "--dsn", default=None, help="database URL (default: the TXSTORE_DSN environment variable)"
+        "--dsn",
+        default=None,
+        help="database URL or libpq keyword DSN (default: the TXSTORE_DSN environment variable)",
     )
     locking = argparse.ArgumentParser(add_help=False)
     locking.add_argument(
@@ -215,7 +219,12 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run one ``migrate`` sub-command; return the exit status (0 ok, 1 failed, 2 usage)."""
+    """Run one ``migrate`` sub-command; return the exit status (0 ok, 1 failed, 2 usage).
+
+    Nothing it prints carries the DSN's password, whatever the DSN's form: the
+    errors below never hold it, and any other exception's traceback is
+    printed with the password masked.
+    """
     try:
         config = config_for(args)
         return _HANDLERS[args.migrate_command](args, config)
@@ -228,5 +237,15 @@ def run(args: argparse.Namespace) -> int:
         asyncpg.PostgresError,
         asyncpg.InterfaceError,
     ) as exc:
-        print(f"txstore migrate: {exc}", file=sys.stderr)
+        print(f"txstore migrate: {_redacted(args, str(exc))}", file=sys.stderr)
         return 1
+    except ConfigError:
+        raise  # reported by the txstore command as a configuration problem (exit 2)
+    except Exception:  # a bug: keep its traceback for the report, without the password
+        print(_redacted(args, traceback.format_exc()), end="", file=sys.stderr)
+        return 1
+
+
+def _redacted(args: argparse.Namespace, text: str) -> str:
+    dsn = getattr(args, "dsn", None) or os.environ.get("TXSTORE_DSN") or ""
+    return redact(dsn, text) if dsn else text

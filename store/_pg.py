@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 import asyncpg
 import structlog
 
-from store._pool import Pool
+from migrations._dsn import Dsn
+from store._pool import DEFAULT_ACQUIRE_TIMEOUT, Pool
 from store._query import DriverRunner, Query
 from store._sqlstate import is_retryable, translate, unavailable
 from store._tx import (
@@ -50,13 +51,6 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
-#: The acquire timeout of every store unless told otherwise (seconds). Finite, so a
-#: task that escapes poisoning (one created before the transaction and awaited
-#: inside it) and waits for a connection its own transaction holds fails instead
-#: of hanging for ever.
-DEFAULT_ACQUIRE_TIMEOUT = 30.0
-
-
 def timeout_ms(seconds: float, setting: str) -> int:
     """``seconds`` as PostgreSQL milliseconds, rounded up: a positive timeout never becomes 0 (off).
 
@@ -65,8 +59,10 @@ def timeout_ms(seconds: float, setting: str) -> int:
     """
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"{setting} must be a finite number of seconds >= 0, got {seconds!r}")
-    # round() first: 0.05 * 1000 is 50.00000000000001, which must stay 50.
-    return math.ceil(round(seconds * 1000, 6))
+    # round() first: 0.05 * 1000 is 50.00000000000001, which must stay 50; but
+    # round() takes a positive value below 0.5 ns to 0, so 1 ms is the floor.
+    ms = math.ceil(round(seconds * 1000, 6))
+    return max(ms, 1) if seconds > 0 else 0
 
 
 async def open_pool(
@@ -104,15 +100,20 @@ async def open_pool(
         settings["statement_timeout"] = str(timeout_ms(statement_timeout, "statement_timeout"))
     if lock_timeout is not None:
         settings["lock_timeout"] = str(timeout_ms(lock_timeout, "lock_timeout"))
-    kwargs = {
+    kwargs: dict[str, object] = {
         "statement_cache_size": statement_cache_size,
         "max_cached_statement_lifetime": 0,
         "timeout": connect_timeout,
         "server_settings": settings,
     }
     try:
+        # Parsed once: the driver gets a URL without the password and the password
+        # apart, so no driver message can quote it.
+        parsed = Dsn.parse(dsn)
+        if parsed.password is not None:
+            kwargs["password"] = parsed.password
         return await Pool(
-            dsn,
+            parsed.without_password(),
             min_size=min_size,
             max_size=max_size,
             connect_kwargs=kwargs,
@@ -122,8 +123,8 @@ async def open_pool(
     except (
         OSError,
         TimeoutError,
-        ValueError,  # a malformed DSN
-        OverflowError,  # an impossible port
+        ValueError,  # a malformed DSN (MalformedDsn) or a parameter the driver refused
+        OverflowError,
         asyncpg.PostgresError,
         asyncpg.InterfaceError,
     ) as exc:
@@ -183,8 +184,11 @@ class PgStoreBase(DriverRunner):
         acquire_timeout: float | None = DEFAULT_ACQUIRE_TIMEOUT,
         retry_backoff: float = 0.005,
         poison_key: object | None = None,
+        values_in_errors: bool = False,
     ) -> None:
         self.pool = pool
+        # Off by default: errors then never quote a row's or an argument's value.
+        self._values_in_errors = values_in_errors
         # What an in_tx closure poisons: this pool, unless several stores act as
         # one database (a primary and its read replica share the primary's key).
         self.poison_key: object = poison_key if poison_key is not None else pool
@@ -226,7 +230,14 @@ class PgStoreBase(DriverRunner):
             return result
         except asyncpg.PostgresError as exc:
             clean = not conn.is_in_transaction()  # the server said no; the connection is fine
-            raise translate(exc, query.name, self._constraints) from exc
+            raise translate(
+                exc,
+                query.name,
+                self._constraints,
+                query=query,
+                args=args,
+                values=self._values_in_errors,
+            ) from exc
         except CONNECTION_ERRORS as exc:
             if isinstance(exc, asyncpg.InterfaceError) and not lost(conn):
                 raise
@@ -328,7 +339,12 @@ class PgStoreBase(DriverRunner):
 
     async def _attempt(self, fn: Callable[[Any], Awaitable[T]], begin: str, tx_id: str) -> T:
         conn = await self._acquire("in_tx")
-        c = TxConn(conn=conn, constraints=self._constraints, slow_query_s=self._slow_s)
+        c = TxConn(
+            conn=conn,
+            constraints=self._constraints,
+            slow_query_s=self._slow_s,
+            values_in_errors=self._values_in_errors,
+        )
         tx = self._tx_class(c, tx_id)
         scope, token = enter_scope(self.poison_key, tx_id)
         committed = False
@@ -336,7 +352,7 @@ class PgStoreBase(DriverRunner):
             try:
                 await conn.execute(begin)
             except asyncpg.PostgresError as exc:
-                raise translate(exc, "in_tx", self._constraints) from exc
+                raise translate(exc, "in_tx", c.constraints, values=c.values_in_errors) from exc
             except CONNECTION_ERRORS as exc:
                 raise connection_lost(conn, exc, "in_tx") from exc
             _log.debug("transaction begin", tx_id=tx_id)
@@ -358,7 +374,7 @@ class PgStoreBase(DriverRunner):
             except asyncpg.PostgresError as exc:
                 if is_retryable(exc):
                     c.retry = exc
-                error = translate(exc, "in_tx", self._constraints)
+                error = translate(exc, "in_tx", c.constraints, values=c.values_in_errors)
                 if isinstance(error, DatabaseUnavailable):
                     raise _outcome_unknown(tx_id, exc) from exc
                 raise error from exc

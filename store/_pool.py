@@ -14,16 +14,40 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import enum
 import time
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import Any
 
 import asyncpg
 
-__all__ = ["Pool"]
+from store.errors import StoreClosed
+
+__all__ = ["DEFAULT_ACQUIRE_TIMEOUT", "ConnectTimeout", "Pool"]
 
 Conn = asyncpg.Connection
 Init = Callable[[Conn], Awaitable[None]]
+
+#: How long a caller waits for a pooled connection unless told otherwise (seconds).
+#: Finite, so a task that escapes poisoning (one created before the transaction
+#: and awaited inside it) and waits for a connection its own transaction holds
+#: fails instead of hanging for ever.
+DEFAULT_ACQUIRE_TIMEOUT = 30.0
+
+
+class ConnectTimeout(ConnectionError):
+    """The server did not complete a new connection within the connect timeout.
+
+    Not a :class:`TimeoutError`, so that it cannot be read as "the pool had no
+    free connection": the pool had room, the server did not answer in time.
+    """
+
+
+class _Default(enum.Enum):
+    DEFAULT = enum.auto()
+
+
+_DEFAULT = _Default.DEFAULT
 
 
 class Pool:
@@ -44,6 +68,7 @@ class Pool:
         init: Init | None = None,
         max_inactive_lifetime: float = 300.0,
         reset_on_release: bool = False,
+        acquire_timeout: float | None = DEFAULT_ACQUIRE_TIMEOUT,
     ) -> None:
         if not 0 <= min_size <= max_size or max_size < 1:
             raise ValueError(
@@ -57,6 +82,7 @@ class Pool:
         self._init = init
         self._lifetime = max_inactive_lifetime
         self._reset = reset_on_release
+        self.acquire_timeout = acquire_timeout  # for acquire(), a connection held by hand
         self._idle: collections.deque[tuple[Conn, float]] = collections.deque()
         self._size = 0  # open connections plus those being opened
         self._waiters: collections.deque[asyncio.Future[Conn]] = collections.deque()
@@ -97,7 +123,15 @@ class Pool:
         return self
 
     async def _connect(self) -> Conn:
-        conn: Conn = await asyncpg.connect(self._dsn, **self._kwargs)
+        try:
+            conn: Conn = await asyncpg.connect(self._dsn, **self._kwargs)
+        except TimeoutError:
+            # asyncpg's connect timeout: the caller's own wait is a cancellation
+            # of the shielded task, never a TimeoutError raised here.
+            limit = self._kwargs.get("timeout", 60)
+            raise ConnectTimeout(
+                f"the server did not complete a new connection within {limit} s"
+            ) from None
         try:
             if self._init is not None:
                 await self._init(conn)
@@ -109,7 +143,7 @@ class Pool:
     # -- taking ----------------------------------------------------------------------
     def _take_idle(self) -> Conn | None:
         if self._closed:
-            raise RuntimeError("the pool is closed")
+            raise StoreClosed
         idle = self._idle
         while idle:
             conn, since = idle.pop()
@@ -127,8 +161,10 @@ class Pool:
         arming and cancelling one per call is measurable on the hot path.
 
         Raises:
-            RuntimeError: the pool is closed.
+            StoreClosed: the pool is closed (a ``RuntimeError`` too).
             TimeoutError: no connection within ``timeout``.
+            ConnectTimeout: the server did not complete a new connection within
+                the connect timeout (an ``OSError``, not a ``TimeoutError``).
             OSError, asyncpg.PostgresError: a new connection could not be opened.
         """
         conn = self._take_idle()
@@ -269,9 +305,17 @@ class Pool:
             waiter.set_result(conn)
 
     # -- asyncpg-style spellings, for code that holds a connection by hand ------------
-    def acquire(self) -> _Acquire:
-        """``conn = await pool.acquire()`` or ``async with pool.acquire() as conn``."""
-        return _Acquire(self)
+    def acquire(self, *, timeout: float | _Default | None = _DEFAULT) -> _Acquire:
+        """``conn = await pool.acquire()`` or ``async with pool.acquire() as conn``.
+
+        Waits at most ``timeout`` seconds (the pool's ``acquire_timeout``, 30 s
+        by default; ``None`` waits for ever).
+
+        Raises:
+            TimeoutError: no connection within the timeout.
+            Everything :meth:`take` raises.
+        """
+        return _Acquire(self, self.acquire_timeout if isinstance(timeout, _Default) else timeout)
 
     async def release(self, conn: Conn) -> None:
         """Return a connection taken with :meth:`acquire` (cleaned first if needed)."""
@@ -283,7 +327,7 @@ class Pool:
         self._closed = True
         for waiter in self._waiters:
             if not waiter.done():
-                waiter.set_exception(RuntimeError("the pool is closed"))
+                waiter.set_exception(StoreClosed())
         self._waiters.clear()
         if self._cleanups:
             await asyncio.gather(*self._cleanups, return_exceptions=True)
@@ -293,17 +337,18 @@ class Pool:
 
 
 class _Acquire:
-    __slots__ = ("_conn", "_pool")
+    __slots__ = ("_conn", "_pool", "_timeout")
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, timeout: float | None) -> None:
         self._pool = pool
+        self._timeout = timeout
         self._conn: Conn | None = None
 
     def __await__(self) -> Generator[Any, None, Conn]:
-        return self._pool.take().__await__()
+        return self._pool.take(self._timeout).__await__()
 
     async def __aenter__(self) -> Conn:
-        self._conn = await self._pool.take()
+        self._conn = await self._pool.take(self._timeout)
         return self._conn
 
     async def __aexit__(self, *exc: object) -> None:

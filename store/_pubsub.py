@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import asyncpg
 import structlog
 
+from migrations._dsn import Dsn
 from store._query import Kind, Param, Query
 from store._sqlstate import unavailable
 from store.errors import InvalidChannel, PayloadTooLarge, PubSubClosed
@@ -311,7 +312,8 @@ class PubSub:
         except (
             OSError,
             TimeoutError,
-            ValueError,  # a malformed DSN
+            ValueError,  # a malformed DSN (MalformedDsn) or a parameter the driver refused
+            OverflowError,
             asyncpg.PostgresError,
             asyncpg.InterfaceError,
         ) as exc:
@@ -404,8 +406,10 @@ class PubSub:
             self._lost.set()
 
     async def _connect(self) -> None:
+        dsn = Dsn.parse(self._dsn)  # the password goes apart, so no message can quote it
         conn = await asyncpg.connect(
-            self._dsn,
+            dsn.without_password(),
+            password=dsn.password,
             timeout=self._connect_timeout,
             statement_cache_size=0,
             server_settings={"application_name": self._application_name},

@@ -8,9 +8,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from store.errors import NotFound
+from store.errors import NotFound, WrongPrimitive
 
-__all__ = ["DriverRunner", "Kind", "Param", "Query", "QueryRunner", "RowT"]
+__all__ = [
+    "PRIMITIVE_KINDS",
+    "DriverRunner",
+    "Kind",
+    "Param",
+    "Query",
+    "QueryRunner",
+    "RowT",
+    "derive",
+]
 
 RowT = TypeVar("RowT")
 
@@ -22,6 +31,18 @@ class Kind(enum.StrEnum):
     MANY = "many"  # a list of rows
     EXEC = "exec"  # nothing
     EXECROWS = "execrows"  # the affected row count
+
+
+#: The query kinds each primitive runs: its own kind, and ``execute_rows`` runs
+#: an ``:exec`` too (it only adds the row count). Layers that decide from a
+#: query refuse any other pairing: a ``:one`` write run by ``execute`` would
+#: skip whatever the layer does with the returned row.
+PRIMITIVE_KINDS: Mapping[str, frozenset[Kind]] = {
+    "fetch_one": frozenset({Kind.ONE}),
+    "fetch_many": frozenset({Kind.MANY}),
+    "execute": frozenset({Kind.EXEC}),
+    "execute_rows": frozenset({Kind.EXECROWS, Kind.EXEC}),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,20 +86,97 @@ class Query(Generic[RowT]):
         return f"<Query {self.name} :{self.kind} at {self.source}>"
 
     def for_update(self) -> Query[RowT]:
-        """This query with ``FOR UPDATE``: the same rows, locked until the transaction ends."""
-        return dataclasses.replace(self, sql=_locking_sql(self.sql))
+        """This query with ``FOR UPDATE``: the same rows, locked until the transaction ends.
 
-    def is_variant_of(self, other: Query[Any]) -> bool:
-        """True when this is ``other`` or ``other.for_update()`` (the same rows, locked).
-
-        Layers use it to accept the locking variant another layer derived under
-        the same name, and nothing else.
+        The variant is made once per query and remembered, so layers recognise
+        it as this query's (see :meth:`is_variant_of`).
         """
-        return self is other or self.sql == other.sql or self.sql == _locking_sql(other.sql)
+        return _derived(self, _locking_sql(self.sql), self.params, self.authorize_filter, True)
+
+    def same_as(self, other: Query[Any]) -> bool:
+        """True when every field of this query equals ``other``'s (decoders by identity)."""
+        return self is other or (
+            self.name == other.name
+            and self.kind is other.kind
+            and self.sql == other.sql
+            and self.params == other.params
+            and self.decode is other.decode
+            and self.source == other.source
+            and self.tables == other.tables
+            and self.mutates == other.mutates
+            and self.authorize_filter == other.authorize_filter
+            and self.doc == other.doc
+            and self.columns == other.columns
+        )
+
+    def differences(self, other: Query[Any]) -> list[str]:
+        """The names of the fields in which this query differs from ``other``."""
+        return [
+            f.name
+            for f in dataclasses.fields(self)
+            if (
+                self.decode is not other.decode
+                if f.name == "decode"
+                else getattr(self, f.name) != getattr(other, f.name)
+            )
+        ]
+
+    def is_variant_of(self, declared: Query[Any], *, derived: bool = False) -> bool:
+        """True when this query may stand for ``declared``.
+
+        That is: it is ``declared``, equal to it in every field, or the locking
+        variant ``declared.for_update()``; with ``derived=True`` also a variant
+        that a layer below derived from it with :func:`derive` (the
+        authorization layer's filtered form). A hand-built query that differs
+        from ``declared`` in any field is none of these.
+        """
+        if self is declared:
+            return True
+        origin = _ORIGINS.get(id(self))
+        if origin is not None and origin[0] is self and (derived or origin[2]):
+            return origin[1].same_as(declared)
+        return self.same_as(declared)
+
+
+# Variants the framework derived from a query, by identity: id(variant) ->
+# (variant, base, locking). Only this module and derive() add to it, so a
+# hand-built Query is never in it. Each (base, sql, params) is made once, so
+# the table grows with the number of distinct variants, not with the calls.
+_ORIGINS: dict[int, tuple[Query[Any], Query[Any], bool]] = {}
+_VARIANTS: dict[tuple[int, str, tuple[Param, ...], str | None], Query[Any]] = {}
+
+
+def _derived(
+    base: Query[RowT],
+    sql: str,
+    params: tuple[Param, ...],
+    authorize_filter: str | None,
+    locking: bool,
+) -> Query[RowT]:
+    key = (id(base), sql, params, authorize_filter)
+    found = _VARIANTS.get(key)
+    origin = None if found is None else _ORIGINS.get(id(found))
+    if found is not None and origin is not None and origin[1] is base:
+        return found
+    variant = dataclasses.replace(base, sql=sql, params=params, authorize_filter=authorize_filter)
+    _VARIANTS[key] = variant
+    _ORIGINS[id(variant)] = (variant, base, locking)
+    return variant
 
 
 def _locking_sql(sql: str) -> str:
     return sql.rstrip().rstrip(";") + "\nFOR UPDATE"
+
+
+def derive(base: Query[RowT], *, sql: str, params: tuple[Param, ...]) -> Query[RowT]:
+    """A layer's variant of ``base`` with other SQL and parameters, recognised as ``base``'s.
+
+    For the framework's layers only (the authorization layer's filtered
+    queries): a layer above accepts it where it accepts ``base`` (see
+    :meth:`Query.is_variant_of` with ``derived=True``). Not exported from
+    ``store``: an application has no reason to call it.
+    """
+    return _derived(base, sql, params, None, False)
 
 
 class QueryRunner:
@@ -107,6 +205,21 @@ class QueryRunner:
         raise NotImplementedError
 
 
+_RUN_BY = {
+    Kind.ONE: "fetch_one",
+    Kind.MANY: "fetch_many",
+    Kind.EXEC: "execute",
+    Kind.EXECROWS: "execute_rows",
+}
+
+
+def wrong_primitive(query: Query[Any], primitive: str) -> WrongPrimitive:
+    """The error for ``query`` run by a ``primitive`` that does not run its kind."""
+    return WrongPrimitive(
+        query.name, primitive, f"it is a :{query.kind} query, run by {_RUN_BY[query.kind]}"
+    )
+
+
 class DriverRunner(QueryRunner):
     """The four primitives over one driver call, ``_call(query, method, args)``.
 
@@ -121,7 +234,16 @@ class DriverRunner(QueryRunner):
         raise NotImplementedError
 
     async def fetch_one(self, query: Query[RowT], args: tuple[object, ...]) -> RowT:
-        """Run a ``:one`` query; raises ``NotFound`` when no row comes back."""
+        """Run a ``:one`` query.
+
+        Raises:
+            NotFound: no row came back.
+            WrongPrimitive: ``query`` is not a ``:one`` query (nothing ran).
+        """
+        # Checked before running (an identity test, free on the hot path):
+        # the statement must not run only for its result to be refused.
+        if query.kind is not Kind.ONE:
+            raise wrong_primitive(query, "fetch_one")
         row = await self._call(query, "fetchrow", args)
         if row is None:
             raise NotFound(query.name)
@@ -129,17 +251,35 @@ class DriverRunner(QueryRunner):
         return query.decode(row)
 
     async def fetch_many(self, query: Query[RowT], args: tuple[object, ...]) -> list[RowT]:
-        """Run a ``:many`` query."""
+        """Run a ``:many`` query.
+
+        Raises:
+            WrongPrimitive: ``query`` is not a ``:many`` query (nothing ran).
+        """
+        if query.kind is not Kind.MANY:
+            raise wrong_primitive(query, "fetch_many")
         rows = await self._call(query, "fetch", args)
         decode = query.decode
         assert decode is not None
         return [decode(row) for row in rows]
 
     async def execute(self, query: Query[None], args: tuple[object, ...]) -> None:
-        """Run an ``:exec`` query."""
+        """Run an ``:exec`` query.
+
+        Raises:
+            WrongPrimitive: ``query`` is not an ``:exec`` query (nothing ran).
+        """
+        if query.kind is not Kind.EXEC:
+            raise wrong_primitive(query, "execute")
         await self._call(query, "execute", args)
 
     async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int:
-        """Run an ``:execrows`` query; returns the affected row count from the command tag."""
+        """Run an ``:execrows`` (or ``:exec``) query; returns the affected row count.
+
+        Raises:
+            WrongPrimitive: ``query`` is a ``:one`` or ``:many`` query (nothing ran).
+        """
+        if query.kind is not Kind.EXECROWS and query.kind is not Kind.EXEC:
+            raise wrong_primitive(query, "execute_rows")
         status: str = await self._call(query, "execute", args)
         return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0

@@ -135,6 +135,7 @@ async def connect_with_replica(
     poison_mode: PoisonMode = "raise",
     slow_query_ms: float = 500.0,
     constraints: Mapping[str, enum.Enum] = CONSTRAINTS,
+    values_in_errors: bool = False,
 ) -> ReplicaRoutingStore:
     """Open pools on a primary and its replica and return a routing store over both.
 
@@ -155,6 +156,7 @@ async def connect_with_replica(
         poison_mode=poison_mode,
         slow_query_ms=slow_query_ms,
         constraints=constraints,
+        values_in_errors=values_in_errors,
     )
     try:
         size = replica_max_size or max_size
@@ -176,5 +178,6 @@ async def connect_with_replica(
         slow_query_ms=slow_query_ms,
         acquire_timeout=acquire_timeout,
         poison_key=primary.poison_key,
+        values_in_errors=values_in_errors,
     )
     return ReplicaRoutingStore(primary, replica, primary_only=primary_only)

@@ -7,11 +7,16 @@ database problem comes through :func:`translate`.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
-from urllib.parse import urlsplit
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import asyncpg
 
+from migrations._dsn import Dsn
+from migrations._server_errors import key_columns, scrub, value_free_message
+from migrations.errors import MalformedDsn
+from store._query import Query
 from store.errors import (
     CheckViolation,
     ConstraintViolation,
@@ -26,7 +31,7 @@ from store.errors import (
     UniqueViolation,
 )
 
-__all__ = ["RETRYABLE", "is_retryable", "redact", "safe_target", "translate", "unavailable"]
+__all__ = ["RETRYABLE", "is_retryable", "translate", "unavailable"]
 
 #: serialization_failure and deadlock_detected: the transaction may simply be re-run.
 RETRYABLE = frozenset({"40001", "40P01"})
@@ -54,18 +59,50 @@ def _constraint(name: str | None, lookup: Mapping[str, enum.Enum]) -> enum.Enum 
     return lookup.get(name, name)
 
 
+#: asyncpg's wording for an argument its codec refused, before it quotes the value.
+_ARGUMENT = re.compile(r"^invalid input for query argument \$(\d+)")
+
+
 def translate(
-    exc: asyncpg.PostgresError, where: str, constraints: Mapping[str, enum.Enum]
+    exc: asyncpg.PostgresError,
+    where: str,
+    constraints: Mapping[str, enum.Enum],
+    *,
+    query: Query[Any] | None = None,
+    args: Sequence[object] = (),
+    values: bool = False,
 ) -> DatabaseError:
-    """Turn a server error raised while running ``where`` into a txstore error."""
+    """Turn a server error raised while running ``where`` into a txstore error.
+
+    The message names ``where``, the SQLSTATE, and the constraint, table and
+    column when PostgreSQL reports them. Unless ``values`` is true it carries no
+    row or argument value: the DETAIL, HINT and CONTEXT fields are left out, a
+    data exception's message is cut before the value it quotes, and a refused
+    argument is described by its name, type and Python type only. The driver's
+    exception (the cause of the returned error) is scrubbed the same way, and
+    its own cause (the codec's error, which may quote the value) dropped.
+    """
     sqlstate: str = exc.sqlstate or ""
-    detail = getattr(exc, "detail", None)
-    message = f"{where}: {exc}" + (f" ({detail})" if detail else "")
+    columns = _columns(exc)  # before the scrub: read from DETAIL's "Key (...)" part
+    text = str(exc) if values else _value_free_text(exc, query, args)
+    if not values:
+        scrub(exc, text)
+    facts = [f"SQLSTATE {sqlstate}"] if sqlstate else []
+    constraint_name: str | None = getattr(exc, "constraint_name", None)
+    table: str | None = getattr(exc, "table_name", None)
+    if constraint_name:
+        facts.append(f"constraint {constraint_name}")
+    if table:
+        facts.append(f"table {table}")
+    if columns:
+        facts.append(f"column {columns}")
+    message = f"{where}: {text}" + (f" ({', '.join(facts)})" if facts else "")
     if cls := _CONSTRAINTS.get(sqlstate):
         return cls(
             message,
-            constraint=_constraint(getattr(exc, "constraint_name", None), constraints),
-            table=getattr(exc, "table_name", None),
+            constraint=_constraint(constraint_name, constraints),
+            table=table,
+            column=columns,
             sqlstate=sqlstate,
         )
     if sqlstate in RETRYABLE:
@@ -80,31 +117,74 @@ def translate(
     return DatabaseError(message, sqlstate=sqlstate)
 
 
-def safe_target(dsn: str) -> str:
-    """``host:port/db`` of a DSN, with no user name or password."""
-    try:
-        parts = urlsplit(dsn)
-        hostport = parts.netloc.rpartition("@")[2]
-    except ValueError:
-        return "(unparseable DSN)"
-    return f"{hostport or 'localhost'}{parts.path or ''}"
+def _columns(exc: asyncpg.PostgresError) -> str | None:
+    column: str | None = getattr(exc, "column_name", None)
+    if column:
+        return column
+    return key_columns(exc)
 
 
-def redact(dsn: str, text: str) -> str:
-    """``text`` with the DSN's password, if any, replaced by ``***``."""
-    try:
-        password = urlsplit(dsn).password if "://" in dsn else None
-    except ValueError:
-        password = None
-    return text.replace(password, "***") if password else text
+def _value_free_text(
+    exc: asyncpg.PostgresError, query: Query[Any] | None, args: Sequence[object]
+) -> str:
+    primary = str(exc.args[0]) if exc.args else type(exc).__name__
+    if getattr(exc, "severity", None) is None and (found := _ARGUMENT.match(primary)):
+        return _argument_text(int(found.group(1)), exc.__cause__, query, args)
+    return value_free_message(exc, primary)
 
 
-def unavailable(dsn: str, exc: BaseException) -> DatabaseUnavailable:
-    """A connection-level failure, named by host, with a hint and never the password."""
-    target = safe_target(dsn)
-    text = redact(dsn, str(exc))
+def _argument_text(
+    number: int, cause: BaseException | None, query: Query[Any] | None, args: Sequence[object]
+) -> str:
+    """An argument the driver could not encode: its number, name, type, never its value."""
+    param = query.params[number - 1] if query and number <= len(query.params) else None
+    named = f" ({param.name} {param.pg_type})" if param else ""
+    got = f"; got {type(args[number - 1]).__name__}" if number <= len(args) else ""
+    value = args[number - 1] if number <= len(args) else None
+    reason = _reason(cause, value)
+    return f"invalid input for query argument ${number}{named}{got}: {reason}"
+
+
+def _reason(cause: BaseException | None, value: object) -> str:
+    """Why the codec refused a value, in words that cannot quote it.
+
+    Type and range errors speak of types and limits; a Unicode error's reason
+    is fixed text. Anything else (a ValueError quoting a malformed UUID, say)
+    is named by its class only.
+    """
+    if isinstance(cause, UnicodeError) and isinstance(getattr(cause, "reason", None), str):
+        return str(cause.reason)  # type: ignore[attr-defined]  # checked on the line above
+    if isinstance(cause, TypeError | OverflowError):
+        text = str(cause)
+        shown = (str(value), repr(value)) if isinstance(value, str | bytes) else ()
+        if not any(len(s) >= 3 and s in text for s in shown):
+            return text
+    kind = type(cause).__name__ if cause is not None else "refused"
+    return f"{kind} (the value is not shown)"
+
+
+def unavailable(dsn: str | Dsn, exc: BaseException) -> DatabaseUnavailable:
+    """A connection-level failure, named by host, with a hint and never the password.
+
+    ``dsn`` is read by :class:`migrations._dsn.Dsn` (a URL or keyword string);
+    a malformed one (``exc`` a :class:`MalformedDsn`, or unparseable here) is
+    reported with its password masked.
+    """
+    if not isinstance(dsn, Dsn) and not isinstance(exc, MalformedDsn):
+        try:
+            dsn = Dsn.parse(dsn)
+        except MalformedDsn as malformed:
+            exc = malformed
+    if isinstance(exc, MalformedDsn):
+        return DatabaseUnavailable(
+            f"cannot connect to {exc.shown}: the DSN is malformed: {exc.reason}",
+            host=exc.shown,
+        )
+    assert isinstance(dsn, Dsn)  # parsed above, or the malformed case returned
+    target = dsn.target()
+    text = dsn.redact(str(exc))
     if isinstance(exc, ValueError | OverflowError):
-        hint = "the DSN is malformed: postgresql://user:password@host:port/dbname"
+        hint = "the driver refused a DSN parameter; see https://magicstack.github.io/asyncpg"
     elif isinstance(
         exc, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError
     ):

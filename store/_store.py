@@ -77,6 +77,7 @@ async def connect(
     poison_mode: PoisonMode = "raise",
     slow_query_ms: float = 500.0,
     constraints: Mapping[str, enum.Enum] = CONSTRAINTS,
+    values_in_errors: bool = False,
 ) -> PgStore:
     """Open a pool on ``dsn`` and return a :class:`PgStore` over it.
 
@@ -89,7 +90,10 @@ async def connect(
     ``acquire_timeout`` bounds the wait for a pooled connection (30 s unless
     told otherwise; ``None`` waits for ever).
     ``poison_mode="log"`` logs outer-store use inside ``in_tx`` instead of
-    raising, for roll-outs.
+    raising, for roll-outs. ``values_in_errors=True`` lets error messages
+    quote what PostgreSQL and the driver say about the row and the arguments
+    (DETAIL lines, a refused argument's value); leave it off wherever errors
+    are logged, as they then carry password and key hashes.
 
     Raises:
         DatabaseUnavailable: the server is unreachable or refused the login (the
@@ -112,4 +116,5 @@ async def connect(
         poison_mode=poison_mode,
         slow_query_ms=slow_query_ms,
         acquire_timeout=acquire_timeout,
+        values_in_errors=values_in_errors,
     )

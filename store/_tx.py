@@ -113,8 +113,9 @@ def refuse_naive(query: Query[Any], args: tuple[object, ...]) -> None:
     """Refuse a naive ``datetime`` for a ``timestamptz`` parameter.
 
     asyncpg would take it as UTC, so a local wall-clock time (``datetime.now()``)
-    would be stored hours off without a word. Raised as asyncpg's client-side
-    ``DataError`` so it is translated like every other invalid argument.
+    would be stored hours off without a word. Raised the way asyncpg reports an
+    argument its codec refused, so it is translated like every other invalid
+    argument (naming the parameter, never quoting the value).
     """
     for index, (param, value) in enumerate(zip(query.params, args, strict=False), 1):
         if (
@@ -122,9 +123,8 @@ def refuse_naive(query: Query[Any], args: tuple[object, ...]) -> None:
             and value.tzinfo is None
             and param.pg_type == "timestamptz"
         ):
-            raise asyncpg.DataError(
-                f"invalid input for query argument ${index} ({param.name}): {value!r} "
-                "is a naive datetime for a timestamptz parameter; pass an aware datetime "
+            raise asyncpg.DataError(f"invalid input for query argument ${index}") from TypeError(
+                "a naive datetime for a timestamptz parameter; pass an aware datetime "
                 "(datetime.now(datetime.UTC), or .replace(tzinfo=...) on a known zone)"
             )
 
@@ -190,6 +190,7 @@ class TxConn:
     retry: BaseException | None = None  # a serialization failure or deadlock seen anywhere
     savepoints: int = 0
     slow_query_s: float = 0.5
+    values_in_errors: bool = False  # errors may quote row and argument values (opt-in)
     started: float = field(default_factory=time.perf_counter)
     levels: list[Level] = field(default_factory=_first_level)
 
@@ -250,12 +251,20 @@ class PgTxBase(DriverRunner):
         self._c.busy = True
         return self._c.conn
 
-    def _fail(self, exc: BaseException, where: str) -> BaseException:
+    def _fail(
+        self,
+        exc: BaseException,
+        where: str,
+        query: Query[Any] | None = None,
+        args: tuple[object, ...] = (),
+    ) -> BaseException:
         c = self._c
         if is_retryable(exc):
             c.retry = exc
         error: BaseException = (
-            translate(exc, where, c.constraints) if isinstance(exc, asyncpg.PostgresError) else exc
+            translate(exc, where, c.constraints, query=query, args=args, values=c.values_in_errors)
+            if isinstance(exc, asyncpg.PostgresError)
+            else exc
         )
         if c.failed is None:
             c.failed = error
@@ -268,7 +277,7 @@ class PgTxBase(DriverRunner):
             refuse_naive(query, args)
             result = await getattr(conn, method)(query.sql, *args)
         except asyncpg.PostgresError as exc:
-            raise self._fail(exc, query.name) from exc
+            raise self._fail(exc, query.name, query, args) from exc
         except CONNECTION_ERRORS as exc:
             error = self._fail(connection_lost(conn, exc, query.name), query.name)
             if error is exc:
@@ -425,7 +434,7 @@ class PgTxBase(DriverRunner):
             # The savepoint's fate is unknown: only a ROLLBACK of everything is safe.
             error: BaseException
             if isinstance(exc, asyncpg.PostgresError):
-                error = translate(exc, "in_tx", c.constraints)
+                error = translate(exc, "in_tx", c.constraints, values=c.values_in_errors)
             elif isinstance(exc, CONNECTION_ERRORS) and not isinstance(exc, TimeoutError):
                 error = connection_lost(conn, exc, "in_tx")
             else:  # cancelled, or the cancelled statement never settled

@@ -34,10 +34,12 @@ __all__ = [
     "QueryCanceled",
     "SerializationFailure",
     "StatementTimeout",
+    "StoreClosed",
     "StoreError",
     "TransactionAborted",
     "TransactionClosed",
     "UnregisteredLock",
+    "WrongPrimitive",
 ]
 
 
@@ -50,6 +52,16 @@ class StoreError(Exception):
 
 class MisuseError(StoreError):
     """The caller used the store in a way that is always a bug."""
+
+
+class StoreClosed(MisuseError, RuntimeError):
+    """The store (its pool) was closed; nothing can run on it any more.
+
+    Also a ``RuntimeError``, which the pool raised before it had a name.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("cannot run: the store is closed")
 
 
 class _TxMisuse(MisuseError):
@@ -150,6 +162,20 @@ class UnregisteredLock(MisuseError, LookupError):
         self.name = name
 
 
+class WrongPrimitive(MisuseError, TypeError):
+    """A query was run by a primitive that does not run its kind (``fetch_many`` on an ``:exec``).
+
+    Refused before anything runs. The message has the shape the authorization
+    and audit layers use: ``cannot run {query} through {primitive}: {reason}``.
+    """
+
+    def __init__(self, query: str, primitive: str, reason: str) -> None:
+        super().__init__(f"cannot run {query} through {primitive}: {reason}")
+        self.query = query
+        self.primitive = primitive
+        self.reason = reason
+
+
 # -- set-up -------------------------------------------------------------------
 
 
@@ -220,7 +246,10 @@ class ConstraintViolation(DatabaseError):
     """A constraint rejected the row.
 
     ``constraint`` is the generated enum member when the constraint is known to
-    the generated code, else the raw constraint name.
+    the generated code, else the raw constraint name. ``column`` is the column
+    (or the key's columns) when PostgreSQL names it. Neither the message nor
+    any attribute carries the row's values (see docs/design.md, "What errors
+    never carry").
     """
 
     def __init__(
@@ -229,11 +258,13 @@ class ConstraintViolation(DatabaseError):
         *,
         constraint: enum.Enum | str | None,
         table: str | None = None,
+        column: str | None = None,
         sqlstate: str | None = None,
     ) -> None:
         super().__init__(message, sqlstate=sqlstate)
         self.constraint = constraint
         self.table = table
+        self.column = column
 
 
 class UniqueViolation(ConstraintViolation):

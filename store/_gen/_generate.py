@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 
 import migrations
+from migrations._dsn import Dsn
 from store._gen._introspect import Catalog, Described, describe, load_catalog
 from store._gen._model import (
     RESERVED_FIELDS,
@@ -391,11 +392,15 @@ async def generate(
     if found and settings.naming_rule == "on":
         raise GenError(found)
     notes = [str(p) for p in found]
-    await migrate(dsn, migration_dir)
+    await migrate(dsn, migration_dir)  # a malformed or unreachable DSN fails here, masked
+    target = Dsn.parse(dsn)
     # Each connection is one server backend preparing queries; a few overlap
     # the round trips without crowding a small machine.
     workers = 1 if len(parsed) < 50 else 4
-    conns = [await asyncpg.connect(dsn) for _ in range(workers)]
+    conns = [
+        await asyncpg.connect(target.without_password(), password=target.password)
+        for _ in range(workers)
+    ]
     try:
         plan = await build_plan(conns[0], parsed, naming=naming, settings=settings, extra=conns[1:])
     finally:

@@ -89,15 +89,21 @@ def run(args: argparse.Namespace) -> int:
     warnings: list[str] = []
     try:
         outputs = asyncio.run(_outputs(config, args.dsn, warnings))
-    except (GenError, migrations.MigrationError, StoreError, OSError, asyncpg.PostgresError) as exc:
+    except GenError as exc:
         print(f"txstore gen: nothing written:\n{exc}", file=sys.stderr)
+        return 1
+    except (migrations.MigrationError, StoreError, OSError, asyncpg.PostgresError) as exc:
+        # The database (its DSN masked), a migration or the server: one line each.
+        message = " ".join(str(exc).split())
+        print(f"txstore gen: nothing written: {message}", file=sys.stderr)
         return 1
     for warning in warnings:
         print(f"txstore gen: warning: {warning}", file=sys.stderr)
     stale = sorted(
         path
         for path, text in outputs.items()
-        if not path.is_file() or path.read_text(encoding="utf-8") != text
+        # Bytes, not text: a generated file that is not UTF-8 is stale, not a crash.
+        if not path.is_file() or path.read_bytes() != text.encode("utf-8")
     )
     if args.check:
         for path in stale:

@@ -2028,10 +2028,11 @@ LIST_USERS: Query[User] = Query(
     sql="""
 SELECT * FROM users
 WHERE NOT deleted
+  -- strpos, not LIKE: the search is plain text; LIKE wildcards in it match themselves
   AND ($1::text IS NULL
-       OR lower(username) LIKE '%' || lower($1) || '%'
-       OR lower(email) LIKE '%' || lower($1) || '%'
-       OR lower(name) LIKE '%' || lower($1) || '%')
+       OR strpos(lower(username), lower($1)) > 0
+       OR strpos(lower(email), lower($1)) > 0
+       OR strpos(lower(name), lower($1)) > 0)
   AND ($2::user_status IS NULL OR status = $2)
   AND TRUE /*authorize_filter*/
 ORDER BY created_at, id

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -117,7 +119,7 @@ class Project:
     def line_of(self, path: Path, needle: str) -> int:
         """The first line of ``path`` containing ``needle``, or 1 when none does."""
         try:
-            lines = path.read_text().splitlines()
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
             return 1
         return next((n for n, text in enumerate(lines, 1) if needle in text), 1)
@@ -148,7 +150,13 @@ class Project:
         for path in self._python_paths(self.root):
             relpath = path.relative_to(self.root).as_posix()
             try:
-                tree = ast.parse(path.read_text(), filename=relpath)
+                tree = ast.parse(_source_text(path), filename=relpath)
+            except UnicodeDecodeError as error:
+                line = error.object[: error.start].count(b"\n") + 1
+                self.unparsable.append(
+                    (relpath, line, f"not {error.encoding}: byte at offset {error.start}")
+                )
+                continue
             except SyntaxError as error:
                 self.unparsable.append((relpath, error.lineno or 1, error.msg))
                 continue
@@ -158,3 +166,18 @@ class Project:
                 parts.pop()
             result.append(SourceFile(path, relpath, ".".join(parts), is_package, tree))
         return result
+
+
+def _source_text(path: Path) -> str:
+    """A Python file's text, decoded as Python would (UTF-8 unless a coding line says).
+
+    Raises:
+        UnicodeDecodeError: the bytes are not in that encoding.
+        SyntaxError: the coding line names an unknown encoding.
+    """
+    data = path.read_bytes()
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    if encoding == "utf-8-sig":
+        data = data.removeprefix(b"\xef\xbb\xbf")
+        encoding = "utf-8"
+    return data.decode(encoding)

@@ -73,7 +73,7 @@ def _ignored(project: Project, finding: Finding) -> bool:
     path = project.root / finding.path
     if path.suffix != ".py" or not path.is_file():
         return False
-    lines = path.read_text().splitlines()
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     if not 0 < finding.line <= len(lines):
         return False
     match = _INLINE_IGNORE.search(lines[finding.line - 1])

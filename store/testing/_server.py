@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import os
 import socket
@@ -12,10 +13,11 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from migrations._dsn import Dsn
+from migrations.errors import MalformedDsn
 from store._localpg import LocalCluster, PgBinaries, find_binaries
 from store.errors import DatabaseUnavailable, PostgresNotFound
 
@@ -31,8 +33,8 @@ _TEMPLATE_LOCK = 0x7478_7374_6F72_65  # "txstore": serializes template builds ac
 
 
 def _with_db(dsn: str, dbname: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit(parts._replace(path="/" + dbname))
+    # Through the one parser: TXSTORE_TEST_DSN may be a URL or libpq keywords.
+    return dataclasses.replace(Dsn.parse(dsn), database=dbname).url()
 
 
 def _quote_ident(name: str) -> str:
@@ -79,7 +81,8 @@ class TestServer:
 
     # -- databases -------------------------------------------------------------
     async def _admin(self) -> asyncpg.Connection:
-        return await asyncpg.connect(self.admin_dsn)
+        parsed = Dsn.parse(self.admin_dsn)
+        return await asyncpg.connect(parsed.without_password(), password=parsed.password)
 
     async def create_database(self, template: str | None = None) -> str:
         """Create a uniquely named database (a clone of ``template`` when given).
@@ -179,14 +182,20 @@ def _alive(pid: int) -> bool:
 
 async def _reachable(dsn: str) -> None:
     try:
-        conn = await asyncpg.connect(dsn, timeout=10)
-    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-        host = urlsplit(dsn).hostname or "?"
+        target = Dsn.parse(dsn)
+    except MalformedDsn as exc:
+        raise DatabaseUnavailable(f"TXSTORE_TEST_DSN: {exc}", host=exc.shown) from None
+    try:
+        conn = await asyncpg.connect(
+            target.without_password(), password=target.password, timeout=10
+        )
+    except (TimeoutError, OSError, ValueError, asyncpg.PostgresError) as exc:
+        host = target.target()
         raise DatabaseUnavailable(
             f"TXSTORE_TEST_DSN points at {host}, which refused the connection: "
-            f"{type(exc).__name__}: {exc}",
+            f"{type(exc).__name__}: {target.redact(str(exc))}",
             host=host,
-        ) from exc
+        ) from None
     await conn.close()
 
 
@@ -210,7 +219,9 @@ def start_server(*, owner_tag: str | None = None) -> TestServer:
     tag = owner_tag or owner_tag_for(os.getpid())
     if dsn := os.environ.get("TXSTORE_TEST_DSN"):
         _run(_reachable(dsn))
-        return TestServer(admin_dsn=dsn, source="TXSTORE_TEST_DSN", _owner_tag=tag)
+        # Kept as a URL: tests, PgBouncer and the clones read it as one.
+        url = Dsn.parse(dsn).url()
+        return TestServer(admin_dsn=url, source="TXSTORE_TEST_DSN", _owner_tag=tag)
     try:
         binaries = find_binaries()
     except PostgresNotFound as missing:

@@ -6,15 +6,23 @@ import asyncio
 import dataclasses
 import datetime
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 import pytest
 import pytest_asyncio
+import structlog
 
 import store
 from authz import AuthzStore, Subject, as_subject, as_system_restricted, current_subject
-from authz.errors import NotAuthorized
+from authz.errors import NotAuthorized, QueryRefused
+from store import Kind, Query, Store, models
 from store.models import LoginType, User, UserStatus
+from tests.authz._world import World
+
+T = TypeVar("T")
+_PRIMITIVES = ("fetch_one", "fetch_many", "execute", "execute_rows")
+_WHERE = ("store", "transaction", "savepoint")
 
 NOW = datetime.datetime(2026, 2, 1, tzinfo=datetime.UTC)
 _STORE_API = {"fetch_one", "fetch_many", "execute", "execute_rows", "in_tx", "ping", "close"}
@@ -108,3 +116,222 @@ async def test_system_identities_are_not_checked_against_user_rows(pg: store.PgS
     user = await _user(pg, "someone")
     with as_system_restricted():
         assert (await AuthzStore(pg).get_user_by_id(id=user.id)).id == user.id
+
+
+async def _on(s: Store, where: str, run: Callable[[Store], Awaitable[T]]) -> T:
+    """``run`` on the store itself, on a transaction handle, or on a savepoint handle."""
+    if where == "store":
+        return await run(s)
+    if where == "transaction":
+        return await s.in_tx(run)
+
+    async def nested(tx: Store) -> T:
+        return await tx.in_tx(run)
+
+    return await s.in_tx(nested)
+
+
+def _args(query: Query[Any], values: Mapping[str, object]) -> tuple[object, ...]:
+    return tuple(values[p.name] for p in query.params)
+
+
+def _call(
+    primitive: str, query: Query[Any], args: tuple[object, ...]
+) -> Callable[[Store], Awaitable[Any]]:
+    """Run ``query`` with ``primitive`` on whatever handle it is given."""
+
+    async def run(handle: Store) -> Any:
+        return await getattr(handle, primitive)(query, args)
+
+    return run
+
+
+def _denials(events: Iterable[Mapping[str, Any]], query: str) -> int:
+    return sum(1 for e in events if e["event"] == "authorization denied" and e["query"] == query)
+
+
+async def _snapshot(pg: store.PgStore, world: World) -> tuple[object, ...]:
+    ws = await pg.get_workspace_by_id(id=world.ws.id)
+    mine = await pg.list_workspaces(after_created_at=None, after_id=None, limit_rows=100)
+    return ws.name, ws.deleted, ws.last_used_at, sorted(str(w.id) for w in mine)
+
+
+@pytest.mark.parametrize("write", ["insert", "update", "delete", "exec"])
+@pytest.mark.parametrize("where", _WHERE)
+async def test_a_denied_write_raises_and_logs_through_every_primitive(
+    pg: store.PgStore, world: World, write: str, where: str
+) -> None:
+    cases: dict[str, tuple[str, dict[str, object]]] = {
+        "insert": (
+            "insert_workspace",
+            {
+                "id": uuid.uuid4(),
+                "owner_id": world.outsider.id,
+                "organization_id": world.org_a.id,
+                "name": "planted",
+                "autostart_schedule": None,
+                "ttl": None,
+                "created_at": NOW,
+            },
+        ),
+        "update": ("update_workspace_name", {"name": "stolen", "id": world.ws.id}),
+        "delete": ("soft_delete_workspace", {"id": world.ws.id}),
+        "exec": ("update_workspace_last_used_at", {"last_used_at": NOW, "id": world.ws.id}),
+    }
+    name, values = cases[write]
+    query = store.QUERIES[name]
+    args = _args(query, values)
+    guarded = AuthzStore(pg)
+    before = await _snapshot(pg, world)
+    for primitive in _PRIMITIVES:
+        with (
+            as_subject(world.subject(world.outsider)),  # an admin of B only: ws is in A
+            structlog.testing.capture_logs() as events,
+            pytest.raises(NotAuthorized),
+        ):
+            await _on(guarded, where, _call(primitive, query, args))
+        assert _denials(events, name) == 1, (primitive, events)
+        assert await _snapshot(pg, world) == before, primitive
+
+
+async def test_a_write_through_another_primitive_is_refused_even_when_allowed(
+    pg: store.PgStore, world: World
+) -> None:
+    query = store.QUERIES["update_workspace_name"]
+    guarded = AuthzStore(pg)
+    with as_subject(world.subject(world.member_a)):  # the workspace's owner may rename it
+        for primitive in ("execute", "execute_rows", "fetch_many"):
+            with pytest.raises(QueryRefused, match=f"update_workspace_name through {primitive}"):
+                await getattr(guarded, primitive)(query, ("renamed", world.ws.id))
+        assert (await pg.get_workspace_by_id(id=world.ws.id)).name == world.ws.name
+        renamed = await guarded.fetch_one(query, ("renamed", world.ws.id))
+    assert renamed.name == "renamed"
+
+
+def _forged(kind: str, query: Query[Any]) -> Query[Any]:
+    if kind == "relabelled params":
+        names = [p.name for p in query.params]
+        names = names[1:] + names[:1] if len(names) > 1 else ["owner_id"]
+        return dataclasses.replace(
+            query,
+            params=tuple(
+                dataclasses.replace(p, name=n) for p, n in zip(query.params, names, strict=True)
+            ),
+        )
+    if kind == "swapped decode":
+        decode = query.decode
+        assert decode is not None
+        return dataclasses.replace(query, decode=lambda row: decode(row))
+    if kind == "different kind":
+        return dataclasses.replace(query, kind=Kind.MANY if query.mutates is None else Kind.EXEC)
+    if kind == "different sql":
+        return dataclasses.replace(query, sql=query.sql.replace("WHERE id", "WHERE TRUE OR id"))
+    assert kind == "unknown name"
+    return dataclasses.replace(query, name=query.name + "_anywhere")
+
+
+_FORGERIES = [
+    "relabelled params",
+    "swapped decode",
+    "different kind",
+    "different sql",
+    "unknown name",
+]
+
+
+@pytest.mark.parametrize("forgery", _FORGERIES)
+@pytest.mark.parametrize("where", _WHERE)
+async def test_a_forged_query_is_refused_whoever_asks(
+    pg: store.PgStore, world: World, forgery: str, where: str
+) -> None:
+    read = _forged(forgery, store.QUERIES["get_workspace_by_id"])
+    write = _forged(forgery, store.QUERIES["update_workspace_name"])
+    runs = {Kind.ONE: "fetch_one", Kind.MANY: "fetch_many", Kind.EXEC: "execute"}
+    guarded = AuthzStore(pg)
+    with (
+        as_subject(world.subject(world.site_owner)),  # allowed everything the declared queries do
+        structlog.testing.capture_logs() as events,
+    ):
+        with pytest.raises(QueryRefused, match=read.name):
+            await _on(guarded, where, _call(runs[read.kind], read, (world.ws.id,)))
+        with pytest.raises(QueryRefused, match=write.name):
+            await _on(guarded, where, _call(runs[write.kind], write, ("forged", world.ws.id)))
+    assert _denials(events, read.name) == _denials(events, write.name) == 1
+    assert (await pg.get_workspace_by_id(id=world.ws.id)).name == world.ws.name
+
+
+async def test_relabelled_parameters_cannot_create_a_row_for_another_owner(
+    pg: store.PgStore, world: World
+) -> None:
+    declared = store.QUERIES["insert_workspace"]
+    # The policy reads owner_id by name: label the row's id "owner_id" and the
+    # real owner_id column "id", and the check would see the caller as owner.
+    labels = {"id": "owner_id", "owner_id": "id"}
+    forged = dataclasses.replace(
+        declared,
+        params=tuple(
+            dataclasses.replace(p, name=labels.get(p.name, p.name)) for p in declared.params
+        ),
+    )
+    values = {
+        "id": world.member_a.id,
+        "owner_id": world.site_owner.id,
+        "organization_id": world.org_a.id,
+        "name": "planted",
+        "autostart_schedule": None,
+        "ttl": None,
+        "created_at": NOW,
+    }
+    guarded = AuthzStore(pg)
+    with as_subject(world.subject(world.member_a)):  # may create its own workspaces in A
+        with pytest.raises(NotAuthorized):  # not one for another owner
+            await guarded.fetch_one(declared, _args(declared, {**values, "id": uuid.uuid4()}))
+        with pytest.raises(
+            QueryRefused, match=r"differs from the declared insert_workspace \(.*\) in params;"
+        ):
+            await guarded.fetch_one(forged, _args(declared, values))
+    owned = await pg.list_workspaces_by_owner_id(
+        owner_id=world.site_owner.id, limit_rows=10, offset_rows=0
+    )
+    assert owned == []
+
+
+async def test_a_swapped_decoder_cannot_read_another_organizations_row(
+    pg: store.PgStore, world: World
+) -> None:
+    declared = store.QUERIES["get_workspace_by_id"]
+    mine = world.org_b.id
+
+    def as_mine(row: Mapping[str, Any]) -> models.Workspace:
+        return models.Workspace.model_validate({**dict(row), "organization_id": mine})
+
+    forged = dataclasses.replace(declared, decode=as_mine)
+    guarded = AuthzStore(pg)
+    with as_subject(world.subject(world.outsider)):  # an admin of B; ws is in A
+        with pytest.raises(NotAuthorized):
+            await guarded.fetch_one(declared, (world.ws.id,))
+        with pytest.raises(QueryRefused, match="in decode"):
+            await guarded.fetch_one(forged, (world.ws.id,))
+
+
+async def test_a_copy_equal_in_every_field_runs_as_the_declared_query(
+    pg: store.PgStore, world: World
+) -> None:
+    declared = store.QUERIES["get_workspace_by_id"]
+    copy = dataclasses.replace(declared)
+    assert copy is not declared
+    assert copy.same_as(declared)
+    guarded = AuthzStore(pg)
+    with as_subject(world.subject(world.member_a)):
+        assert (await guarded.fetch_one(copy, (world.ws.id,))).id == world.ws.id
+    with as_subject(world.subject(world.outsider)), pytest.raises(NotAuthorized):
+        await guarded.fetch_one(copy, (world.ws.id,))
+
+
+def test_a_hand_built_locking_form_is_not_the_framework_variant() -> None:
+    declared = store.QUERIES["get_workspace_by_id"]
+    assert declared.for_update() is declared.for_update()
+    assert declared.for_update().is_variant_of(declared)
+    by_hand = dataclasses.replace(declared, sql=declared.for_update().sql)
+    assert by_hand.same_as(declared.for_update())
+    assert by_hand.is_variant_of(declared) is False

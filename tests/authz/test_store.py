@@ -12,7 +12,7 @@ import structlog
 import authz
 import store
 from authz._subject import acting
-from authz.errors import NoSubject, NotAuthorized, PolicyError
+from authz.errors import NoSubject, NotAuthorized, PolicyError, QueryRefused
 from store import Store
 from store.errors import NotFound, OuterStoreUsedInTransaction
 from tests.authz._world import World
@@ -179,7 +179,7 @@ async def test_a_query_outside_the_table_is_refused(pg: store.PgStore, world: Wo
     s = authz.AuthzStore(pg)
     known = store.QUERIES["get_workspace_by_id"]
     forged = dataclasses.replace(known, sql="SELECT * FROM workspaces WHERE id = $1 OR TRUE")
-    with authz.as_subject(world.subject(world.site_owner)), pytest.raises(PolicyError):
+    with authz.as_subject(world.subject(world.site_owner)), pytest.raises(QueryRefused):
         await s.fetch_one(forged, (world.ws.id,))
 
 

@@ -175,3 +175,19 @@ async def test_a_negative_timeout_is_refused(dsn: str) -> None:
             await store.connect(dsn, min_size=1, max_size=1, lock_timeout=-0.5)
     finally:
         await pg.close()
+
+
+@pytest.mark.usefixtures("locked")
+async def test_a_timeout_far_below_a_millisecond_is_still_one(dsn: str) -> None:
+    # 1e-10 s rounds (to six decimals of a millisecond) to 0, PostgreSQL's "off".
+    pg = await store.connect(dsn, min_size=1, max_size=1)
+    locking = await store.connect(dsn, min_size=1, max_size=1, lock_timeout=1e-10)
+    try:
+        async with asyncio.timeout(20):
+            assert (await locking.fetch_one(SHOW_TIMEOUTS, ()))["lock_timeout"] == "1ms"
+            with pytest.raises(LockTimeout):
+                await pg.in_tx(lambda tx: tx.execute(SET_COUNTER, ("c", 2)), lock_timeout=1e-10)
+        await assert_pool_clean(pg, dsn)
+    finally:
+        await pg.close()
+        await locking.close()

@@ -116,3 +116,16 @@ def test_the_repository_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["--root", str(REPO)])
     out, _ = capsys.readouterr()
     assert code == 0, out
+
+
+def test_an_undecodable_file_is_one_finding_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write(tmp_path, VIOLATIONS)
+    (tmp_path / "store/_c.py").write_bytes(b"x = 1\n# caf\xe9\n")  # Latin-1, no coding line
+    assert main(["--root", str(tmp_path), "--rule", "imports"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert "store/_c.py:2: syntax: not utf-8: byte at offset 11" in out
+    # The inline-ignore reader reads it too (a finding in it is checked for ignores).
+    (tmp_path / "store/_c.py").write_bytes(b"import authz  # caf\xe9\n")
+    assert main(["--root", str(tmp_path), "--rule", "imports"]) == 1

@@ -5,11 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
+from migrations._dsn import Dsn
 from store import _cli_migrate
+from store._localpg import free_port
 from store.testing import TestServer
+
+#: A password holding every character some DSN form treats specially, and its pieces.
+ODD = "Odd/pw?x#y@z:q w'v\\u"
+ODD_PIECES = (ODD, "Odd/", "pw?x", "x#y", "y@z", "z:q", "w'v", "Odd")
 
 
 def project(root: Path) -> Path:
@@ -105,6 +112,52 @@ async def test_bad_tree_is_reported_by_status(
     (directory / "000001_only_up.up.sql").write_text("SELECT 1;")
     assert await migrate("status", "--dsn", empty_db_dsn) == 1
     assert "000001_only_up.up.sql: missing down file" in capsys.readouterr().err
+
+
+def _keyword(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        f"postgresql://app:{quote(ODD, safe='')}@127.0.0.1:{{port}}/db",
+        f"postgres://app:{quote(ODD, safe='')}@127.0.0.1:{{port}}/db",
+        f"postgresql://app@127.0.0.1:{{port}}/db?password={quote(ODD, safe='')}",
+        f"host=127.0.0.1 port={{port}} user=app dbname=db password={_keyword(ODD)}",
+        f"postgresql://app:{quote(ODD, safe='')}@127.0.0.1:{{port}},127.0.0.1:{{port}}/db",
+        f"postgresql://app:{ODD}@127.0.0.1:{{port}}/db",  # raw: malformed
+        f"postgresql://app:{quote(ODD, safe='')}@127.0.0.1:99999999/db",
+        f"host=127.0.0.1 port={{port}} password='{ODD}",  # the quote is never closed
+    ],
+    ids=["url", "postgres", "query", "keywords", "multi-host", "raw", "huge-port", "unclosed"],
+)
+@pytest.mark.parametrize("command", ["status", "up", "down", "goto", "dump"])
+async def test_no_dsn_form_shows_its_password(
+    in_project: Path, capsys: pytest.CaptureFixture[str], dsn: str, command: str
+) -> None:
+    (in_project / "db/migrations").mkdir(parents=True)
+    argv = [command, "0"] if command == "goto" else [command]
+    assert await migrate(*argv, "--dsn", dsn.replace("{port}", str(free_port()))) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith("txstore migrate: ")
+    assert "cannot connect to the database" in err
+    for piece in ODD_PIECES:
+        assert piece not in err
+
+
+async def test_a_keyword_dsn_with_a_password_migrates(
+    in_project: Path, empty_db_dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = Dsn.parse(empty_db_dsn)
+    keywords = (
+        f"host={url.hosts[0]} port={url.ports[0]} dbname={url.database} "
+        f"user={url.user} password={_keyword(ODD)}"  # the test server trusts, so any goes
+    )
+    (in_project / "db/migrations").mkdir(parents=True)
+    assert await migrate("status", "--dsn", keywords) == 0
+    assert capsys.readouterr().out.startswith("database at 000000")
 
 
 @pytest.mark.parametrize(

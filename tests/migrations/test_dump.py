@@ -16,7 +16,7 @@ from migrations import (
     dump_schema,
     up,
 )
-from migrations._dump import _split_password, normalize_dump
+from migrations._dump import normalize_dump
 from store.testing import TestServer
 
 TREE = {
@@ -116,10 +116,3 @@ def test_normalize_drops_unstable_lines() -> None:
     assert normalize_dump(raw) == (
         "--\n-- PostgreSQL database dump\n--\n\nCREATE TABLE public.t (\n    id integer\n);\n"
     )
-
-
-def test_password_moves_out_of_the_command_line() -> None:
-    dsn, env = _split_password("postgresql://app:s%40cret@db.example:5433/prod?sslmode=require")
-    assert dsn == "postgresql://app@db.example:5433/prod?sslmode=require"
-    assert env == {"PGPASSWORD": "s@cret"}
-    assert _split_password("postgresql://app@db/prod") == ("postgresql://app@db/prod", {})

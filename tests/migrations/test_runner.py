@@ -7,6 +7,8 @@ import hashlib
 import json
 import sys
 import textwrap
+import traceback
+import uuid
 from pathlib import Path
 
 import asyncpg
@@ -287,7 +289,8 @@ async def test_run_time_error_without_position_is_located(
     assert info.value.line == 4
     assert info.value.sqlstate == "23505"
     assert "duplicate key value" in str(info.value)
-    assert "Key (id)=(1) already exists" in str(info.value)
+    assert "(key columns: id)" in str(info.value)  # the key's columns, never its values
+    assert "(1)" not in str(info.value).partition("failed:")[2]
     assert await user_tables(empty_db_dsn) == set()
 
 
@@ -738,3 +741,105 @@ async def test_non_utf8_fixture_and_down_file_are_named(empty_db_dsn: str, tmp_p
     with pytest.raises(UndecodableFile, match=r"create_notes\.down\.sql:1: .* at offset 21"):
         await down(empty_db_dsn, directory=directory, steps=2)
     assert await recorded_versions(empty_db_dsn) == [1, 2, 3]
+
+
+async def test_a_failing_data_migration_never_quotes_the_rows(
+    empty_db_dsn: str, tmp_path: Path
+) -> None:
+    tree = {
+        "000001_users.up.sql": """\
+            CREATE TABLE users (id integer PRIMARY KEY, hashed_password text NOT NULL);
+            INSERT INTO users VALUES (1, 'S3CRET-hash-one'), (2, 'S3CRET-hash-one');
+            """,
+        "000001_users.down.sql": "DROP TABLE users;\n",
+        "000002_unique.up.sql": "CREATE UNIQUE INDEX ON users (hashed_password);\n",
+        "000002_unique.down.sql": "SELECT 1;\n",
+        "000003_check.up.sql": "UPDATE users SET hashed_password = NULL WHERE id = 1;\n",
+        "000003_check.down.sql": "SELECT 1;\n",
+    }
+    directory = write_tree(tmp_path / "m", {k: v for k, v in tree.items() if "3" not in k})
+    await up(empty_db_dsn, directory=directory, target=1)
+    with pytest.raises(MigrationFailed) as unique:
+        await up(empty_db_dsn, directory=directory)
+    assert unique.value.sqlstate == "23505"
+    (directory / "000002_unique.up.sql").write_text("SELECT 1;\n")
+    await execute(empty_db_dsn, "DELETE FROM txstore_migrations WHERE version > 1")
+    write_tree(directory, {k: v for k, v in tree.items() if k.startswith("000003")})
+    with pytest.raises(MigrationFailed) as not_null:
+        await up(empty_db_dsn, directory=directory)
+    assert not_null.value.sqlstate == "23502"
+    for error in (unique.value, not_null.value):
+        said = "".join(traceback.format_exception(error)) + repr(vars(error.__cause__))
+        assert "S3CRET" not in f"{said} {error!r} {error.server_message}"
+        assert error.line == 1
+
+
+async def test_a_failing_cast_or_insert_never_quotes_the_value(
+    empty_db_dsn: str, tmp_path: Path
+) -> None:
+    # Class 22 (data exception): the server's primary message itself quotes the value.
+    tree = {
+        "000001_keys.up.sql": """\
+            CREATE TABLE keys (id integer PRIMARY KEY, token text NOT NULL);
+            INSERT INTO keys VALUES (1, 'S3CRET-token');
+            """,
+        "000001_keys.down.sql": "DROP TABLE keys;\n",
+        "000002_cast.up.sql": (
+            "ALTER TABLE keys ALTER COLUMN token TYPE integer USING token::integer;\n"
+        ),
+        "000002_cast.down.sql": "SELECT 1;\n",
+    }
+    directory = write_tree(tmp_path / "m", tree)
+    await up(empty_db_dsn, directory=directory, target=1)
+    with pytest.raises(MigrationFailed) as cast:
+        await up(empty_db_dsn, directory=directory)
+    (directory / "000002_cast.up.sql").write_text(
+        "INSERT INTO keys VALUES (2, 'x');\n"
+        "INSERT INTO keys (id) SELECT token::integer FROM keys;\n"
+    )
+    with pytest.raises(MigrationFailed) as insert:
+        await up(empty_db_dsn, directory=directory)
+    for error in (cast.value, insert.value):
+        assert error.sqlstate == "22P02"
+        said = "".join(traceback.format_exception(error)) + repr(vars(error.__cause__))
+        assert "S3CRET" not in f"{said} {error!r} {error.server_message}"
+        assert "invalid input syntax for type integer" in str(error)
+    assert insert.value.line == 2
+
+
+async def test_a_role_one_file_takes_is_not_its_fixtures_or_the_ledgers(
+    empty_db_dsn: str, tmp_path: Path
+) -> None:
+    role = f"txstore_r_{uuid.uuid4().hex[:10]}"
+    await execute(
+        empty_db_dsn, f"CREATE ROLE {role} NOLOGIN; GRANT CREATE ON SCHEMA public TO {role}"
+    )
+    try:
+        directory = write_tree(
+            tmp_path / "m",
+            {
+                "000001_owned.up.sql": f"SET ROLE {role};\nCREATE TABLE owned (id integer);\n",
+                "000001_owned.down.sql": "DROP TABLE owned;\n",
+            },
+        )
+        fixtures = write_tree(
+            tmp_path / "f", {"000001_seed.sql": "CREATE TABLE seeded (id integer);\n"}
+        )
+        # The role may not write the ledger: recording the version as it fails.
+        assert await up(empty_db_dsn, directory=directory, fixtures=fixtures) == [1]
+        owners = {
+            row["tablename"]: row["tableowner"]
+            for row in await fetch(
+                empty_db_dsn,
+                "SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public'",
+            )
+        }
+        runner = (await fetch(empty_db_dsn, "SELECT current_user AS u"))[0]["u"]
+        assert owners == {"owned": role, "seeded": runner, "txstore_migrations": runner}
+        assert await recorded_versions(empty_db_dsn) == [1]
+    finally:
+        await execute(
+            empty_db_dsn,
+            f"DROP TABLE IF EXISTS owned; REVOKE CREATE ON SCHEMA public FROM {role}; "
+            f"DROP ROLE {role}",
+        )

@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
+from store import PgStore, connect
 from store._pool import Pool
+from store.errors import DatabaseUnavailable, StoreClosed
 
 
 @pytest_asyncio.fixture
@@ -189,3 +191,62 @@ async def test_a_caller_cancelled_while_a_connection_opens_leaves_it_to_the_pool
         p.put(conn)
     finally:
         await p.close()
+
+
+async def test_a_connection_held_by_hand_waits_a_finite_time(empty_db_dsn: str) -> None:
+    p = await Pool(
+        empty_db_dsn, min_size=1, max_size=1, connect_kwargs={}, acquire_timeout=0.1
+    ).open()
+    try:
+        held = await p.acquire()
+        for waiting in (
+            asyncio.create_task(p.acquire().__aenter__()),  # the pool's own timeout
+            asyncio.create_task(p.acquire(timeout=0.05).__aenter__()),
+        ):
+            done, _ = await asyncio.wait({waiting}, timeout=10)
+            assert waiting in done, "acquire() waited past its timeout"
+            assert isinstance(waiting.exception(), TimeoutError)
+        await p.release(held)
+        async with p.acquire(timeout=None) as again:
+            assert again is held
+    finally:
+        await p.close()
+
+
+async def test_a_server_slow_to_accept_is_not_reported_as_a_full_pool() -> None:
+    # A listener that accepts and never answers: the connect timeout runs out
+    # while the pool has room.
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        pg = PgStore(
+            Pool(
+                f"postgresql://nobody@127.0.0.1:{port}/db",
+                min_size=0,
+                max_size=2,
+                connect_kwargs={"timeout": 0.2},
+            ),
+            acquire_timeout=30,
+        )
+        async with asyncio.timeout(10):
+            with pytest.raises(DatabaseUnavailable) as caught:
+                await pg.ping()
+        assert "no connection free" not in str(caught.value)
+        assert "did not complete a new connection within 0.2 s" in str(caught.value)
+        assert f"127.0.0.1:{port}/db" in str(caught.value)
+    finally:
+        server.close()
+
+
+async def test_a_closed_store_refuses_with_a_store_error(empty_db_dsn: str) -> None:
+    store = await connect(empty_db_dsn, min_size=1, max_size=2)
+    waiting = await store.pool.take()
+    await store.close()
+    for call in (store.ping(), store.pool.take()):
+        with pytest.raises(StoreClosed, match="the store is closed"):
+            await call
+    store.pool.put(waiting)

@@ -21,7 +21,7 @@ from store._localpg import TEST_SETTINGS, LocalCluster
 from store._pg import open_pool
 from store._query import Kind, Query
 from store._replica import ReplicaRoutingStore, connect_with_replica
-from store.errors import DatabaseError, OuterStoreUsedInTransaction
+from store.errors import DatabaseError, NotFound, OuterStoreUsedInTransaction
 from tests.faults._support import cluster_root, persistent_cluster
 
 T0 = datetime.datetime(2024, 3, 1, 12, 0, tzinfo=datetime.UTC)
@@ -134,7 +134,9 @@ async def test_writes_never_reach_the_replica(routing: ReplicaRoutingStore) -> N
         return await tx.fetch_one(IN_RECOVERY, ())
 
     assert await routing.in_tx(write) is False  # a read-write transaction: the primary
-    assert await routing.execute_rows(store.QUERIES["delete_organization"], (uuid.uuid4(),)) == 0
+    # A :one write (run by fetch_one): on the replica it would be refused as read-only.
+    with pytest.raises(NotFound):
+        await routing.fetch_one(store.QUERIES["delete_organization"], (uuid.uuid4(),))
 
 
 async def test_read_only_transactions_run_on_the_replica_unless_serializable(

@@ -144,3 +144,30 @@ async def test_wrong_password_is_named_without_echoing_it(empty_db_dsn: str) -> 
         await store.connect(bad)
     assert "wrong-secret" not in str(caught.value)
     assert caught.value.host.endswith("/no_such_db")
+
+
+async def test_list_users_search_is_plain_text_not_a_like_pattern(pg: store.PgStore) -> None:
+    plain = await _user(pg, "plain")
+    percent = await pg.insert_user(
+        id=uuid.uuid4(),
+        email="per%cent_under\\back@example.com",
+        username="percent",
+        name="Per%cent",
+        hashed_password=b"h",
+        status=UserStatus.ACTIVE,
+        rbac_roles=[],
+        avatar_url=None,
+        login_type=LoginType.PASSWORD,
+        created_at=NOW,
+    )
+
+    async def search(term: str) -> list[uuid.UUID]:
+        found = await pg.list_users(search=term, status=None, limit_rows=10, offset_rows=0)
+        return [u.id for u in found]
+
+    assert await search("%") == [percent.id]
+    assert await search("_") == [percent.id]
+    assert await search("\\") == [percent.id]
+    assert await search("R%C") == [percent.id]  # still case-insensitive
+    assert await search("p_a") == []  # `_` is not "any character"
+    assert await search("LAIN") == [plain.id]

@@ -183,6 +183,27 @@ async def test_every_problem_is_reported_at_once(
     assert "things.sql:7: Gap: parameter $1 is never used" in err
 
 
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "postgresql://app:S3cr/et@127.0.0.1/db",  # a raw '/' in the password
+        "postgresql://app:S3cret@127.0.0.1:99999999/db",
+        "host=127.0.0.1 port=1 password='S3cret pw'",  # nothing listens on port 1
+    ],
+    ids=["raw-slash", "huge-port", "keywords-closed-port"],
+)
+async def test_an_unusable_dsn_is_one_line_without_its_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], dsn: str
+) -> None:
+    config = _project(tmp_path, GOOD)
+    assert await _run(config, dsn, monkeypatch) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("txstore gen: nothing written: ")
+    assert err.count("\n") == 1
+    assert "S3cr" not in err
+    assert not config.generated.exists()
+
+
 async def test_query_file_that_is_not_utf8_is_named_with_line_and_offset(
     empty_db_dsn: str,
     tmp_path: Path,
@@ -198,3 +219,36 @@ async def test_query_file_that_is_not_utf8_is_named_with_line_and_offset(
     assert "latin1.sql:2: not valid UTF-8 (byte 0xe9 at offset 32); save the file as UTF-8" in err
     assert "Traceback" not in err
     assert not config.generated.exists()
+
+
+async def test_a_generated_file_that_is_not_utf8_is_stale_not_a_crash(
+    empty_db_dsn: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = _project(tmp_path, GOOD)
+    assert await _run(config, empty_db_dsn, monkeypatch) == 0
+    (config.generated / "queries.py").write_bytes(b"# caf\xe9\n")
+    capsys.readouterr()
+    assert await _run(config, empty_db_dsn, monkeypatch, check=True) == 1
+    assert capsys.readouterr().err == "stale: generated/queries.py (run `txstore gen`)\n"
+    assert await _run(config, empty_db_dsn, monkeypatch) == 0
+    assert await _run(config, empty_db_dsn, monkeypatch, check=True) == 0
+
+
+async def test_a_migration_that_fails_is_one_line(
+    empty_db_dsn: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = _project(tmp_path, GOOD)
+    (config.migrations / "000002_bad.up.sql").write_text("SELECT 1/0;\n")
+    (config.migrations / "000002_bad.down.sql").write_text("SELECT 1;\n")
+    assert await _run(config, empty_db_dsn, monkeypatch) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("txstore gen: nothing written: ")
+    assert "000002_bad.up.sql:1" in err
+    assert "division by zero" in err
+    assert "Traceback" not in err

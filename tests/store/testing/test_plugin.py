@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import asyncpg
 import pytest
 
+from migrations._dsn import Dsn
 from store.testing import TEST_TIMEZONE, TestServer
 from store.testing._server import owner_tag_for
 
@@ -61,3 +64,31 @@ async def test_abandoned_databases_of_dead_runs_are_dropped(pg_server: TestServe
         assert mine not in dropped, "a live run's database is left alone"
     finally:
         await pg_server.drop_database(mine)
+
+
+async def test_a_keyword_dsn_server_clones_and_connects(pg_server: TestServer) -> None:
+    # TXSTORE_TEST_DSN may be libpq keywords; the per-test clones must work from it.
+    url = Dsn.parse(pg_server.admin_dsn)
+    keywords = " ".join(
+        f"{key}={value}"
+        for key, value in (
+            ("host", url.hosts[0] if url.hosts else "localhost"),
+            ("port", url.ports[0] if url.ports else 5432),
+            ("user", url.user),
+            ("password", url.password),
+            ("dbname", url.database),
+        )
+        if value is not None
+    )
+    server = TestServer(
+        admin_dsn=keywords, source="keywords", _owner_tag=owner_tag_for(os.getpid())
+    )
+    name = await server.create_database()
+    try:
+        conn = await asyncpg.connect(server.dsn(name))
+        try:
+            assert await conn.fetchval("SELECT current_database()") == name
+        finally:
+            await conn.close()
+    finally:
+        await server.drop_database(name)
