@@ -387,12 +387,20 @@ async def generate(
         migrations.MigrationError: the migrations did not apply.
         migrations.SchemaDumpError: pg_dump failed.
     """
-    parsed = parse_queries(queries, root=root, settings=settings)
+    # Parsing is Python work and migrating is the server's: overlap them.
+    parsing = asyncio.ensure_future(
+        asyncio.to_thread(parse_queries, queries, root=root, settings=settings)
+    )
+    try:
+        await migrate(dsn, migration_dir)  # a malformed or unreachable DSN fails here, masked
+    except BaseException:
+        await parsing  # the query files' problems come first, as without the overlap
+        raise
+    parsed = await parsing
     found = [] if settings.naming_rule == "off" else naming_problems(parsed)
     if found and settings.naming_rule == "on":
         raise GenError(found)
     notes = [str(p) for p in found]
-    await migrate(dsn, migration_dir)  # a malformed or unreachable DSN fails here, masked
     target = Dsn.parse(dsn)
     # Each connection is one server backend preparing queries; a few overlap
     # the round trips without crowding a small machine.
