@@ -75,19 +75,28 @@ async def server_dsn(dsn: str | None) -> AsyncIterator[str]:
 RESERVED_CLASSES = frozenset(
     {
         "Any",
+        "Awaitable",
         "BaseModel",
+        "Callable",
         "CheckConstraint",
         "ConfigDict",
         "Field",
         "ForeignKeyConstraint",
+        "Isolation",
         "JsonValue",
         "Kind",
+        "Mapping",
+        "MappingProxyType",
         "Param",
         "Protocol",
         "Querier",
         "Queries",
         "Query",
         "QueryRunner",
+        "Self",
+        "Store",
+        "T",
+        "TypeVar",
         "UniqueConstraint",
     }
 )

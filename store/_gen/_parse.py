@@ -76,6 +76,7 @@ RESERVED_METHODS = frozenset(
         "close",
         "store",
         "queries",
+        "t",  # its constant T would hide the module's TypeVar
     }
 )
 

@@ -46,3 +46,7 @@ CREATE TABLE oddities (
     code short_code,
     lsn pg_lsn
 );
+
+-- Tables named like what the generated modules import.
+CREATE TABLE stores (id bigint PRIMARY KEY);
+CREATE TABLE mappings (id bigint PRIMARY KEY);

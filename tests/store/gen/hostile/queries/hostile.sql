@@ -38,3 +38,9 @@ INSERT INTO oddities (id) VALUES ($1) RETURNING id;
 
 -- name: Self :many
 SELECT id FROM "x-venue" WHERE "self" = $1 AND "from" = $2 AND "class" = $3;
+
+-- name: T :one
+SELECT * FROM stores WHERE id = $1;
+
+-- name: Mappings :many
+SELECT * FROM mappings;
