@@ -3,37 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-import audit._table as _table_module
 from audit._field import IGNORE, SECRET, Auditable, Field, Problem
 from audit._source import locate
 from audit.errors import NotAuditable, UnclassifiedField
-from store import QUERIES, Query
+from store import Query
 
 __all__ = ["auditable_tables", "check_table", "classification_of", "require_classified"]
 
 
 def check_table(
-    table: Sequence[Auditable] | None = None,
+    table: Sequence[Auditable],
     *,
-    not_audited: Mapping[str, str] | None = None,
-    queries: Mapping[str, Query[Any]] | None = None,
+    not_audited: Mapping[str, str],
+    queries: Mapping[str, Query[Any]],
+    source: Path,
 ) -> list[Problem]:
     """Every unclassified field and every classified field that no longer exists.
 
     Also reports ``IGNORE``/``SECRET`` entries without a reason, a table listed
     twice, and a table that queries write but that is neither classified nor
-    in ``NOT_AUDITED``. Each problem names ``audit/_table.py`` and the line to
-    edit. The arguments default to the shipped table and the generated queries;
-    tests pass variants. Raises nothing: problems are returned.
+    in ``not_audited``. Each problem names ``source`` (the application's file
+    declaring the table) and the line to edit. Raises nothing: problems are
+    returned.
     """
-    table = _table_module.TABLE if table is None else table
-    not_audited = _table_module.NOT_AUDITED if not_audited is None else not_audited
-    queries = QUERIES if queries is None else queries
-    where = locate(_table_module)
+    where = locate(source)
     problems: list[Problem] = []
 
     def problem(line: int, message: str) -> None:
@@ -93,26 +91,30 @@ def _written_tables(queries: Iterable[Query[Any]]) -> dict[str, set[str]]:
     return written
 
 
-def auditable_tables(table: Sequence[Auditable] | None = None) -> dict[str, Auditable]:
+def auditable_tables(table: Sequence[Auditable]) -> dict[str, Auditable]:
     """Table name -> its classification entry."""
-    return {e.table: e for e in (_table_module.TABLE if table is None else table)}
+    return {e.table: e for e in table}
 
 
-def classification_of(model: type[BaseModel]) -> dict[str, Field]:
+def classification_of(
+    model: type[BaseModel], table: Sequence[Auditable], where: str = "the classification table"
+) -> dict[str, Field]:
     """The classification of ``model`` (or of the classified model it derives from).
 
     Raises:
-        NotAuditable: neither ``model`` nor a base class of it is in the table.
+        NotAuditable: neither ``model`` nor a base class of it is in ``table``.
         UnclassifiedField: ``model`` has a field the table does not classify.
     """
     for base in model.__mro__:
-        for entry in _table_module.TABLE:
+        for entry in table:
             if entry.model is base:
-                return require_classified(model, entry.classification())
-    raise NotAuditable(f"{model.__name__} has no entry in audit/_table.py")
+                return require_classified(model, entry.classification(), where)
+    raise NotAuditable(f"{model.__name__} has no entry in {where}")
 
 
-def require_classified(model: type[BaseModel], fields: Mapping[str, Field]) -> dict[str, Field]:
+def require_classified(
+    model: type[BaseModel], fields: Mapping[str, Field], where: str = "the classification table"
+) -> dict[str, Field]:
     """``fields``, checked to classify every field of ``model``.
 
     Raises:
@@ -121,7 +123,6 @@ def require_classified(model: type[BaseModel], fields: Mapping[str, Field]) -> d
     missing = [name for name in model.model_fields if name not in fields]
     if missing:
         raise UnclassifiedField(
-            f"{model.__name__} fields {', '.join(missing)} are not classified; "
-            "add them to audit/_table.py"
+            f"{model.__name__} fields {', '.join(missing)} are not classified; add them to {where}"
         )
     return dict(fields)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from store import models
-
 __all__ = ["Audited", "Lookup", "Resource", "Unaudited", "Via"]
 
 
@@ -27,15 +25,16 @@ class Via:
 class Resource:
     """How an audited table's row names itself in an entry.
 
-    ``type`` is ``audit_logs.resource_type``; ``id``, ``target`` (a human
-    readable name) and ``organization`` are attributes of the row, or for the
-    organization a :class:`Via` lookup when the row only points at it.
+    ``type`` is the entry's ``resource_type``; ``id``, ``target`` (a human
+    readable name) and ``org`` (the tenant the entry belongs to, recorded as
+    ``org_id``) are attributes of the row, or for ``org`` a :class:`Via`
+    lookup when the row only points at it.
     """
 
     type: str
     id: str = "id"
     target: str | None = None
-    organization: str | Via | None = None
+    org: str | Via | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +59,14 @@ class Lookup:
 class Audited:
     """Record an entry for each call of this ``:one ... RETURNING *`` mutation.
 
-    An ``INSERT`` is ``create`` with no ``old``; a ``DELETE ... RETURNING *``
-    is ``delete`` with no ``old`` (the returned row is the old one); an
-    ``UPDATE`` names the ``old`` lookup (a soft delete is an ``UPDATE`` with
-    action ``delete``).
+    ``action`` is one of the application's audit actions (a string, or a
+    member of its string enum). An ``INSERT`` is the configuration's create
+    action with no ``old``; a ``DELETE ... RETURNING *`` its delete action with
+    no ``old`` (the returned row is the old one); an ``UPDATE`` names the
+    ``old`` lookup (a soft delete is an ``UPDATE`` with the delete action).
     """
 
-    action: models.AuditAction
+    action: str
     old: Lookup | None = None
 
 

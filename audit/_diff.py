@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, JsonValue
 from pydantic_core import to_jsonable_python
 
-from audit._classify import classification_of, require_classified
+from audit._classify import require_classified
 from audit._field import Field
 
 __all__ = ["Change", "diff", "diff_json", "to_json"]
@@ -52,7 +52,7 @@ def diff(
     old: BaseModel | None,
     new: BaseModel | None,
     *,
-    fields: Mapping[str, Field] | None = None,
+    fields: Mapping[str, Field],
 ) -> dict[str, Change]:
     """The ``TRACK`` and ``SECRET`` fields that differ between ``old`` and ``new``.
 
@@ -60,12 +60,12 @@ def diff(
     and secret field appears. An unchanged field and every ``IGNORE`` field are
     left out, so an empty result means nothing worth an entry changed. Values
     are JSON-ready; a secret field appears as ``Change(secret=True)``.
-    ``fields`` overrides the classification from ``audit/_table.py``.
+    ``fields`` is the model's classification (``audit.Config.classification_of``
+    finds it in the application's table; ``Config.diff`` does both).
 
     Raises:
         TypeError: both rows are None, or they are of different models.
-        NotAuditable: the model has no entry in the classification table.
-        UnclassifiedField: the model has a field the classification lacks.
+        UnclassifiedField: the model has a field ``fields`` does not classify.
     """
     if old is None and new is None:
         raise TypeError("diff needs at least one row")
@@ -74,7 +74,7 @@ def diff(
     row = new if new is not None else old
     assert row is not None
     model = type(row)
-    classified = classification_of(model) if fields is None else require_classified(model, fields)
+    classified = require_classified(model, fields)
     changes: dict[str, Change] = {}
     for name in model.model_fields:
         kind = classified[name]
@@ -92,5 +92,5 @@ def diff(
 
 
 def diff_json(changes: Mapping[str, Change]) -> dict[str, JsonValue]:
-    """A diff as the JSON object stored in ``audit_logs.diff``."""
+    """A diff as the JSON object an audit table stores."""
     return {name: change.to_json() for name, change in changes.items()}

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pydantic import JsonValue
 
 from audit._diff import Change, diff_json
-from store import models
 
 __all__ = ["AuditEntry", "IPAddress", "RequestMetadata", "current_request", "request_metadata"]
 
@@ -69,11 +68,11 @@ class AuditEntry:
     id: uuid.UUID
     time: datetime.datetime
     actor_id: uuid.UUID
-    organization_id: uuid.UUID | None
+    org_id: uuid.UUID | None
     resource_type: str
     resource_id: str
     resource_target: str
-    action: models.AuditAction
+    action: str
     diff: Mapping[str, Change]
     request: RequestMetadata = RequestMetadata()
     query: str = ""  # the query method that made the change
@@ -81,7 +80,7 @@ class AuditEntry:
     additional_fields: Mapping[str, JsonValue] = field(default_factory=dict)
 
     def diff_json(self) -> dict[str, JsonValue]:
-        """The diff as stored in ``audit_logs.diff``; secret fields carry no value."""
+        """The diff as an audit table stores it (JSON); secret fields carry no value."""
         return diff_json(self.diff)
 
     def log_fields(self) -> dict[str, object]:
@@ -90,11 +89,11 @@ class AuditEntry:
             "audit_id": str(self.id),
             "time": self.time.isoformat(),
             "actor_id": str(self.actor_id),
-            "organization_id": str(self.organization_id) if self.organization_id else None,
+            "org_id": str(self.org_id) if self.org_id else None,
             "resource_type": self.resource_type,
             "resource_id": self.resource_id,
             "resource_target": self.resource_target,
-            "action": self.action.value,
+            "action": str(self.action),
             "query": self.query,
             "diff": self.diff_json(),
             "ip": str(self.request.ip) if self.request.ip else None,

@@ -6,17 +6,17 @@ import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import audit._declarations as _declarations_module
 from audit._classify import auditable_tables, check_table
 from audit._declare import Audited, Lookup, Resource, Unaudited, Via
 from audit._field import Auditable, Field, Problem
 from audit._source import locate
 from audit.errors import AuditConfigError
-from store import FRAMEWORK_QUERIES, QUERIES, Kind, Query, models
+from store import FRAMEWORK_QUERIES, Kind, Query
 
-__all__ = ["Plan", "Plans", "check", "check_declarations", "compile_plans"]
+__all__ = ["Plan", "Plans", "check_declarations", "compile_plans"]
 
 _LEADING = re.compile(r"\A(?:\s+|--[^\n]*\n?|/\*.*?\*/)*", re.S)
 
@@ -27,13 +27,13 @@ class Plan:
 
     name: str
     table: str
-    action: models.AuditAction
+    action: str
     resource: Resource
     fields: Mapping[str, Field]
     lookup: Query[Any] | None  # reads the old row (FOR UPDATE when locking)
     lookup_args: tuple[int, ...]  # indices into the mutation's args
     hard_delete: bool  # the mutation returns the deleted (old) row
-    via: Query[Any] | None  # finds the organization through another row
+    via: Query[Any] | None  # finds the org (tenant) through another row
     via_args: tuple[str, ...]  # row attributes, in the via query's parameter order
 
 
@@ -60,14 +60,17 @@ class _Checker:
         self,
         mutations: Mapping[str, Audited | Unaudited],
         resources: Mapping[str, Resource],
-        table: Sequence[Auditable] | None,
+        table: Sequence[Auditable],
         queries: Mapping[str, Query[Any]],
+        source: Path,
+        actions: tuple[str, str],
     ) -> None:
         self.mutations = mutations
         self.resources = resources
         self.tables = auditable_tables(table)
         self.queries = queries
-        self.where = locate(_declarations_module)
+        self.where = locate(source)
+        self.create, self.delete = actions
         self.problems: list[Problem] = []
         self.plans: dict[str, Plan] = {}
 
@@ -78,6 +81,10 @@ class _Checker:
         return self.where.line(
             self.where.keys.get(("MUTATIONS", name)), self.where.assignments.get("MUTATIONS")
         )
+
+    def run_and_report(self) -> list[Problem]:
+        self.run()
+        return self.problems
 
     def run(self) -> None:
         file = self.where.file
@@ -136,18 +143,19 @@ class _Checker:
             )
             return
         statement = _statement(query.sql)
+        create, delete = self.create, self.delete
         expected = {
             "INSERT": (
-                declared.action is models.AuditAction.CREATE and declared.old is None,
-                "an INSERT is Audited(CREATE) with no old lookup",
+                declared.action == create and declared.old is None,
+                f"an INSERT is Audited({create!r}) with no old lookup",
             ),
             "DELETE": (
-                declared.action is models.AuditAction.DELETE and declared.old is None,
-                "a DELETE ... RETURNING * is Audited(DELETE) with no old lookup",
+                declared.action == delete and declared.old is None,
+                f"a DELETE ... RETURNING * is Audited({delete!r}) with no old lookup",
             ),
             "UPDATE": (
-                declared.action is not models.AuditAction.CREATE and declared.old is not None,
-                "an UPDATE is Audited(WRITE or DELETE, Lookup(get query))",
+                declared.action != create and declared.old is not None,
+                f"an UPDATE is Audited(an update action or {delete!r}, Lookup(get query))",
             ),
         }.get(statement, (False, f"cannot audit a {statement or 'blank'} statement"))
         if not expected[0]:
@@ -222,15 +230,15 @@ class _Checker:
         declared = self.resources[table]
         fields = set(self.tables[table].model.model_fields)
         attributes = {"id": declared.id, "target": declared.target}
-        if isinstance(declared.organization, str):
-            attributes["organization"] = declared.organization
+        if isinstance(declared.org, str):
+            attributes["org"] = declared.org
         for role, attribute in attributes.items():
             if attribute is not None and attribute not in fields:
                 self.problem(line, f"RESOURCES[{table!r}].{role}: the row has no {attribute!r}")
         if not re.fullmatch(r"[a-z0-9_]+", declared.type):
             self.problem(line, f"RESOURCES[{table!r}].type must match [a-z0-9_]+")
-        if isinstance(declared.organization, Via):
-            self.via(table, declared.organization, fields, line)
+        if isinstance(declared.org, Via):
+            self.via(table, declared.org, fields, line)
 
     def via(self, table: str, via: Via, fields: set[str], line: int | None) -> None:
         query = self.queries.get(via.query)
@@ -251,60 +259,48 @@ class _Checker:
 
 
 def check_declarations(
-    mutations: Mapping[str, Audited | Unaudited] | None = None,
-    resources: Mapping[str, Resource] | None = None,
+    mutations: Mapping[str, Audited | Unaudited],
+    resources: Mapping[str, Resource],
     *,
-    table: Sequence[Auditable] | None = None,
-    queries: Mapping[str, Query[Any]] | None = None,
+    table: Sequence[Auditable],
+    queries: Mapping[str, Query[Any]],
+    source: Path,
+    actions: tuple[str, str] = ("create", "delete"),
 ) -> list[Problem]:
     """Every writing query of an auditable table without a declaration, and every stale one.
 
     Also checks each declaration against its query (``:one ... RETURNING *``,
     statement vs. action, the old lookup's parameters) and each resource's
-    attributes against the row model. Problems name ``audit/_declarations.py``
-    and the entry's line. Raises nothing: problems are returned.
+    attributes against the row model. ``actions`` are the application's
+    (create, delete) actions. Problems name ``source`` and the entry's line.
+    Raises nothing: problems are returned.
     """
-    checker = _checker(mutations, resources, table, queries)
-    return checker.problems
-
-
-def _checker(
-    mutations: Mapping[str, Audited | Unaudited] | None,
-    resources: Mapping[str, Resource] | None,
-    table: Sequence[Auditable] | None,
-    queries: Mapping[str, Query[Any]] | None,
-) -> _Checker:
-    checker = _Checker(
-        _declarations_module.MUTATIONS if mutations is None else mutations,
-        _declarations_module.RESOURCES if resources is None else resources,
-        table,
-        QUERIES if queries is None else queries,
-    )
-    checker.run()
-    return checker
+    return _Checker(mutations, resources, table, queries, source, actions).run_and_report()
 
 
 def compile_plans(
-    mutations: Mapping[str, Audited | Unaudited] | None = None,
-    resources: Mapping[str, Resource] | None = None,
+    mutations: Mapping[str, Audited | Unaudited],
+    resources: Mapping[str, Resource],
     *,
-    table: Sequence[Auditable] | None = None,
-    queries: Mapping[str, Query[Any]] | None = None,
+    table: Sequence[Auditable],
+    not_audited: Mapping[str, str],
+    queries: Mapping[str, Query[Any]],
+    source: Path,
+    actions: tuple[str, str] = ("create", "delete"),
 ) -> Plans:
     """Check the classification table and the declarations, and compile the plans.
 
     Raises:
         AuditConfigError: any problem; the message lists each with its file and line.
     """
-    checker = _checker(mutations, resources, table, queries)
-    problems = [*check_table(table, queries=queries), *checker.problems]
+    checker = _Checker(mutations, resources, table, queries, source, actions)
+    checker.run()
+    problems = [
+        *check_table(table, not_audited=not_audited, queries=queries, source=source),
+        *checker.problems,
+    ]
     if problems:
         raise AuditConfigError([str(p) for p in problems])
     unaudited = frozenset(n for n, d in checker.mutations.items() if isinstance(d, Unaudited))
     known = {**FRAMEWORK_QUERIES, **checker.queries}
     return Plans(checker.plans, unaudited, frozenset(checker.tables), known)
-
-
-def check() -> list[Problem]:
-    """Both checks, for ``txstore lint``: the classification table and the declarations."""
-    return [*check_table(), *check_declarations()]

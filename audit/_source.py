@@ -9,14 +9,13 @@ from types import ModuleType
 
 __all__ = ["Located", "locate"]
 
-_ROOT = Path(__file__).resolve().parent.parent
-
 
 class Located:
     """Line numbers of one table module: assignments, dict keys, ``Auditable`` calls."""
 
     def __init__(self, path: Path) -> None:
-        self.file = path.relative_to(_ROOT).as_posix() if path.is_relative_to(_ROOT) else str(path)
+        cwd = Path.cwd()
+        self.file = path.relative_to(cwd).as_posix() if path.is_relative_to(cwd) else str(path)
         self.assignments: dict[str, int] = {}
         self.keys: dict[tuple[str, str], int] = {}  # (assigned name, dict key) -> line
         self.tables: dict[str, int] = {}  # Auditable(table=...) -> line
@@ -72,7 +71,9 @@ def _located(path: Path) -> Located:
     return Located(path)
 
 
-def locate(module: ModuleType) -> Located:
-    """The line map of ``module``'s source file (parsed once)."""
-    assert module.__file__ is not None
-    return _located(Path(module.__file__).resolve())
+def locate(source: ModuleType | Path) -> Located:
+    """The line map of a module's source file, or of a file (parsed once)."""
+    if isinstance(source, ModuleType):
+        assert source.__file__ is not None
+        source = Path(source.__file__)
+    return _located(source.resolve())

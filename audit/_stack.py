@@ -1,12 +1,13 @@
-"""The default layer stack, built by one function: audit → authz → metrics → Postgres."""
+"""The layer stack, built by one function: audit → authz → metrics → Postgres."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from audit._auditors import Auditor
+from audit._config import Config
 from audit._store import AuditStore
-from authz import AuthzStore
+from authz import AuthzStore, Model
 from store import Store, connect
 
 if TYPE_CHECKING:  # prometheus_client is an optional extra
@@ -18,21 +19,26 @@ __all__ = ["connect_stack"]
 async def connect_stack(
     dsn: str,
     *,
+    authz: Model,
+    audit: Config,
     auditor: Auditor | None = None,
     metrics: StoreMetrics | None = None,
     **options: Any,
 ) -> AuditStore:
-    """Connect to ``dsn`` and wrap the store in the default layers.
+    """Connect to ``dsn`` and wrap the store in the application's layers.
 
-    ``metrics`` is a ``store.metrics.StoreMetrics`` (the ``txstore[metrics]``
-    extra); without it the metrics layer is left out. ``options`` go to
-    ``store.connect`` (pool sizes, timeouts, ``poison_mode``...). The
-    returned store's ``close()`` closes the pool.
+    ``authz`` is the application's authorization model, ``audit`` its audit
+    configuration (``auditor`` overrides the config's sink). ``metrics`` is a
+    ``store.metrics.StoreMetrics`` (the ``txstore[metrics]`` extra); without it
+    the metrics layer is left out. ``options`` go to ``store.connect`` (pool
+    sizes, timeouts, ``constraints``, ``poison_mode``...). The returned store's
+    ``close()`` closes the pool; wrap it in the application's generated
+    ``Queries`` for typed methods.
 
     Raises:
         store.errors.DatabaseUnavailable: the server cannot be reached.
-        authz.errors.PolicyError, audit.errors.AuditConfigError: a query has no
-            policy or a mutation no audit declaration.
+        audit.errors.AuditConfigError: the audit table or declarations are
+            incomplete or stale.
     """
     pg = await connect(dsn, **options)
     try:
@@ -41,7 +47,7 @@ async def connect_stack(
             from store.metrics import MetricsStore
 
             inner = MetricsStore(pg, metrics)
-        return AuditStore(AuthzStore(inner), auditor)
+        return AuditStore(AuthzStore(inner, authz), audit, auditor)
     except BaseException:
         await pg.close()
         raise

@@ -10,13 +10,14 @@ from typing import Any, NoReturn, TypeVar
 import structlog
 from pydantic import BaseModel
 
-from audit._auditors import Auditor, DatabaseAuditor
+from audit._auditors import Auditor
+from audit._config import Config
 from audit._diff import diff
 from audit._entry import AuditEntry, current_request
-from audit._plan import Plan, Plans, compile_plans
+from audit._plan import Plan, Plans
 from audit.errors import MissingActor, QueryRefused, UndeclaredMutation
 from authz import current_subject
-from store import Isolation, Kind, Queries, Query, Store, errors
+from store import Isolation, Kind, Query, Store, errors
 from store._query import PRIMITIVE_KINDS
 
 __all__ = ["AuditStore", "AuditTx"]
@@ -36,11 +37,12 @@ _RUNS = {
 class _Shared:
     """What every handle of one AuditStore shares: the compiled plans and the auditor."""
 
-    __slots__ = ("auditor", "plans")
+    __slots__ = ("auditor", "file", "plans")
 
-    def __init__(self, plans: Plans, auditor: Auditor) -> None:
+    def __init__(self, plans: Plans, auditor: Auditor, file: str) -> None:
         self.plans = plans
         self.auditor = auditor
+        self.file = file
 
     def resolve(self, query: Query[RowT], primitive: str) -> tuple[Query[RowT], Plan | None]:
         """The declared query ``query`` stands for, and its plan if it is audited.
@@ -76,7 +78,7 @@ class _Shared:
         if plan is None and declared.mutates in plans.tables and name not in plans.unaudited:
             raise UndeclaredMutation(
                 f"{name} writes auditable table {declared.mutates} but has no audit "
-                "declaration in audit/_declarations.py"
+                f"declaration in {self.file}"
             )
         return query, plan
 
@@ -100,7 +102,7 @@ class _Shared:
             id=uuid.uuid4(),
             time=datetime.datetime.now(datetime.UTC),
             actor_id=subject.id,
-            organization_id=await _organization(tx, plan, row),
+            org_id=await _org(tx, plan, row),
             resource_type=resource.type,
             resource_id=str(getattr(row, resource.id)),
             resource_target=_text(getattr(row, resource.target)) if resource.target else "",
@@ -116,7 +118,7 @@ class _Shared:
             audit_id=str(entry.id),
             resource_type=entry.resource_type,
             resource_id=entry.resource_id,
-            action=entry.action.value,
+            action=str(entry.action),
         )
         return row
 
@@ -135,8 +137,8 @@ async def _read(tx: Store, lookup: Query[Any] | None, args: tuple[object, ...]) 
         return None  # the mutation itself reports the missing row
 
 
-async def _organization(tx: Store, plan: Plan, row: BaseModel) -> uuid.UUID | None:
-    found = plan.resource.organization
+async def _org(tx: Store, plan: Plan, row: BaseModel) -> uuid.UUID | None:
+    found = plan.resource.org
     if found is None:
         return None
     if isinstance(found, str):
@@ -155,7 +157,7 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-class _AuditLayer(Queries):
+class _AuditLayer:
     __slots__ = ("_inner", "_shared")
 
     _inner: Store
@@ -246,10 +248,10 @@ class _AuditLayer(Queries):
 class AuditStore(_AuditLayer):
     """A full ``Store`` that records an audit entry for every declared mutation.
 
-    For a mutation declared ``Audited`` in ``audit/_declarations.py`` it reads
-    the old row (locked), runs the mutation, diffs the two by the
-    classification of ``audit/_table.py`` and hands an :class:`AuditEntry` to
-    ``auditor``, all in one transaction: a mutation called outside ``in_tx``
+    For a mutation the application's :class:`audit.Config` declares
+    ``Audited`` it reads the old row (locked), runs the mutation, diffs the two
+    by the config's classification table and hands an :class:`AuditEntry` to
+    the auditor, all in one transaction: a mutation called outside ``in_tx``
     gets a transaction of its own, and the change and its entry commit
     together or not at all. A diff with no tracked field writes no entry.
     Only ``fetch_one`` runs an audited mutation, and only the declared query
@@ -259,8 +261,8 @@ class AuditStore(_AuditLayer):
 
     __slots__ = ()
 
-    def __init__(self, inner: Store, auditor: Auditor | None = None, *, plans: Plans | None = None):
-        """Wrap ``inner``; ``auditor`` defaults to :class:`DatabaseAuditor`.
+    def __init__(self, inner: Store, config: Config, auditor: Auditor | None = None) -> None:
+        """Wrap ``inner`` with ``config``; ``auditor`` overrides ``config.auditor``.
 
         Raises:
             AuditConfigError: the classification table or the declarations are
@@ -268,8 +270,7 @@ class AuditStore(_AuditLayer):
         """
         self._inner = inner
         self._shared = _Shared(
-            compile_plans() if plans is None else plans,
-            DatabaseAuditor() if auditor is None else auditor,
+            config.plans(), config.auditor if auditor is None else auditor, config.file
         )
 
     async def _audited(self, plan: Plan, query: Query[RowT], args: tuple[object, ...]) -> RowT:

@@ -8,14 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from authz import _policies
 from authz._policy import Policy
-from store import FRAMEWORK_QUERIES, QUERIES, Query
+from store import Query
 
-__all__ = ["POLICIES_FILE", "Problem", "check_policies", "relative"]
-
-#: Where policies are declared; every problem names it.
-POLICIES_FILE = Path(_policies.__file__).resolve()
+__all__ = ["Problem", "check_policies", "relative"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +43,7 @@ def _lines(path: Path) -> tuple[dict[str, int], int]:
     entries: dict[str, int] = {}
     table = 1
     for number, line in enumerate(text.splitlines(), 1):
-        if line.startswith("POLICIES"):
+        if re.match(r"\s*(POLICIES|policies)\b", line):
             table = number
         found = re.match(r'\s+"(\w+)":', line)
         if found:
@@ -56,19 +52,14 @@ def _lines(path: Path) -> tuple[dict[str, int], int]:
 
 
 def check_policies(
-    policies: Mapping[str, Policy] | None = None,
-    queries: Mapping[str, Query[Any]] | None = None,
-    *,
-    file: Path = POLICIES_FILE,
+    policies: Mapping[str, Policy], queries: Mapping[str, Query[Any]], *, file: Path
 ) -> list[Problem]:
-    """Every defect of the policy table against the generated queries, by file and line.
+    """Every defect of a policy table against its queries, by ``file`` and line.
 
     A query method without a policy, a policy naming no query, and a policy
     that cannot apply to its query (see each helper's needs) are problems.
-    Called by ``txstore lint`` and by ``AuthzStore`` at construction.
+    ``file`` is where the application declares its policies. Raises nothing.
     """
-    policies = _policies.POLICIES if policies is None else policies
-    queries = {**QUERIES, **FRAMEWORK_QUERIES} if queries is None else queries
     entries, table = _lines(file)
     where = relative(file)
     found: list[Problem] = []
@@ -80,7 +71,7 @@ def check_policies(
                     where,
                     table,
                     f"query method {name} ({query.source}) has no authorization policy; "
-                    f"add an entry to POLICIES in {where} (deny by default)",
+                    f"declare a policy for it in {where} (deny by default)",
                 )
             )
             continue

@@ -36,7 +36,12 @@ class Filters:
         return len(self._cache)
 
     def apply(
-        self, query: Query[Any], resource: Resource, grants: Grants, subject_id: uuid.UUID
+        self,
+        query: Query[Any],
+        resource: Resource,
+        grants: Grants,
+        subject_id: uuid.UUID,
+        action: str = "read",
     ) -> tuple[Query[Any], tuple[object, ...]]:
         """The derived query for these grants and the values to append to its arguments."""
         owner = resource.owner
@@ -52,8 +57,8 @@ class Filters:
             if owner is not None and grants.owned:
                 shape.append("owned")
             if org is not None and len(grants.orgs) == 1:
-                # One organization (the common case) compares with "=", which lets
-                # PostgreSQL walk an (organization_id, created_at) index in order and
+                # One org (the common case) compares with "=", which lets
+                # PostgreSQL walk an (org column, created_at) index in order and
                 # stop at LIMIT; "= ANY(array)" makes it fetch every match and sort.
                 shape.append("org")
                 extra.append(grants.orgs[0])
@@ -63,6 +68,10 @@ class Filters:
             if owner is not None and org is not None and grants.owned_in:
                 shape.append("owned_in")
                 extra.append(list(grants.owned_in))
+            opened = resource.open
+            if grants.open and opened is not None and action in opened.actions:
+                shape.append("open")
+                extra.append(opened.value)
         key = (query.name, id(query), tuple(shape))
         derived = self._cache.get(key)
         if derived is None:
@@ -102,6 +111,12 @@ class Filters:
             else:
                 assert resource.owner is not None
                 terms.append(f"({_col(alias, resource.owner)} = {me} AND {in_orgs})")
+        if "open" in shape:
+            assert resource.open is not None
+            n += 1
+            params.append(Param("authz_open", "unknown"))
+            # No cast: PostgreSQL types the parameter from the column it is compared with.
+            terms.append(f"{_col(alias, resource.open.column)} = ${n}")
         predicate = "(" + " OR ".join(terms) + ")" if terms else "FALSE"
         sql = query.sql.replace(MARKER, f"{predicate} /*authorized*/")
         # Registered as the query's variant, so an audit layer below accepts it.

@@ -15,8 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol, TypeVar, cast
 
-from authz._authorize import assignable
-from authz._rbac import ORG_ROLES, SITE_ROLES, Action, Object
+from authz._rbac import Action, Object, Role
 from authz._subject import Subject
 from authz.errors import UnknownRole
 from store import Kind, Query, Store
@@ -26,9 +25,11 @@ __all__ = [
     "MARKER",
     "Call",
     "Guard",
+    "Open",
     "Policy",
     "Resource",
     "Via",
+    "any_subject",
     "check_args",
     "filtered",
     "insert",
@@ -56,18 +57,36 @@ class Via:
 
 
 @dataclass(frozen=True, slots=True)
+class Open:
+    """A row condition beyond ownership: rows whose ``column`` equals ``value``
+    allow ``actions`` to every user subject (within its scope).
+
+    "Published posts are readable by any signed-in user" is
+    ``Open("published", True)``. It holds for one row (checked on the row a
+    read fetched) and, as ``column = value`` in SQL, for a filtered list.
+    System identities keep to their permission sets.
+    """
+
+    column: str
+    value: object = True
+    actions: frozenset[str] = frozenset({"read"})
+
+
+@dataclass(frozen=True, slots=True)
 class Resource:
     """How an object type's id, owner and organization are read from a row or parameters.
 
     Names are columns of a row or parameters of a query (the generated code
     names parameters after the columns they fill). ``id=()`` stands for every
-    object of the type that the other fields select.
+    object of the type that the other fields select. ``open`` is an optional
+    row condition that grants actions to every user subject.
     """
 
     type: str
     id: tuple[str, ...]
     owner: str | None
     org: str | Via | None
+    open: Open | None = None
 
     def fields(self) -> set[str]:
         """The column or parameter names this resource reads."""
@@ -80,8 +99,8 @@ class Resource:
             names.add(self.org)
         return names
 
-    async def object(self, get: Callable[[str], Any], inner: Store) -> Object:
-        """The object a row (``get=getattr``) or a call's parameters describe.
+    async def object(self, get: Callable[[str], Any], inner: Store, *, row: bool = False) -> Object:
+        """The object a row (``get=getattr``, ``row=True``) or a call's parameters describe.
 
         Raises:
             NotFound: a :class:`Via` row does not exist.
@@ -94,7 +113,10 @@ class Resource:
             org = get(self.org)
         ident = ":".join(str(get(c)) for c in self.id) if self.id else "*"
         owner = None if self.owner is None else get(self.owner)
-        return Object(self.type, ident, owner, org)
+        opened: frozenset[str] = frozenset()
+        if row and self.open is not None and get(self.open.column) == self.open.value:
+            opened = self.open.actions
+        return Object(self.type, ident, owner, org, opened)
 
 
 class Guard(Protocol):
@@ -106,13 +128,21 @@ class Guard(Protocol):
     @property
     def subject(self) -> Subject: ...
 
-    def check(self, query: Query[Any], action: Action, obj: Object) -> None: ...
+    def check(self, query: Query[Any], action: str, obj: Object) -> None: ...
 
-    def deny(self, query: Query[Any], action: Action, obj: Object) -> NoReturn: ...
+    def deny(self, query: Query[Any], action: str, obj: Object) -> NoReturn: ...
 
     def filtered(
-        self, query: Query[Any], resource: Resource, action: Action
+        self, query: Query[Any], resource: Resource, action: str
     ) -> tuple[Query[Any], tuple[object, ...]]: ...
+
+    def roles(self, org: bool) -> Mapping[str, Role]:
+        """The model's organization roles (``org``) or site roles."""
+        ...
+
+    def assignable(self, org_id: Any) -> frozenset[str]:
+        """The roles the subject may grant or take away (site, or in organization ``org_id``)."""
+        ...
 
     @property
     def locked(self) -> dict[tuple[str, tuple[object, ...]], Object] | None:
@@ -164,7 +194,7 @@ class Policy(abc.ABC):
 @dataclass(frozen=True, slots=True)
 class _FetchThenCheck(Policy):
     resource: Resource
-    action: Action
+    action: str
 
     def problems(self, query: Query[Any]) -> list[str]:
         found = (
@@ -172,11 +202,14 @@ class _FetchThenCheck(Policy):
         )
         if query.mutates is not None:
             found.append(f"fetch-then-check would run the write to {query.mutates} before checking")
-        return found + _missing(self.resource.fields(), query.columns, "result columns")
+        needed = self.resource.fields()
+        if self.resource.open is not None:
+            needed.add(self.resource.open.column)
+        return found + _missing(needed, query.columns, "result columns")
 
     async def run(self, g: Guard, query: Query[Any], args: tuple[object, ...], call: Call[T]) -> T:
         row = await call(query, args)
-        obj = await self.resource.object(row.__getattribute__, g.inner)
+        obj = await self.resource.object(row.__getattribute__, g.inner, row=True)
         g.check(query, self.action, obj)
         locked = g.locked
         if locked is not None and _locking(query):
@@ -190,7 +223,7 @@ class _FetchThenCheck(Policy):
 @dataclass(frozen=True, slots=True)
 class _CheckThenRun(Policy):
     resource: Resource
-    action: Action
+    action: str
 
     def problems(self, query: Query[Any]) -> list[str]:
         return _missing(self.resource.fields(), [p.name for p in query.params], "parameters")
@@ -219,7 +252,7 @@ class _FetchCheckMutate(Policy):
     """
 
     resource: Resource
-    action: Action
+    action: str
     get: Query[Any]
 
     def problems(self, query: Query[Any]) -> list[str]:
@@ -228,7 +261,7 @@ class _FetchCheckMutate(Policy):
             found.append(f"{self.get.name} must be a :one read")
         if query.authorize_filter is not None and isinstance(self.resource.org, Via):
             found.append(
-                "a write checked in its WHERE clause needs the organization as a column of the "
+                "a write checked in its WHERE clause needs the org as a column of the "
                 f"written table; remove the authorize_filter marker ({query.source})"
             )
         found += _missing(
@@ -265,7 +298,7 @@ class _FetchCheckMutate(Policy):
     async def _current(self, g: Guard, query: Query[Any], args: tuple[object, ...]) -> Object:
         """The object of the row as it is now; raises ``NotFound`` when there is none."""
         current = await g.inner.fetch_one(self.get, self._get_args(query, args))
-        return await self.resource.object(current.__getattribute__, g.inner)
+        return await self.resource.object(current.__getattribute__, g.inner, row=True)
 
     def describe(self) -> str:
         return f"fetch with {self.get.name}, check {self.action} {self.resource.type}, then run"
@@ -289,7 +322,7 @@ async def _write_where_allowed(
 @dataclass(frozen=True, slots=True)
 class _Filtered(Policy):
     resource: Resource
-    action: Action
+    action: str
 
     def problems(self, query: Query[Any]) -> list[str]:
         found = (
@@ -303,7 +336,7 @@ class _Filtered(Policy):
                 f"WHERE clause ({query.source})"
             )
         if isinstance(self.resource.org, Via):
-            found.append("a filtered list needs the organization as a column of the alias")
+            found.append("a filtered list needs the org as a column of the alias")
         return found
 
     async def run(self, g: Guard, query: Query[Any], args: tuple[object, ...], call: Call[T]) -> T:
@@ -317,7 +350,7 @@ class _Filtered(Policy):
 @dataclass(frozen=True, slots=True)
 class _SystemOnly(Policy):
     type: str
-    action: Action
+    action: str
 
     def problems(self, query: Query[Any]) -> list[str]:
         return []
@@ -357,10 +390,6 @@ class _RoleCeiling(Policy):
     org: str | None
     get: Query[Any] | None
 
-    @property
-    def _known(self) -> Mapping[str, object]:
-        return SITE_ROLES if self.org is None else ORG_ROLES
-
     def problems(self, query: Query[Any]) -> list[str]:
         params = [p.name for p in query.params]
         found = self.policy.problems(query)
@@ -373,11 +402,12 @@ class _RoleCeiling(Policy):
     async def run(self, g: Guard, query: Query[Any], args: tuple[object, ...], call: Call[T]) -> T:
         by_name = _args(query, args)
         new = frozenset(cast("list[str] | None", by_name(self.param)) or ())
-        unknown = sorted(new - set(self._known))
+        known = g.roles(self.org is not None)
+        unknown = sorted(new - known.keys())
         if unknown:
             raise UnknownRole(
                 f"{query.name}: {self.param} names unknown role(s) {', '.join(unknown)}; "
-                f"the roles are {sorted(self._known)}"
+                f"the roles are {sorted(known)}"
             )
         old: frozenset[str] = frozenset()
         if self.get is not None:
@@ -388,7 +418,7 @@ class _RoleCeiling(Policy):
             except NotFound:
                 pass  # the write reports the missing row
         org = by_name(self.org) if self.org else None
-        beyond = (new ^ old) - assignable(g.subject, org)
+        beyond = (new ^ old) - g.assignable(org)
         if beyond:
             g.deny(query, Action.ASSIGN_ROLE, Object("role", ",".join(sorted(beyond)), None, org))
         return await self.policy.run(g, query, args, call)
@@ -420,7 +450,7 @@ def any_subject(reason: str) -> Policy:
     return _AnySubject(reason)
 
 
-def read(resource: Resource, action: Action = Action.READ) -> Policy:
+def read(resource: Resource, action: str = Action.READ) -> Policy:
     """Fetch the one row through the inner store, build its object, check ``action`` (read)."""
     return _FetchThenCheck(resource, action)
 
@@ -430,26 +460,26 @@ def insert(resource: Resource) -> Policy:
     return _CheckThenRun(resource, Action.CREATE)
 
 
-def check_args(resource: Resource, action: Action) -> Policy:
+def check_args(resource: Resource, action: str) -> Policy:
     """Check ``action`` on the object the parameters describe, then run."""
     return _CheckThenRun(resource, action)
 
 
-def site(type: str, action: Action) -> Policy:
+def site(type: str, action: str) -> Policy:
     """Check ``action`` on the whole site's objects of ``type`` (site-level grants only)."""
     return _CheckThenRun(Resource(type, (), None, None), action)
 
 
-def mutate(resource: Resource, action: Action, get: Query[Any]) -> Policy:
+def mutate(resource: Resource, action: str, get: Query[Any]) -> Policy:
     """Fetch the current row with ``get`` (parameters matched by name), check, then run."""
     return _FetchCheckMutate(resource, action, get)
 
 
-def filtered(resource: Resource, action: Action = Action.READ) -> Policy:
+def filtered(resource: Resource, action: str = Action.READ) -> Policy:
     """Replace the query's marker with the subject's predicate over ``resource``'s columns."""
     return _Filtered(resource, action)
 
 
-def system_only(type: str, action: Action) -> Policy:
+def system_only(type: str, action: str) -> Policy:
     """Only a system identity whose permission set lists ``action`` on ``type``."""
     return _SystemOnly(type, action)

@@ -8,22 +8,18 @@ from typing import Any, NoReturn, TypeVar
 
 import structlog
 
-from authz._authorize import authorize, grants
-from authz._check import check_policies
 from authz._filter import Filters
-from authz._policies import POLICIES
+from authz._model import Model
 from authz._policy import Call, Policy, Resource
-from authz._rbac import Action, Object
+from authz._rbac import Action, Object, Role
 from authz._subject import Acting, Subject, acting
-from authz.errors import NoSubject, NotAuthorized, PolicyError, QueryRefused
-from store import FRAMEWORK_QUERIES, QUERIES, Isolation, Kind, Queries, Query, Store
+from authz.errors import NoSubject, NotAuthorized, QueryRefused
+from store import Isolation, Kind, Query, Store
 from store._query import PRIMITIVE_KINDS
-from store.errors import NotFound, OuterStoreUsedInTransaction
-from store.models import UserStatus
+from store.errors import OuterStoreUsedInTransaction
 
 __all__ = ["AuthzStore"]
 
-_GET_USER = QUERIES["get_user_by_id"]
 _RUNS = {
     Kind.ONE: "fetch_one",
     Kind.MANY: "fetch_many",
@@ -40,9 +36,11 @@ _log = structlog.get_logger("txstore.authz")
 class _Table:
     """What a store and every transaction handle it wraps share."""
 
-    policies: Mapping[str, Policy]
-    queries: Mapping[str, Query[Any]]
+    model: Model
     filters: Filters
+    # Plain dicts of the model's read-only mappings: looked up on every query.
+    policies: dict[str, Policy]
+    queries: dict[str, Query[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,23 +49,30 @@ class _Guard:
 
     inner: Store
     bound: Acting
-    filters: Filters
+    table: _Table
     locked: dict[tuple[str, tuple[object, ...]], Object] | None
 
     @property
     def subject(self) -> Subject:
         return self.bound.subject
 
-    def check(self, query: Query[Any], action: Action, obj: Object) -> None:
+    def check(self, query: Query[Any], action: str, obj: Object) -> None:
         decisions = self.bound.decisions
         allowed = decisions.get(action, obj)
         if allowed is None:
-            allowed = authorize(self.bound.subject, action, obj)
+            allowed = self.table.model.authorize(self.bound.subject, action, obj)
             decisions.put(action, obj, allowed)
         if not allowed:
             self.deny(query, action, obj)
 
-    def deny(self, query: Query[Any], action: Action, obj: Object) -> NoReturn:
+    def roles(self, org: bool) -> Mapping[str, Role]:
+        model = self.table.model
+        return model.org_roles if org else model.site_roles
+
+    def assignable(self, org_id: Any) -> frozenset[str]:
+        return self.table.model.assignable(self.bound.subject, org_id)
+
+    def deny(self, query: Query[Any], action: str, obj: Object) -> NoReturn:
         subject = self.bound.subject
         _log.warning(
             "authorization denied",
@@ -81,15 +86,14 @@ class _Guard:
         raise NotAuthorized(query.name, action, obj.type)
 
     def filtered(
-        self, query: Query[Any], resource: Resource, action: Action
+        self, query: Query[Any], resource: Resource, action: str
     ) -> tuple[Query[Any], tuple[object, ...]]:
         subject = self.bound.subject
-        return self.filters.apply(
-            query, resource, grants(subject, action, resource.type), subject.id
-        )
+        grants = self.table.model.grants(subject, action, resource.type)
+        return self.table.filters.apply(query, resource, grants, subject.id, action)
 
 
-class AuthzStore(Queries):
+class AuthzStore:
     """Wraps a ``Store``; every query runs under its declared policy for the current subject.
 
     The subject is read from the context (:func:`authz.as_subject`) at each
@@ -100,31 +104,25 @@ class AuthzStore(Queries):
     name; a ``Query`` object that differs from it, or a primitive that does not
     run its kind, raises :class:`QueryRefused` (a logged ``NotAuthorized``).
 
-    Raises:
-        PolicyError: at construction, when a query method has no policy, a
-            policy names no query, or a policy does not fit its query; the
-            message names each method and the file where policies are declared.
+    ``model`` is the application's :class:`authz.Model`: its queries, policies,
+    roles, system identities and how a subject is revoked. A binding's subject
+    is checked against the model (roles, identities) and for revocation once,
+    on its first call.
     """
 
     __slots__ = ("_inner", "_locked", "_table")
 
-    def __init__(
-        self,
-        inner: Store,
-        *,
-        policies: Mapping[str, Policy] | None = None,
-        queries: Mapping[str, Query[Any]] | None = None,
-    ) -> None:
-        problems = check_policies(policies, queries)
-        if problems:
-            raise PolicyError([str(p) for p in problems])
+    def __init__(self, inner: Store, model: Model) -> None:
+        """Wrap ``inner`` with the checks of ``model``. Raises nothing (the model
+        checked itself when it was built)."""
         self._inner: Store = inner
         self._locked: dict[tuple[str, tuple[object, ...]], Object] | None = None
-        self._table = _Table(
-            POLICIES if policies is None else policies,
-            {**QUERIES, **FRAMEWORK_QUERIES} if queries is None else queries,
-            Filters(),
-        )
+        self._table = _Table(model, Filters(), dict(model.policies), dict(model.queries))
+
+    @property
+    def model(self) -> Model:
+        """The application's authorization model."""
+        return self._table.model
 
     @classmethod
     def _wrap(cls, inner: Store, table: _Table) -> AuthzStore:
@@ -134,22 +132,19 @@ class AuthzStore(Queries):
         store._locked = {}  # a transaction handle: rows it locks stay as read
         return store
 
-    async def _revoked(self, subject: Subject) -> bool:
-        """True when the subject's user row says deleted or not active.
+    async def _admit(self, bound: Acting) -> bool:
+        """Check a binding's subject against the model, then ask the application's
+        revocation (once per binding); True when it is revoked.
 
         Subjects are built by trusted code (authentication), so a role is taken
-        as given; what the database can still say is that the user was deleted
-        or suspended since the session began. System identities have no row.
-        An id with no user row is not a revocation (tests and bootstrap code
-        act as users that were never stored).
+        as given once it exists in the model; what the database can still say
+        is that the subject lost access since its session began.
         """
-        if subject.system is not None:
+        model = self._table.model
+        model.check_subject(bound.subject)
+        if model.revoked is None or bound.subject.system is not None:
             return False
-        try:
-            user = await self._inner.fetch_one(_GET_USER, (subject.id,))
-        except NotFound:
-            return False
-        return bool(user.deleted) or user.status != UserStatus.ACTIVE
+        return await model.revoked(self._inner, bound.subject)
 
     @property
     def derived_queries(self) -> int:
@@ -216,7 +211,7 @@ class AuthzStore(Queries):
         query, policy = self._declared(bound, query, primitive)
         if bound.revoked is None:
             try:
-                bound.revoked = await self._revoked(bound.subject)
+                bound.revoked = await self._admit(bound)
             except OuterStoreUsedInTransaction as misuse:  # name the call that was made
                 raise OuterStoreUsedInTransaction(query.name, misuse.tx_id) from None
         if bound.revoked:
@@ -226,11 +221,11 @@ class AuthzStore(Queries):
                 query=query.name,
             )
             raise NotAuthorized(
-                query.name, Action.READ if query.mutates is None else Action.UPDATE, "user"
+                query.name, Action.READ if query.mutates is None else Action.UPDATE, "subject"
             )
         locked = self._locked
         result = await policy.run(
-            _Guard(self._inner, bound, self._table.filters, locked), query, args, call
+            _Guard(self._inner, bound, self._table, locked), query, args, call
         )
         if locked and query.mutates is not None:
             locked.clear()  # a write may have changed what a remembered object says
@@ -295,7 +290,7 @@ class AuthzStore(Queries):
         if bound is None:
             raise NoSubject("in_tx")
         if bound.revoked is None:
-            bound.revoked = await self._revoked(bound.subject)
+            bound.revoked = await self._admit(bound)
         table = self._table
         return await self._inner.in_tx(
             lambda tx: fn(AuthzStore._wrap(tx, table)),

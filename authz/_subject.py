@@ -9,8 +9,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from authz._rbac import ORG_ROLES, SITE_ROLES, Action, Object, Perms, Scope
-from authz.errors import UnknownRole
+from authz._rbac import Object, Perms, Scope
 
 __all__ = [
     "Acting",
@@ -19,6 +18,7 @@ __all__ = [
     "SystemIdentity",
     "acting",
     "as_subject",
+    "current_decisions",
     "current_subject",
 ]
 
@@ -41,14 +41,13 @@ class SystemIdentity:
 class Subject:
     """The acting principal.
 
-    ``site_roles`` name roles of :data:`SITE_ROLES`; ``org_roles`` maps an
-    organization id to roles of :data:`ORG_ROLES` held there. ``groups`` is
-    carried for policies that need it (no built-in role reads it). ``scope``
+    ``site_roles`` name site roles of the application's model; ``org_roles``
+    maps an organization id to organization roles held there. ``groups`` is
+    carried for policies that need it (no built-in rule reads it). ``scope``
     caps what the roles grant (an API key's scope). ``system`` is set only for
-    system identities, whose subjects have no roles.
-
-    Raises:
-        UnknownRole: a site or organization role name is not defined.
+    system identities, whose subjects have no roles. Role names are checked
+    against the model by :meth:`authz.Model.user` and by ``AuthzStore`` on a
+    binding's first query (:class:`authz.errors.UnknownRole`).
     """
 
     id: uuid.UUID
@@ -59,17 +58,8 @@ class Subject:
     system: SystemIdentity | None = None
 
     def __post_init__(self) -> None:
-        site = frozenset(self.site_roles)
         org = {o: frozenset(r) for o, r in self.org_roles.items()}
-        unknown = sorted(site - SITE_ROLES.keys()) + sorted(
-            {r for rs in org.values() for r in rs} - ORG_ROLES.keys()
-        )
-        if unknown:
-            raise UnknownRole(
-                f"subject {self.id}: unknown role(s) {', '.join(unknown)}; site roles are "
-                f"{sorted(SITE_ROLES)}, organization roles {sorted(ORG_ROLES)}"
-            )
-        object.__setattr__(self, "site_roles", site)
+        object.__setattr__(self, "site_roles", frozenset(self.site_roles))
         object.__setattr__(self, "org_roles", MappingProxyType(org))
         object.__setattr__(self, "groups", frozenset(self.groups))
 
@@ -77,17 +67,13 @@ class Subject:
     def user(
         cls,
         id: uuid.UUID,
-        site_roles: Iterable[str] = ("member",),
+        site_roles: Iterable[str] = (),
         org_roles: Mapping[uuid.UUID, Iterable[str]] | None = None,
         *,
         groups: Iterable[str] = (),
         scope: Scope = Scope.ALL,
     ) -> Subject:
-        """A user subject; members hold ``member`` on the site by default.
-
-        Raises:
-            UnknownRole: a role name is not defined.
-        """
+        """A user subject holding ``site_roles`` and ``org_roles``. Raises nothing."""
         return cls(
             id,
             frozenset(site_roles),
@@ -108,12 +94,12 @@ class DecisionCache:
     __slots__ = ("_d", "hits", "max_size", "misses")
 
     def __init__(self, max_size: int = 4096) -> None:
-        self._d: dict[tuple[Action, Object], bool] = {}
+        self._d: dict[tuple[str, Object], bool] = {}
         self.max_size = max_size
         self.hits = 0
         self.misses = 0
 
-    def get(self, action: Action, obj: Object) -> bool | None:
+    def get(self, action: str, obj: Object) -> bool | None:
         """The cached decision, or None when there is none yet."""
         found = self._d.get((action, obj))
         if found is None:
@@ -122,7 +108,7 @@ class DecisionCache:
             self.hits += 1
         return found
 
-    def put(self, action: Action, obj: Object, allowed: bool) -> None:
+    def put(self, action: str, obj: Object, allowed: bool) -> None:
         """Remember a decision; a full cache starts over rather than grow."""
         if len(self._d) >= self.max_size:
             self._d.clear()
@@ -131,8 +117,8 @@ class DecisionCache:
 
 @dataclass(eq=False, slots=True)
 class Acting:
-    """One binding of a subject: the subject, its decision cache, and whether its
-    user row was checked for revocation (done once per binding)."""
+    """One binding of a subject: the subject, its decision cache, and whether it
+    was checked against the model and for revocation (done once per binding)."""
 
     subject: Subject
     decisions: DecisionCache = field(default_factory=DecisionCache)
@@ -160,6 +146,12 @@ def current_subject() -> Subject | None:
     """The subject bound by the innermost :func:`as_subject` (or system identity), if any."""
     bound = _ACTING.get()
     return None if bound is None else bound.subject
+
+
+def current_decisions() -> DecisionCache | None:
+    """The decision cache of the innermost binding, if any (for metrics and tests)."""
+    bound = _ACTING.get()
+    return None if bound is None else bound.decisions
 
 
 def acting() -> Acting | None:

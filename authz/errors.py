@@ -31,14 +31,14 @@ class AuthzError(Exception):
 class NoSubject(AuthzError):
     """A store call ran with no acting subject bound.
 
-    Bind one with ``with authz.as_subject(subject):`` or a system identity such
-    as ``with authz.as_system_restricted():``.
+    Bind one with ``with authz.as_subject(subject):`` or, for a system
+    identity of the model, ``with authz.as_system(identity):``.
     """
 
     def __init__(self, method: str) -> None:
         super().__init__(
             f"cannot run {method}: no subject; wrap the call in authz.as_subject(...) "
-            "or a system identity such as authz.as_system_restricted()"
+            "or authz.as_system(identity)"
         )
         self.method = method
 
@@ -59,7 +59,7 @@ class UnknownRole(AuthzError, ValueError):
 
 
 class UnknownIdentity(AuthzError, LookupError):
-    """No system identity of that name is registered."""
+    """A system identity that the model does not declare."""
 
 
 class NotAuthorized(NotFound):

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+from workspaces.db import Queries, Workspace
 
 import store
-from store.models import Workspace
 
 Op = Callable[[int], Awaitable[object]]
 
@@ -127,11 +127,11 @@ async def asyncpg_pool(dsn: str, world: World) -> Contender:
     )
 
 
-def store_ops(s: store.Store, world: World, prefix: str) -> dict[str, Op]:
-    """The operations through any txstore layer stack."""
+def store_ops(s: Queries, world: World, prefix: str) -> dict[str, Op]:
+    """The operations through any txstore layer stack, typed by the application's ``Queries``."""
 
     async def tx2(i: int) -> object:
-        async def work(tx: store.Store) -> object:
+        async def work(tx: Queries) -> object:
             user = await tx.get_user_by_id(id=world.user(i))
             await tx.update_user_last_seen_at(id=world.user(i), last_seen_at=NOW)
             return user
@@ -162,7 +162,7 @@ def store_ops(s: store.Store, world: World, prefix: str) -> dict[str, Op]:
 async def txstore_pg(dsn: str, world: World) -> Contender:
     """The bare PgStore: generated methods on its pool."""
     s = await store.connect(dsn, min_size=8, max_size=8)
-    return Contender("txstore PgStore", store_ops(s, world, "t"), s.close)
+    return Contender("txstore PgStore", store_ops(Queries(s), world, "t"), s.close)
 
 
 async def sqlalchemy_core(dsn: str, world: World) -> Contender:

@@ -14,6 +14,9 @@ from collections.abc import Callable
 
 import asyncpg
 from prometheus_client import CollectorRegistry
+from workspaces.auditing import AUDIT
+from workspaces.db import Queries
+from workspaces.policies import MODEL
 
 import store
 from audit import AuditStore
@@ -34,7 +37,7 @@ def _rename(i: int) -> str:
     return f"r{i}x{uuid.uuid4().hex[:10]}"
 
 
-def layered_ops(s: store.Store, world: World, prefix: str) -> dict[str, Op]:
+def layered_ops(s: Queries, world: World, prefix: str) -> dict[str, Op]:
     """The common operations on the acting owner's rows, plus authorized and audited ones."""
     ops = store_ops(s, dataclasses.replace(world, user_ids=[world.list_owner_id]), prefix)
     ops["authz_read"] = lambda i: s.get_workspace_by_id(id=world.workspace(i))
@@ -62,7 +65,8 @@ async def _layered(
 ) -> Contender:
     pg = await store.connect(dsn, min_size=8, max_size=8)
     acting = _acting(world)
-    return Contender(label, layered_ops(build(pg), world, "l"), pg.close, extra={"acting": acting})
+    ops = layered_ops(Queries(build(pg)), world, "l")
+    return Contender(label, ops, pg.close, extra={"acting": acting})
 
 
 async def txstore_pg_layered(dsn: str, world: World) -> Contender:
@@ -76,11 +80,11 @@ async def txstore_metrics(dsn: str, world: World) -> Contender:
 
 
 async def txstore_authz(dsn: str, world: World) -> Contender:
-    return await _layered(dsn, world, "AuthzStore", lambda pg: AuthzStore(pg))
+    return await _layered(dsn, world, "AuthzStore", lambda pg: AuthzStore(pg, MODEL))
 
 
 async def txstore_audit(dsn: str, world: World) -> Contender:
-    return await _layered(dsn, world, "AuditStore", lambda pg: AuditStore(pg))
+    return await _layered(dsn, world, "AuditStore", lambda pg: AuditStore(pg, AUDIT))
 
 
 async def txstore_full(dsn: str, world: World) -> Contender:
@@ -89,7 +93,7 @@ async def txstore_full(dsn: str, world: World) -> Contender:
         dsn,
         world,
         "full stack (audit→authz→metrics→pg)",
-        lambda pg: AuditStore(AuthzStore(MetricsStore(pg, metrics))),
+        lambda pg: AuditStore(AuthzStore(MetricsStore(pg, metrics), MODEL), AUDIT),
     )
 
 

@@ -7,6 +7,7 @@ store numbers; the decision numbers need no database.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import statistics
 import time
@@ -14,16 +15,18 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import structlog
+from workspaces import db
+from workspaces.policies import MODEL
+from workspaces.stack import MIGRATIONS
 
 import authz
 import migrations
 import store
 from authz import Action, Object
-from authz._store import _Guard
+from authz._filter import Filters
+from authz._store import _Guard, _Table
 from authz._subject import Acting
-from store._config import load_config
-from store._localpg import LocalCluster
-from tests.authz import _factories as f
+from store.testing import LocalCluster
 
 
 def _per_call(fn: Callable[[], object], rounds: int = 200_000) -> float:
@@ -39,11 +42,12 @@ def decisions() -> None:
         uuid.uuid4(), ["member", "auditor"], {o: ["org-member", "org-auditor"] for o in orgs}
     )
     obj = Object("workspace", "w", uuid.uuid4(), orgs[-1])
-    query = store.QUERIES["get_workspace_by_id"]
-    guard = _Guard(None, Acting(subject), None, None)  # type: ignore[arg-type]  # check() needs neither
+    query = db.GET_WORKSPACE_BY_ID
+    table = _Table(MODEL, Filters(), dict(MODEL.policies), dict(MODEL.queries))
+    guard = _Guard(None, Acting(subject), table, None)  # type: ignore[arg-type]  # check() needs no store
     cache = authz.DecisionCache()
     cache.put(Action.UPDATE, obj, False)
-    uncached = _per_call(lambda: authz.authorize(subject, Action.UPDATE, obj))
+    uncached = _per_call(lambda: MODEL.authorize(subject, Action.UPDATE, obj))
     hit = _per_call(lambda: cache.get(Action.UPDATE, obj))
     guard.check(query, Action.READ, obj)
     checked = _per_call(lambda: guard.check(query, Action.READ, obj))
@@ -69,31 +73,53 @@ async def _medians(
 
 
 async def stores(dsn: str) -> None:
-    await migrations.up(dsn, directory=load_config().migrations)
-    pg = await store.connect(dsn, min_size=1, max_size=1)
-    org = await f.organization(pg)
-    owner = await f.user(pg)
-    await f.member(pg, org, owner, ["org-member"])
-    workspaces = [await f.workspace(pg, owner, org) for _ in range(10)]
-    guarded = authz.AuthzStore(pg)
+    await migrations.up(dsn, directory=MIGRATIONS)
+    raw = await store.connect(dsn, min_size=1, max_size=1)
+    pg = db.Queries(raw)
+    now = datetime.datetime.now(datetime.UTC)
+    org = await pg.insert_organization(
+        id=uuid.uuid4(), name="bench", display_name="Bench", description="", icon="",
+        is_default=False, created_at=now,
+    )  # fmt: skip
+    owner = await pg.insert_user(
+        id=uuid.uuid4(), email="owner@example.com", username="owner", name="Owner",
+        hashed_password=b"x", status=db.UserStatus.ACTIVE, rbac_roles=["member"],
+        avatar_url=None, login_type=db.LoginType.PASSWORD, created_at=now,
+    )  # fmt: skip
+    await pg.insert_organization_member(
+        organization_id=org.id, user_id=owner.id, roles=["org-member"], created_at=now
+    )
+    workspaces = [
+        await pg.insert_workspace(
+            id=uuid.uuid4(),
+            owner_id=owner.id,
+            organization_id=org.id,
+            name=f"ws-{n}",
+            autostart_schedule=None,
+            ttl=None,
+            created_at=now,
+        )
+        for n in range(10)
+    ]
+    guarded = db.Queries(authz.AuthzStore(raw, MODEL))
     ws = workspaces[0]
 
-    def pk(s: store.Store) -> Callable[[], Awaitable[object]]:
+    def pk(s: db.Queries) -> Callable[[], Awaitable[object]]:
         return lambda: s.get_workspace_by_id(id=ws.id)
 
-    def listed(s: store.Store) -> Callable[[], Awaitable[object]]:
+    def listed(s: db.Queries) -> Callable[[], Awaitable[object]]:
         return lambda: s.list_workspaces_by_organization_id(
             organization_id=org.id, after_created_at=None, after_id=None, limit_rows=10
         )
 
-    with authz.as_subject(authz.Subject.user(owner.id, org_roles={org.id: ["org-member"]})):
+    with authz.as_subject(authz.Subject.user(owner.id, ["member"], {org.id: ["org-member"]})):
         for label, make in (("primary-key read", pk), ("10-row filtered list", listed)):
             bare, checked = await _medians(make(pg), make(guarded))
             print(
                 f"{label:22} PgStore {bare * 1e6:7.1f} us  AuthzStore {checked * 1e6:7.1f} us"
                 f"  (+{(checked - bare) * 1e6:.1f} us)"
             )
-    await pg.close()
+    await raw.close()
 
 
 def main() -> None:

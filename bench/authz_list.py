@@ -17,11 +17,13 @@ import uuid
 
 import asyncpg
 import structlog
+from workspaces.db import Queries
+from workspaces.policies import MODEL
+from workspaces.stack import MIGRATIONS
 
 import migrations
 import store
 from authz import AuthzStore, Subject, as_subject
-from store._config import load_config
 from store._localpg import LocalCluster
 
 ORGS, USERS_PER_ORG, WORKSPACES_PER_USER = 100, 10, 100  # 100,000 workspaces
@@ -37,7 +39,7 @@ LIMIT $3
 
 
 async def seed(dsn: str) -> uuid.UUID:
-    await migrations.up(dsn, directory=load_config().migrations)
+    await migrations.up(dsn, directory=MIGRATIONS)
     conn = await asyncpg.connect(dsn)
     try:
         orgs = [uuid.uuid4() for _ in range(ORGS)]
@@ -107,7 +109,8 @@ async def main() -> None:
         org = await seed(dsn)
         print(f"seeded 100,000 workspaces in {time.perf_counter() - started:.1f} s")
         pg = await store.connect(dsn, min_size=1, max_size=1)
-        guarded = AuthzStore(pg)
+        layer = AuthzStore(pg, MODEL)
+        guarded = Queries(layer)
         pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1, reset=_no_reset)
         assert pool is not None
         subject = Subject.user(uuid.uuid4(), org_roles={org: ("org-admin",)})
@@ -123,9 +126,9 @@ async def main() -> None:
                 lambda: guarded.list_workspaces(after_created_at=None, after_id=None, limit_rows=50)
             )
             hand_us = await _median(lambda: pool.fetch(HAND_SQL, None, None, 50, org))
-            derived_sql = next(iter(guarded._table.filters._cache.values())).sql
+            derived_sql = next(iter(layer._table.filters._cache.values())).sql
             same_us = await _median(lambda: pool.fetch(derived_sql, None, None, 50, org))
-        derived = next(iter(guarded._table.filters._cache.values()))  # the SQL that ran
+        derived = next(iter(layer._table.filters._cache.values()))  # the SQL that ran
         conn = await asyncpg.connect(dsn)
         await conn.execute("SET plan_cache_mode = force_generic_plan")  # as a prepared statement
         values = {"authz_subject_id": subject.id, "authz_org": org, "authz_orgs": [org]}

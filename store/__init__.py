@@ -1,8 +1,7 @@
 """txstore's store: typed queries generated from SQL, and transactions that guard themselves."""
 
-from store import constraints, errors, models
+from store import errors
 from store._framework import FRAMEWORK_QUERIES
-from store._generated.queries import QUERIES, Querier, Queries
 from store._query import Kind, Param, Query, QueryRunner
 from store._replica import ReplicaRoutingStore, connect_with_replica
 from store._store import PgStore, PgTx, Store, connect
@@ -10,22 +9,17 @@ from store._tx import Isolation, PoisonMode
 
 __all__ = [
     "FRAMEWORK_QUERIES",
-    "QUERIES",
     "Isolation",
     "Kind",
     "Param",
     "PgStore",
     "PgTx",
     "PoisonMode",
-    "Querier",
-    "Queries",
     "Query",
     "QueryRunner",
     "ReplicaRoutingStore",
     "Store",
     "connect",
     "connect_with_replica",
-    "constraints",
     "errors",
-    "models",
 ]

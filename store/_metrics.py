@@ -26,7 +26,6 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
         "store metrics need prometheus_client: pip install 'txstore[metrics]'"
     ) from missing
 
-from store._generated.queries import Queries
 from store._pool import Pool
 from store._query import Query, RowT
 from store._store import Store
@@ -128,7 +127,7 @@ def metrics_response(registry: CollectorRegistry | None = None) -> tuple[bytes, 
     return generate_latest(registry if registry is not None else REGISTRY), CONTENT_TYPE_LATEST
 
 
-class MetricsStore(Queries):
+class MetricsStore:
     """A full ``Store`` that times every call of the store below it."""
 
     __slots__ = ("_inner", "_m", "_top")

@@ -14,8 +14,6 @@ import enum
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from store._generated.constraints import CONSTRAINTS
-from store._generated.queries import Queries
 from store._pg import DEFAULT_ACQUIRE_TIMEOUT, open_pool
 from store._query import Kind, Query, RowT
 from store._store import PgStore, Store, connect
@@ -27,7 +25,7 @@ T = TypeVar("T")
 _READS = (Kind.ONE, Kind.MANY)
 
 
-class ReplicaRoutingStore(Queries):
+class ReplicaRoutingStore:
     """A full ``Store`` that sends reads to ``replica`` and everything else to ``primary``.
 
     ``primary_only`` names read queries that must see the primary's latest
@@ -134,7 +132,7 @@ async def connect_with_replica(
     acquire_timeout: float | None = DEFAULT_ACQUIRE_TIMEOUT,
     poison_mode: PoisonMode = "raise",
     slow_query_ms: float = 500.0,
-    constraints: Mapping[str, enum.Enum] = CONSTRAINTS,
+    constraints: Mapping[str, enum.Enum] | None = None,
     values_in_errors: bool = False,
 ) -> ReplicaRoutingStore:
     """Open pools on a primary and its replica and return a routing store over both.

@@ -7,8 +7,6 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol, TypeVar
 
-from store._generated.constraints import CONSTRAINTS
-from store._generated.queries import Querier, Queries
 from store._pg import DEFAULT_ACQUIRE_TIMEOUT, PgStoreBase, open_pool
 from store._query import Query, RowT
 from store._tx import Isolation, PgTxBase, PoisonMode
@@ -18,12 +16,12 @@ __all__ = ["PgStore", "PgTx", "Store", "connect"]
 T = TypeVar("T")
 
 
-class Store(Querier, Protocol):
-    """Every generated query method, the four primitives they are built on, and transactions.
+class Store(Protocol):
+    """The four primitives every query runs through, transactions, and lifecycle.
 
-    Application code calls the typed methods; layers (authorization, audit,
-    metrics) implement the primitives once and inherit the typed methods from
-    the generated ``Queries`` mixin.
+    Every layer (PostgreSQL, metrics, authorization, audit, replica routing)
+    implements it once, generically; an application's typed methods come from
+    its generated ``Queries(store)``, which calls these primitives.
     """
 
     async def fetch_one(self, query: Query[RowT], args: tuple[object, ...]) -> RowT: ...
@@ -49,14 +47,14 @@ class Store(Querier, Protocol):
     async def close(self) -> None: ...
 
 
-class PgTx(Queries, PgTxBase):
+class PgTx(PgTxBase):
     """The transaction handle ``PgStore.in_tx`` passes to its closure."""
 
     __slots__ = ()
 
 
-class PgStore(Queries, PgStoreBase):
-    """The bottom layer: generated queries on an asyncpg pool."""
+class PgStore(PgStoreBase):
+    """The bottom layer: queries on an asyncpg pool."""
 
     _tx_class = PgTx
 
@@ -76,7 +74,7 @@ async def connect(
     acquire_timeout: float | None = DEFAULT_ACQUIRE_TIMEOUT,
     poison_mode: PoisonMode = "raise",
     slow_query_ms: float = 500.0,
-    constraints: Mapping[str, enum.Enum] = CONSTRAINTS,
+    constraints: Mapping[str, enum.Enum] | None = None,
     values_in_errors: bool = False,
 ) -> PgStore:
     """Open a pool on ``dsn`` and return a :class:`PgStore` over it.
@@ -90,7 +88,9 @@ async def connect(
     ``acquire_timeout`` bounds the wait for a pooled connection (30 s unless
     told otherwise; ``None`` waits for ever).
     ``poison_mode="log"`` logs outer-store use inside ``in_tx`` instead of
-    raising, for roll-outs. ``values_in_errors=True`` lets error messages
+    raising, for roll-outs. ``constraints`` is the application's generated
+    ``CONSTRAINTS`` mapping, so violations carry its enum members.
+    ``values_in_errors=True`` lets error messages
     quote what PostgreSQL and the driver say about the row and the arguments
     (DETAIL lines, a refused argument's value); leave it off wherever errors
     are logged, as they then carry password and key hashes.

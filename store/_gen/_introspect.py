@@ -125,12 +125,14 @@ ORDER BY n.nspname, c.relname
 """
 
 _CONSTRAINTS = """
-SELECT 'u', i.relname::text FROM pg_index x
+SELECT 'u', i.relname::text, t.relname::text FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_namespace n ON n.oid = i.relnamespace
+JOIN pg_class t ON t.oid = x.indrelid
 WHERE x.indisunique AND n.nspname <> ALL($1::text[]) AND n.nspname NOT LIKE 'pg\\_%'
 UNION
-SELECT c.contype::text, c.conname::text FROM pg_constraint c
+SELECT c.contype::text, c.conname::text, coalesce(t.relname, '')::text FROM pg_constraint c
 JOIN pg_namespace n ON n.oid = c.connamespace
+LEFT JOIN pg_class t ON t.oid = c.conrelid
 WHERE c.contype IN ('f', 'c') AND n.nspname <> ALL($1::text[]) AND n.nspname NOT LIKE 'pg\\_%'
 ORDER BY 2, 1
 """
@@ -153,7 +155,12 @@ async def load_catalog(conn: asyncpg.Connection, *, exclude_tables: frozenset[st
         if relname in exclude_tables:
             continue
         columns.setdefault((schema, relname), []).append(Column(name, type_oid, not_null))
-    constraints = await conn.fetch(_CONSTRAINTS, list(_SYSTEM_SCHEMAS))
+    # Constraints of excluded tables (the migrations ledger) are tooling's, not the schema's.
+    constraints = [
+        (kind, name)
+        for kind, name, table in await conn.fetch(_CONSTRAINTS, list(_SYSTEM_SCHEMAS))
+        if table not in exclude_tables
+    ]
     relations = await conn.fetch(_VIEWS, list(_SYSTEM_SCHEMAS))
     views = {qualified_name(n, schema): d for n, schema, d in relations if d is not None}
     sequences = frozenset(qualified_name(n, schema) for n, schema, d in relations if d is None)

@@ -10,7 +10,9 @@ None), ``sqlc.slice(name)`` (a list; ``IN (sqlc.slice(x))`` becomes
 ``= ANY($n)``) and positional ``$n``. Positional parameters keep their
 numbers; named ones are numbered after the highest positional one, in order
 of first appearance. A marker line ``-- @authorize_filter [alias]`` (the
-spelling is a setting) becomes ``AND TRUE /*authorize_filter*/``.
+spelling is a setting) becomes ``AND TRUE /*authorize_filter*/``, or
+``WHERE TRUE /*authorize_filter*/`` in a statement with no WHERE clause of its
+own (the authorization predicate is then its only condition).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ __all__ = [
 ]
 
 AUTHORIZE_FILTER_SQL = "AND TRUE /*authorize_filter*/"
+_WHERE_FILTER_SQL = "WHERE TRUE /*authorize_filter*/"
 
 #: The kinds a query file may use, and the run-time kind each one runs as.
 #: ``:execresult`` returns the affected row count, ``:execlastid`` the single
@@ -457,10 +460,8 @@ def _parse_block(
         with contextlib.suppress(parser.ParseError):
             bare = parse_sql(sql.replace(AUTHORIZE_FILTER_SQL, ""))[0].stmt
             if getattr(bare, "whereClause", None) is None:
-                problems.append(
-                    Problem(file, markers[0][0], "authorize_filter marker in a query without WHERE")
-                )
-                return None
+                # The predicate is the statement's only condition: it opens the WHERE clause.
+                sql = sql.replace(AUTHORIZE_FILTER_SQL, _WHERE_FILTER_SQL)
     try:
         stmt = parse_sql(sql)[0].stmt
     except parser.ParseError as exc:
@@ -525,6 +526,7 @@ def _parse_block(
     authorize: str | None = None
     if markers:
         probe = sql.replace(AUTHORIZE_FILTER_SQL, f"AND {_PROBE}")
+        probe = probe.replace(_WHERE_FILTER_SQL, f"WHERE {_PROBE}")
         authorize = _authorize_alias(parse_sql(probe)[0].stmt, markers[0], file, problems)
         if authorize is None:
             return None

@@ -37,6 +37,12 @@ def _sorted(names: Iterable[str]) -> list[str]:
     return sorted(set(names), key=_sort_key)
 
 
+def _import_sorted(names: Iterable[str]) -> list[str]:
+    # ruff's isort compares imported names case-insensitively ("_" before letters),
+    # unlike RUF022's order for __all__.
+    return sorted(set(names), key=lambda n: (_sort_key(n)[0], n.lower(), n))
+
+
 def _str(text: str) -> str:
     """A double-quoted Python string literal."""
     out = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
@@ -275,7 +281,7 @@ def _call(q: QueryPlan) -> str:
     }[q.parsed.kind]
     args = "".join(f"{p.name}, " for p in q.params).rstrip(" ")
     args = f"({args})" if q.params else "()"
-    return f"        return await self.{runner}({q.const}, {args})\n"
+    return f"        return await self.store.{runner}({q.const}, {args})\n"
 
 
 def _query_object(q: QueryPlan) -> str:
@@ -320,11 +326,10 @@ def render_queries(plan: Plan) -> str:
         "from __future__ import annotations\n\n",
         _imports_block(modules, pydantic),
     ]
-    out.append("\nfrom store._query import Kind, Param, Query, QueryRunner\n")
     if from_models:
-        out.append(f"\nfrom .models import {', '.join(from_models)}\n")
-    out.append("\n" + _all(["QUERIES", "Querier", "Queries", *(q.const for q in plan.queries)]))
-    out.append("\n_new = object.__new__\n_set = object.__setattr__\n")
+        out.append(f"\nfrom .models import {', '.join(_import_sorted(from_models))}\n")
+    out.append("\n" + _all(["QUERIES", "Queries", *(q.const for q in plan.queries)]))
+    out.append('\nT = TypeVar("T")\n_new = object.__new__\n_set = object.__setattr__\n')
     for enum in enums:
         out.append(f"{_enum_table(enum)}: dict[str, {enum}] = {{m.value: m for m in {enum}}}\n")
     out.append("\n\ndef _first(r: Any) -> Any:\n    return r[0]\n")
@@ -338,19 +343,11 @@ def render_queries(plan: Plan) -> str:
             )
     out.append("\n")
     out += [_query_object(q) for q in plan.queries]
-    out.append("\nQUERIES: dict[str, Query[Any]] = {\n")
-    out += [f"    {_str(q.method)}: {q.const},\n" for q in plan.queries]
-    out.append("}\n")
-    out.append(
-        "\n\nclass Querier(Protocol):\n"
-        '    """Every query method; each store layer implements it."""\n'
-    )
-    for q in plan.queries:
-        out.append("\n" + _signature(q) + "        ...\n")
-    out.append(
-        '\n\nclass Queries(QueryRunner):\n    """The query methods, written against the'
-        ' four ``QueryRunner`` primitives."""\n\n    __slots__ = ()\n'
-    )
+    out.append("\n#: Every query of the application, by method name.\n")
+    out.append("QUERIES: Mapping[str, Query[Any]] = MappingProxyType(\n    {\n")
+    out += [f"        {_str(q.method)}: {q.const},\n" for q in plan.queries]
+    out.append("    }\n)\n")
+    out.append(_QUERIES_CLASS)
     for q in plan.queries:
         out.append(
             "\n" + _signature(q) + _docstring(q.parsed.doc or q.parsed.name, "        ") + _call(q)
@@ -358,13 +355,56 @@ def render_queries(plan: Plan) -> str:
     return "".join(out)
 
 
+_QUERIES_CLASS = '''
+
+class Queries:
+    """One typed method per query, over any ``store.Store`` (a bare pool or a layer stack).
+
+    ``Queries(store)`` is cheap: it holds the store and nothing else. Each method
+    runs its query through one of the store's four primitives, so every layer
+    of the stack (authorization, audit, metrics) sees it.
+    """
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def in_tx(
+        self,
+        fn: Callable[[Self], Awaitable[T]],
+        *,
+        isolation: Isolation | str | None = None,
+        read_only: bool = False,
+        tx_id: str = "tx",
+        retries: int = 3,
+    ) -> T:
+        """Run ``fn`` in one transaction of the store, handing it a ``Queries`` over the handle.
+
+        Raises whatever the store's ``in_tx`` raises.
+        """
+        cls = type(self)
+        return await self.store.in_tx(
+            lambda tx: fn(cls(tx)),
+            isolation=isolation,
+            read_only=read_only,
+            tx_id=tx_id,
+            retries=retries,
+        )
+'''
+
+
 def _imports_block(modules: set[str], pydantic: set[str]) -> str:
     stdlib, others = _split_modules(modules)
     out = "".join(f"import {m}\n" for m in stdlib)
-    out += "from typing import Any, Protocol\n"
-    third = _third_party(others, pydantic)
-    if third:
-        out += "\n" + third
+    out += "from collections.abc import Awaitable, Callable, Mapping\n"
+    out += "from types import MappingProxyType\n"
+    out += "from typing import Any, Self, TypeVar\n"
+    # Third-party for the application: asyncpg, pydantic and txstore's public names, one block.
+    out += "\n" + "".join(f"import {m}\n" for m in others)
+    if pydantic:
+        out += f"from pydantic import {', '.join(_sorted(pydantic))}\n"
+    out += "from store import Isolation, Kind, Param, Query, Store\n"
     return out
 
 
@@ -376,12 +416,12 @@ def render_init(plan: Plan) -> str:
     constraints = _sorted(
         ["CONSTRAINTS", "CheckConstraint", "ForeignKeyConstraint", "UniqueConstraint"]
     )
-    queries = _sorted(["QUERIES", "Querier", "Queries"])
+    queries = _sorted(["QUERIES", "Queries", *(q.const for q in plan.queries)])
     return (
         f'{HEADER}\n"""Typed code generated from the schema and the query files."""\n\n'
-        f"from .constraints import {', '.join(constraints)}\n"
-        + (f"from .models import {', '.join(models)}\n" if models else "")
-        + f"from .queries import {', '.join(queries)}\n\n"
+        f"from .constraints import {', '.join(_import_sorted(constraints))}\n"
+        + (f"from .models import {', '.join(_import_sorted(models))}\n" if models else "")
+        + f"from .queries import ({', '.join(_import_sorted(queries))})\n\n"
         + _all([*constraints, *models, *queries])
     )
 

@@ -24,7 +24,9 @@ class LintSettings:
     """``[tool.txstore.lint]``: import boundaries, excluded paths and the configured checks.
 
     ``forbidden`` maps a package to the packages it must not import; ``private``
-    lists modules importable only from inside their parent package; ``checks``
+    lists modules importable only from inside their parent package; ``public``
+    lists packages (txstore's, say) whose private ``_name`` modules the project
+    must not import at all, only their public names; ``checks``
     maps a rule id to a ``"module:function"`` returning problems; ``exclude``
     lists paths (relative to the root) whose Python files are not linted;
     ``per_file_ignores`` maps a glob (relative to the root) to rule ids not
@@ -33,6 +35,7 @@ class LintSettings:
 
     forbidden: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     private: tuple[str, ...] = ()
+    public: tuple[str, ...] = ()
     checks: Mapping[str, str] = field(default_factory=dict)
     exclude: tuple[str, ...] = ()
     per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -49,6 +52,7 @@ class LintSettings:
         return cls(
             forbidden={str(k): tuple(_strings(v, f"forbidden.{k}")) for k, v in forbidden.items()},
             private=tuple(_strings(table.get("private", []), "private")),
+            public=tuple(_strings(table.get("public", []), "public")),
             checks=_checks(table.get("checks", {})),
             exclude=tuple(_strings(table.get("exclude", []), "exclude")),
             per_file_ignores={

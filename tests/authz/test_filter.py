@@ -1,21 +1,21 @@
-"""The SQL predicate a subject's grants compile to."""
+"""The SQL predicate a subject's grants compile to (on the reference application's model)."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
-from authz import RESOURCES, Action, Subject
-from authz._authorize import grants
+from workspaces.db import LIST_WORKSPACES
+from workspaces.policies import MODEL, RESOURCES
+
+from authz import Action, Open, Subject
 from authz._filter import Filters
-from store import QUERIES
 
 
-def _derive(subject: Subject) -> tuple[str, tuple[object, ...]]:
-    query = QUERIES["list_workspaces"]
-    resource = RESOURCES["workspace"]
-    derived, extra = Filters().apply(
-        query, resource, grants(subject, Action.READ, resource.type), subject.id
-    )
+def _derive(subject: Subject, open: Open | None = None) -> tuple[str, tuple[object, ...]]:
+    resource = dataclasses.replace(RESOURCES["workspace"], open=open)
+    grants = MODEL.grants(subject, Action.READ, resource.type)
+    derived, extra = Filters().apply(LIST_WORKSPACES, resource, grants, subject.id, Action.READ)
     return derived.sql, extra
 
 
@@ -39,3 +39,13 @@ def test_no_grant_filters_everything_out() -> None:
     sql, extra = _derive(Subject.user(uuid.uuid4(), site_roles=()))
     assert "(FALSE) /*authorized*/" in sql or "FALSE /*authorized*/" in sql
     assert extra == ()
+
+
+def test_an_open_row_condition_becomes_one_more_term_for_user_subjects() -> None:
+    opened = Open("autostart_schedule", "daily")
+    sql, extra = _derive(Subject.user(uuid.uuid4()), opened)
+    assert '("workspaces"."autostart_schedule" = $4) /*authorized*/' in sql
+    assert extra == ("daily",)
+    closed = Open("autostart_schedule", actions=frozenset())
+    sql, extra = _derive(Subject.user(uuid.uuid4()), closed)
+    assert "FALSE /*authorized*/" in sql  # the condition opens no read

@@ -13,9 +13,9 @@ import pytest
 import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from workspaces.db import Queries, models
 
 import store
-from store import models
 from store.errors import DatabaseError
 
 T0 = datetime.datetime(2024, 3, 1, 12, 0, tzinfo=datetime.UTC)
@@ -30,8 +30,8 @@ HOSTILE = [
 
 
 @pytest_asyncio.fixture
-async def pg(db_dsn: str) -> AsyncIterator[store.PgStore]:
-    pg = await store.connect(db_dsn, min_size=1, max_size=2)
+async def pg(db_dsn: str) -> AsyncIterator[Queries]:
+    pg = Queries(await store.connect(db_dsn, min_size=1, max_size=2))
     await pg.insert_user(
         id=USER,
         email="u@example.com",
@@ -47,10 +47,10 @@ async def pg(db_dsn: str) -> AsyncIterator[store.PgStore]:
     try:
         yield pg
     finally:
-        await pg.close()
+        await pg.store.close()
 
 
-async def _org(pg: store.Store, **overrides: Any) -> models.Organization:
+async def _org(pg: Queries, **overrides: Any) -> models.Organization:
     values: dict[str, Any] = {
         "id": uuid.uuid4(),
         "name": f"o{uuid.uuid4().hex[:12]}",
@@ -65,7 +65,7 @@ async def _org(pg: store.Store, **overrides: Any) -> models.Organization:
 
 
 @pytest.mark.parametrize("text", HOSTILE, ids=["quote", "paren", "placeholders", "unicode", "1mb"])
-async def test_hostile_text_is_stored_exactly(pg: store.PgStore, text: str) -> None:
+async def test_hostile_text_is_stored_exactly(pg: Queries, text: str) -> None:
     org = await _org(pg, description=text, display_name=text[:100])
     again = await pg.get_organization_by_id(id=org.id)
     assert again.description == text
@@ -73,12 +73,12 @@ async def test_hostile_text_is_stored_exactly(pg: store.PgStore, text: str) -> N
     assert await pg.get_organization_by_name(name=org.name) == again
 
 
-async def test_a_nul_in_text_is_a_clear_error_and_the_store_goes_on(pg: store.PgStore) -> None:
+async def test_a_nul_in_text_is_a_clear_error_and_the_store_goes_on(pg: Queries) -> None:
     with pytest.raises(DatabaseError, match="character not in repertoire") as refused:
         await _org(pg, description="before\x00after")
     assert refused.value.sqlstate == "22021"  # character_not_in_repertoire
 
-    async def closure(tx: store.Store) -> None:
+    async def closure(tx: Queries) -> None:
         await _org(tx, description="\x00")
 
     with pytest.raises(DatabaseError, match="character not in repertoire"):
@@ -87,7 +87,7 @@ async def test_a_nul_in_text_is_a_clear_error_and_the_store_goes_on(pg: store.Pg
     await _org(pg, description="fine")  # nothing stuck
 
 
-async def test_bytes_keep_nuls_and_invalid_utf8(pg: store.PgStore) -> None:
+async def test_bytes_keep_nuls_and_invalid_utf8(pg: Queries) -> None:
     raw = b"\x00\xff\xfe\xc3\x28" + bytes(range(256))
     user = await pg.update_user_hashed_password(hashed_password=raw, id=USER)
     assert user.hashed_password == raw
@@ -107,7 +107,7 @@ async def test_bytes_keep_nuls_and_invalid_utf8(pg: store.PgStore) -> None:
     ids=["surrogate", "bytes-for-text", "null", "bad-uuid", "naive-datetime", "str-for-datetime"],
 )
 async def test_values_of_the_wrong_kind_are_refused_clearly(
-    pg: store.PgStore, overrides: dict[str, Any], match: str
+    pg: Queries, overrides: dict[str, Any], match: str
 ) -> None:
     with pytest.raises(DatabaseError, match=match):
         await _org(pg, **overrides)
@@ -123,7 +123,7 @@ async def test_values_of_the_wrong_kind_are_refused_clearly(
     ],
 )
 async def test_out_of_range_integers_and_str_for_bytea_are_refused(
-    pg: store.PgStore, lifetime: int, hashed: Any, match: str
+    pg: Queries, lifetime: int, hashed: Any, match: str
 ) -> None:
     with pytest.raises(DatabaseError, match=match):
         await pg.insert_api_key(
@@ -140,7 +140,7 @@ async def test_out_of_range_integers_and_str_for_bytea_are_refused(
         )
 
 
-async def test_an_aware_datetime_in_any_zone_is_the_same_instant(pg: store.PgStore) -> None:
+async def test_an_aware_datetime_in_any_zone_is_the_same_instant(pg: Queries) -> None:
     st_johns = datetime.timezone(datetime.timedelta(hours=-3, minutes=-30))
     local = datetime.datetime(2024, 3, 1, 8, 30, 0, 123456, tzinfo=st_johns)
     org = await _org(pg, created_at=local)
@@ -187,7 +187,7 @@ _json: st.SearchStrategy[Any] = st.recursive(
     action=st.sampled_from(list(models.AuditAction)),
 )
 async def test_values_round_trip_through_insert_and_get(
-    pg: store.PgStore,
+    pg: Queries,
     key_id: str,
     secret: bytes,
     expires: datetime.datetime,
@@ -222,7 +222,7 @@ async def test_values_round_trip_through_insert_and_get(
         id=uuid.uuid4(),
         time=expires,
         user_id=USER,
-        organization_id=None,
+        org_id=None,
         ip=ip,
         user_agent=token_name,
         request_id=None,

@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 import pytest_asyncio
+from workspaces.auditing import AUDIT
+from workspaces.db import Queries, models
 
 import audit
 import store
 from authz import Subject, as_subject
-from store import models
 from store.errors import CommitOutcomeUnknown, DatabaseUnavailable
 from tests.faults._support import assert_pool_clean
 from tests.store._queries import INSERT_ITEM, SCHEMA
@@ -56,12 +57,12 @@ async def _terminate_idle_in_transaction(dsn: str) -> int:
 async def test_a_terminated_backend_fails_the_transaction_and_commits_nothing(
     pg: store.PgStore, db_dsn: str
 ) -> None:
-    audited = audit.AuditStore(pg)
+    audited = Queries(audit.AuditStore(pg, AUDIT))
     before = await _counts(db_dsn)
     org = uuid.uuid4()
     reached_end = False
 
-    async def closure(tx: store.Store) -> None:
+    async def closure(tx: Queries) -> None:
         nonlocal reached_end
         await tx.insert_organization(
             id=org,
@@ -124,7 +125,7 @@ async def test_a_query_on_a_terminated_pool_connection_is_unavailable_once(
         outcomes = []
         for _ in range(2):
             try:
-                await pg.get_default_organization()
+                await Queries(pg).get_default_organization()
                 outcomes.append("ok")
             except store.errors.NotFound:
                 outcomes.append("ok")

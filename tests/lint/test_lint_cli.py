@@ -106,11 +106,9 @@ def test_lint_is_a_txstore_command() -> None:
 def test_the_repository_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
     """``txstore lint`` on this checkout exits 0.
 
-    Depends on every rule's inputs in the repository: the import boundaries of
-    store/authz/audit/migrations, the migrations and fixtures under schema/,
-    the queries and the ``store._gen`` parser (query-naming), the generated
-    code and schema dump being current (generated-current), and the checks
-    configured in pyproject.toml.
+    Depends on every rule's inputs in the framework: the import boundaries of
+    store/authz/audit/migrations and the migrations and fixtures its tests use
+    (the reference application, linted as its own project by its own tests).
     """
     assert Project(REPO).root == REPO
     code = main(["--root", str(REPO)])

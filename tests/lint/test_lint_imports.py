@@ -159,3 +159,32 @@ def test_migrations_must_not_import_store(tmp_path: Path) -> None:
             "migrations must not import store (from store.errors import NotFound)",
         )
     ]
+
+
+APPLICATION = """\
+[tool.txstore]
+
+[tool.txstore.lint]
+public = ["store", "authz"]
+"""
+
+
+def test_an_application_importing_a_private_framework_module_is_reported(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "blog/__init__.py": "",
+            "blog/app.py": """\
+                from store import Query, Store
+                from authz import Model
+                from store._pg import PgStoreBase
+                from authz import _policy
+                import store.testing
+            """,
+        },
+        APPLICATION,
+    )
+    findings = _lint(tmp_path)
+    assert [(f.path, f.line) for f in findings] == [("blog/app.py", 3), ("blog/app.py", 4)]
+    assert "store._pg is private to store; use its public names" in findings[0].message
+    assert "authz._policy is private to authz" in findings[1].message

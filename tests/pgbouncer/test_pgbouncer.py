@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 import pytest_asyncio
+from workspaces.db import Queries
 
 import store
 from store.errors import OuterStoreUsedInTransaction, StatementTimeout, UniqueViolation
@@ -47,7 +48,7 @@ async def pg(db_dsn: str, bouncer: PgBouncer) -> AsyncIterator[store.PgStore]:
 
 async def _org(pg: store.Store, name: str, org: uuid.UUID | None = None) -> uuid.UUID:
     org = org or uuid.uuid4()
-    await pg.insert_organization(
+    await Queries(pg).insert_organization(
         id=org,
         name=name,
         display_name=name.title(),
@@ -61,8 +62,10 @@ async def _org(pg: store.Store, name: str, org: uuid.UUID | None = None) -> uuid
 
 async def test_typed_queries_round_trip(pg: store.PgStore) -> None:
     org = await _org(pg, "acme")
-    assert (await pg.get_organization_by_id(id=org)).name == "acme"
-    assert [o.id for o in await pg.list_organizations(limit_rows=10, offset_rows=0)] == [org]
+    assert (await Queries(pg).get_organization_by_id(id=org)).name == "acme"
+    assert [o.id for o in await Queries(pg).list_organizations(limit_rows=10, offset_rows=0)] == [
+        org
+    ]
     with pytest.raises(UniqueViolation):
         await _org(pg, "acme")
 
@@ -87,7 +90,7 @@ async def test_commit_rollback_and_savepoints(pg: store.PgStore) -> None:
 
     with pytest.raises(RuntimeError):
         await pg.in_tx(failing)
-    names = [o.name for o in await pg.list_organizations(limit_rows=10, offset_rows=0)]
+    names = [o.name for o in await Queries(pg).list_organizations(limit_rows=10, offset_rows=0)]
     assert sorted(names) == ["also-kept", "kept"]
 
 
@@ -99,7 +102,7 @@ async def test_per_transaction_timeouts_work_through_the_bouncer(pg: store.PgSto
 
 async def test_poisoning(pg: store.PgStore) -> None:
     async def misuse(tx: store.Store) -> None:
-        await pg.get_default_organization()  # txstore-lint: ignore[outer-store-in-tx]
+        await Queries(pg).get_default_organization()  # txstore-lint: ignore[outer-store-in-tx]
 
     with pytest.raises(OuterStoreUsedInTransaction):
         await pg.in_tx(misuse, tx_id="poisoned")
@@ -132,11 +135,11 @@ async def test_many_concurrent_transactions_on_few_server_connections(
     async def work(n: int) -> None:
         async def closure(tx: store.Store) -> None:
             org = await _org(tx, f"org-{n}")
-            assert (await tx.get_organization_by_id(id=org)).name == f"org-{n}"
+            assert (await Queries(tx).get_organization_by_id(id=org)).name == f"org-{n}"
 
         await pg.in_tx(closure, tx_id=f"concurrent_{n}")
-        await pg.get_organization_by_name(name=f"org-{n}")
+        await Queries(pg).get_organization_by_name(name=f"org-{n}")
 
     async with asyncio.timeout(30):
         await asyncio.gather(*(work(n) for n in range(100)))
-    assert len(await pg.list_organizations(limit_rows=200, offset_rows=0)) == 100
+    assert len(await Queries(pg).list_organizations(limit_rows=200, offset_rows=0)) == 100

@@ -11,20 +11,20 @@ import asyncpg
 import pytest
 import pytest_asyncio
 from prometheus_client import CollectorRegistry
+from workspaces.db import LoginType, Queries, User, UserStatus
 
 import store
 from store.errors import NotFound, OuterStoreUsedInTransaction
 from store.metrics import MetricsStore, StoreMetrics, metrics_response
-from store.models import LoginType, User, UserStatus
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 
 @pytest_asyncio.fixture
-async def measured(db_dsn: str) -> AsyncIterator[tuple[MetricsStore, StoreMetrics]]:
+async def measured(db_dsn: str) -> AsyncIterator[tuple[Queries, StoreMetrics]]:
     metrics = StoreMetrics(CollectorRegistry())
     inner = await store.connect(db_dsn, min_size=2, max_size=3)
-    yield MetricsStore(inner, metrics), metrics
+    yield Queries(MetricsStore(inner, metrics)), metrics
     metrics.close()
     await inner.close()
 
@@ -34,7 +34,7 @@ def _value(metrics: StoreMetrics, name: str, **labels: str) -> float:
     return 0.0 if value is None else value
 
 
-async def _user(s: store.Store) -> User:
+async def _user(s: Queries) -> User:
     return await s.insert_user(
         id=uuid.uuid4(),
         email=f"{uuid.uuid4().hex[:8]}@example.com",
@@ -50,7 +50,7 @@ async def _user(s: store.Store) -> User:
 
 
 async def test_query_histogram_counts_calls_by_outcome(
-    measured: tuple[MetricsStore, StoreMetrics],
+    measured: tuple[Queries, StoreMetrics],
 ) -> None:
     s, m = measured
     user = await _user(s)
@@ -66,15 +66,15 @@ async def test_query_histogram_counts_calls_by_outcome(
 
 
 async def test_transactions_by_tx_id_and_outcome(
-    measured: tuple[MetricsStore, StoreMetrics],
+    measured: tuple[Queries, StoreMetrics],
 ) -> None:
     s, m = measured
 
-    async def ok(tx: store.Store) -> User:
+    async def ok(tx: Queries) -> User:
         user = await _user(tx)
         return await tx.in_tx(lambda sp: sp.get_user_by_id(id=user.id))
 
-    async def fail(tx: store.Store) -> None:
+    async def fail(tx: Queries) -> None:
         await _user(tx)
         raise RuntimeError("no")
 
@@ -95,14 +95,12 @@ async def test_transactions_by_tx_id_and_outcome(
     assert _value(m, hist, tx_id="signup", outcome="commit") == 2
 
 
-async def test_retries_are_counted(
-    measured: tuple[MetricsStore, StoreMetrics], db_dsn: str
-) -> None:
+async def test_retries_are_counted(measured: tuple[Queries, StoreMetrics], db_dsn: str) -> None:
     s, m = measured
     user = await _user(s)
     runs = 0
 
-    async def conflicted(tx: store.Store) -> None:
+    async def conflicted(tx: Queries) -> None:
         nonlocal runs
         runs += 1
         seen = await tx.get_user_by_id(id=user.id)
@@ -120,10 +118,10 @@ async def test_retries_are_counted(
     assert _value(m, "txstore_transactions_total", tx_id="touch", outcome="commit") == 1
 
 
-async def test_poisoning_events_are_counted(measured: tuple[MetricsStore, StoreMetrics]) -> None:
+async def test_poisoning_events_are_counted(measured: tuple[Queries, StoreMetrics]) -> None:
     s, m = measured
 
-    async def misuse(tx: store.Store) -> None:
+    async def misuse(tx: Queries) -> None:
         await s.get_user_by_id(id=uuid.uuid4())  # txstore-lint: ignore[outer-store-in-tx]
 
     for _ in range(2):
@@ -133,12 +131,12 @@ async def test_poisoning_events_are_counted(measured: tuple[MetricsStore, StoreM
     assert _value(m, name, method="get_user_by_id", tx_id="bad_closure") == 2
 
 
-async def test_pool_gauges_and_exposition(measured: tuple[MetricsStore, StoreMetrics]) -> None:
+async def test_pool_gauges_and_exposition(measured: tuple[Queries, StoreMetrics]) -> None:
     s, m = measured
     inside = asyncio.Event()
     leave = asyncio.Event()
 
-    async def hold(tx: store.Store) -> None:
+    async def hold(tx: Queries) -> None:
         inside.set()
         await leave.wait()
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
+from workspaces.db import GET_USER_BY_ID, GET_WORKSPACE_BY_ID
 
 import store
-from store import Kind, Param
+from store import Kind, Param, Query
 from store._query import PRIMITIVE_KINDS, derive
 from store.errors import WrongPrimitive
 
-_DECLARED = store.QUERIES["get_workspace_by_id"]
+_DECLARED: Query[Any] = GET_WORKSPACE_BY_ID
 
 
 def test_a_copy_is_the_same_and_any_changed_field_is_named() -> None:
@@ -33,7 +35,7 @@ def test_the_locking_form_is_made_once_and_recognised_by_identity() -> None:
     by_hand = dataclasses.replace(_DECLARED, sql=locking.sql)
     assert by_hand.same_as(locking)
     assert not by_hand.is_variant_of(_DECLARED)
-    assert not locking.is_variant_of(store.QUERIES["get_user_by_id"])
+    assert not locking.is_variant_of(GET_USER_BY_ID)
 
 
 def test_a_derived_variant_stands_for_its_base_only_where_asked() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 import pytest_asyncio
+from workspaces.db import DELETE_API_KEYS_BY_USER_ID, DELETE_ORGANIZATION, Queries
 
 import migrations
 import store
@@ -101,7 +102,7 @@ async def _caught_up(pair: Pair) -> None:
 
 async def _new_org(pg: store.Store, name: str) -> uuid.UUID:
     org = uuid.uuid4()
-    await pg.insert_organization(
+    await Queries(pg).insert_organization(
         id=org,
         name=name,
         display_name=name,
@@ -119,8 +120,8 @@ async def test_reads_go_to_the_replica_and_see_replicated_writes(
     assert await routing.fetch_one(IN_RECOVERY, ()) is True  # a declared read: the replica
     org = await _new_org(routing, f"org-{uuid.uuid4().hex[:8]}")  # a write: the primary
     await _caught_up(pair)
-    assert (await routing.get_organization_by_id(id=org)).id == org
-    assert (await routing.replica.get_organization_by_id(id=org)).id == org
+    assert (await Queries(routing).get_organization_by_id(id=org)).id == org
+    assert (await Queries(routing.replica).get_organization_by_id(id=org)).id == org
 
 
 async def test_writes_never_reach_the_replica(routing: ReplicaRoutingStore) -> None:
@@ -134,9 +135,10 @@ async def test_writes_never_reach_the_replica(routing: ReplicaRoutingStore) -> N
         return await tx.fetch_one(IN_RECOVERY, ())
 
     assert await routing.in_tx(write) is False  # a read-write transaction: the primary
+    assert await routing.execute_rows(DELETE_API_KEYS_BY_USER_ID, (uuid.uuid4(),)) == 0
     # A :one write (run by fetch_one): on the replica it would be refused as read-only.
     with pytest.raises(NotFound):
-        await routing.fetch_one(store.QUERIES["delete_organization"], (uuid.uuid4(),))
+        await routing.fetch_one(DELETE_ORGANIZATION, (uuid.uuid4(),))
 
 
 async def test_read_only_transactions_run_on_the_replica_unless_serializable(
@@ -163,7 +165,7 @@ async def test_primary_only_reads_see_the_latest_commit(pair: Pair) -> None:
 
 async def test_poisoning_covers_primary_and_replica(routing: ReplicaRoutingStore) -> None:
     async def misuse(tx: store.Store) -> None:
-        await routing.get_default_organization()  # txstore-lint: ignore[outer-store-in-tx]
+        await Queries(routing).get_default_organization()  # txstore-lint: ignore[outer-store-in-tx]
 
     for read_only in (False, True):
         with pytest.raises(OuterStoreUsedInTransaction, match="get_default_organization"):

@@ -12,6 +12,7 @@ import pytest
 import pytest_asyncio
 import structlog
 from structlog.testing import capture_logs
+from workspaces.db import CONSTRAINTS, LoginType, Queries, UserStatus
 
 import store
 from store.errors import (
@@ -21,7 +22,6 @@ from store.errors import (
     NotNullViolation,
     UniqueViolation,
 )
-from store.models import LoginType, UserStatus
 
 NOW = datetime.datetime(2026, 3, 8, 5, 30, tzinfo=datetime.UTC)
 HASH = b"S3CRET-hash-7f3a9c"  # a password hash: the row's SECRET field
@@ -33,9 +33,9 @@ SECRETS = ("S3CRET", HASH.hex(), "s3cret-mail", "b5e1")
 
 
 @pytest_asyncio.fixture
-async def pg(db_dsn: str) -> AsyncIterator[store.PgStore]:
-    s = await store.connect(db_dsn, min_size=1, max_size=2)
-    yield s
+async def pg(db_dsn: str) -> AsyncIterator[Queries]:
+    s = await store.connect(db_dsn, min_size=1, max_size=2, constraints=CONSTRAINTS)
+    yield Queries(s)
     await s.close()
 
 
@@ -93,7 +93,7 @@ async def _refused(
     return caught.value, _everything_said_about(caught.value, events)
 
 
-async def _violations(s: store.Store) -> list[tuple[DatabaseError, str]]:
+async def _violations(s: Queries) -> list[tuple[DatabaseError, str]]:
     user = await s.insert_user(**_user())
     found = [
         await _refused(lambda: s.insert_user(**_user(username="bob")), UniqueViolation),
@@ -122,7 +122,7 @@ async def _violations(s: store.Store) -> list[tuple[DatabaseError, str]]:
     return found
 
 
-async def test_errors_never_carry_row_or_argument_values(pg: store.PgStore) -> None:
+async def test_errors_never_carry_row_or_argument_values(pg: Queries) -> None:
     for error, said in await _violations(pg):
         _assert_no_secret(said)
         assert error.sqlstate
@@ -130,14 +130,14 @@ async def test_errors_never_carry_row_or_argument_values(pg: store.PgStore) -> N
         assert str(error).startswith(("insert_user:", "insert_organization_member:"))
 
 
-async def test_errors_inside_a_transaction_never_carry_values(pg: store.PgStore) -> None:
-    def in_savepoint(make: Callable[[store.Store], Awaitable[object]], tx: store.Store) -> Any:
+async def test_errors_inside_a_transaction_never_carry_values(pg: Queries) -> None:
+    def in_savepoint(make: Callable[[Queries], Awaitable[object]], tx: Queries) -> Any:
         # each violation aborts its savepoint level only, so the next one can run
         return lambda: tx.in_tx(make)
 
-    async def closure(tx: store.Store) -> list[str]:
+    async def closure(tx: Queries) -> list[str]:
         await tx.insert_user(**_user())
-        cases: list[tuple[Callable[[store.Store], Awaitable[object]], type[DatabaseError]]] = [
+        cases: list[tuple[Callable[[Queries], Awaitable[object]], type[DatabaseError]]] = [
             (lambda t: t.insert_user(**_user(username="bob")), UniqueViolation),
             (lambda t: t.insert_user(**_user(email="no-at-sign")), CheckViolation),
             (lambda t: t.insert_user(**_user(email="x@y.z", name=None)), NotNullViolation),
@@ -153,7 +153,7 @@ async def test_errors_inside_a_transaction_never_carry_values(pg: store.PgStore)
         _assert_no_secret(said)
 
 
-async def test_errors_name_the_constraint_table_column_and_sqlstate(pg: store.PgStore) -> None:
+async def test_errors_name_the_constraint_table_column_and_sqlstate(pg: Queries) -> None:
     errors = [error for error, _ in await _violations(pg)]
     unique, check, not_null, fk, wrong_type, bad_uuid, bad_enum = errors
     assert str(unique) == (
@@ -178,7 +178,10 @@ async def test_errors_name_the_constraint_table_column_and_sqlstate(pg: store.Pg
 
 
 async def test_the_application_can_opt_in_to_values_in_errors(db_dsn: str) -> None:
-    pg = await store.connect(db_dsn, min_size=1, max_size=1, values_in_errors=True)
+    raw = await store.connect(
+        db_dsn, min_size=1, max_size=1, values_in_errors=True, constraints=CONSTRAINTS
+    )
+    pg = Queries(raw)
     try:
         await pg.insert_user(**_user())
         with pytest.raises(UniqueViolation, match="Key \\(lower\\(email\\)\\)=\\(s3cret-mail"):
@@ -187,4 +190,4 @@ async def test_the_application_can_opt_in_to_values_in_errors(db_dsn: str) -> No
             await pg.insert_user(**_user(email="x@y.z", hashed_password=WRONG_HASH))
         assert isinstance(caught.value.__cause__, Exception)  # the driver's error, untouched
     finally:
-        await pg.close()
+        await raw.close()

@@ -1,4 +1,4 @@
-"""PgStore through its generated, typed methods on the reference schema."""
+"""PgStore through an application's generated, typed methods (the reference schema)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,17 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from workspaces.db import (
+    CONSTRAINTS,
+    ForeignKeyConstraint,
+    LoginType,
+    Queries,
+    UniqueConstraint,
+    User,
+    UserStatus,
+)
 
 import store
-from store.constraints import ForeignKeyConstraint, UniqueConstraint
 from store.errors import (
     DatabaseUnavailable,
     ForeignKeyViolation,
@@ -18,19 +26,18 @@ from store.errors import (
     OuterStoreUsedInTransaction,
     UniqueViolation,
 )
-from store.models import LoginType, User, UserStatus
 
 NOW = datetime.datetime(2026, 3, 8, 5, 30, tzinfo=datetime.UTC)  # St. John's DST starts that day
 
 
 @pytest_asyncio.fixture
-async def pg(db_dsn: str) -> AsyncIterator[store.PgStore]:
-    s = await store.connect(db_dsn, min_size=1, max_size=4)
-    yield s
+async def pg(db_dsn: str) -> AsyncIterator[Queries]:
+    s = await store.connect(db_dsn, min_size=1, max_size=4, constraints=CONSTRAINTS)
+    yield Queries(s)
     await s.close()
 
 
-async def _user(s: store.Store, name: str = "ada") -> User:
+async def _user(s: Queries, name: str = "ada") -> User:
     return await s.insert_user(
         id=uuid.uuid4(),
         email=f"{name}@example.com",
@@ -45,7 +52,7 @@ async def _user(s: store.Store, name: str = "ada") -> User:
     )
 
 
-async def test_typed_round_trip_keeps_values_and_time_zone(pg: store.PgStore) -> None:
+async def test_typed_round_trip_keeps_values_and_time_zone(pg: Queries) -> None:
     created = await _user(pg)
     fetched = await pg.get_user_by_id(id=created.id)
     assert fetched == created
@@ -56,12 +63,12 @@ async def test_typed_round_trip_keeps_values_and_time_zone(pg: store.PgStore) ->
     assert await pg.get_user_by_email(email="ADA@example.com") == created
 
 
-async def test_one_query_without_row_raises_not_found(pg: store.PgStore) -> None:
+async def test_one_query_without_row_raises_not_found(pg: Queries) -> None:
     with pytest.raises(NotFound, match="get_user_by_id: no row found"):
         await pg.get_user_by_id(id=uuid.uuid4())
 
 
-async def test_unique_violation_names_the_generated_constraint(pg: store.PgStore) -> None:
+async def test_unique_violation_names_the_generated_constraint(pg: Queries) -> None:
     await _user(pg)
     with pytest.raises(UniqueViolation) as caught:
         await pg.insert_user(
@@ -79,7 +86,7 @@ async def test_unique_violation_names_the_generated_constraint(pg: store.PgStore
     assert caught.value.constraint is UniqueConstraint.USERS_EMAIL_LOWER_KEY
 
 
-async def test_foreign_key_violation_names_the_generated_constraint(pg: store.PgStore) -> None:
+async def test_foreign_key_violation_names_the_generated_constraint(pg: Queries) -> None:
     with pytest.raises(ForeignKeyViolation) as caught:
         await pg.insert_organization_member(
             organization_id=uuid.uuid4(), user_id=uuid.uuid4(), roles=[], created_at=NOW
@@ -87,13 +94,13 @@ async def test_foreign_key_violation_names_the_generated_constraint(pg: store.Pg
     assert isinstance(caught.value.constraint, ForeignKeyConstraint)
 
 
-async def test_execrows_counts_affected_rows(pg: store.PgStore) -> None:
+async def test_execrows_counts_affected_rows(pg: Queries) -> None:
     user = await _user(pg)
     assert await pg.delete_api_keys_by_user_id(user_id=user.id) == 0
 
 
-async def test_tx_handle_is_a_full_store_and_poisons_the_outer(pg: store.PgStore) -> None:
-    async def work(tx: store.Store) -> User:
+async def test_tx_handle_keeps_typed_methods_and_poisons_the_outer(pg: Queries) -> None:
+    async def work(tx: Queries) -> User:
         user = await _user(tx)
         with pytest.raises(OuterStoreUsedInTransaction, match="get_user_by_id"):
             await pg.get_user_by_id(id=user.id)
@@ -103,8 +110,8 @@ async def test_tx_handle_is_a_full_store_and_poisons_the_outer(pg: store.PgStore
     assert (await pg.get_user_by_id(id=user.id)).username == "ada"
 
 
-async def test_ping(pg: store.PgStore) -> None:
-    await pg.ping()
+async def test_ping(pg: Queries) -> None:
+    await pg.store.ping()
 
 
 @pytest.mark.parametrize(
@@ -146,7 +153,7 @@ async def test_wrong_password_is_named_without_echoing_it(empty_db_dsn: str) -> 
     assert caught.value.host.endswith("/no_such_db")
 
 
-async def test_list_users_search_is_plain_text_not_a_like_pattern(pg: store.PgStore) -> None:
+async def test_list_users_search_is_plain_text_not_a_like_pattern(pg: Queries) -> None:
     plain = await _user(pg, "plain")
     percent = await pg.insert_user(
         id=uuid.uuid4(),

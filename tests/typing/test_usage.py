@@ -12,23 +12,28 @@ import uuid
 from typing import assert_type
 
 import pytest
+from workspaces.db import CONSTRAINTS, Queries, constraints, models
 
 import audit
 import authz
 import store
-from store import Store, constraints, models
+from store import Store
 from store.errors import UniqueViolation
+from store.metrics import MetricsStore
 
 T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
-# Every layer is a full Store, statically.
+# Every layer is a full Store, statically; one generic class each.
 _pg: type[Store] = store.PgStore
 _tx: type[Store] = store.PgTx
+_metrics: type[Store] = MetricsStore
+_replica: type[Store] = store.ReplicaRoutingStore
 _authz: type[Store] = authz.AuthzStore
 _audit: type[Store] = audit.AuditStore
+_audit_tx: type[Store] = audit.AuditTx
 
 
-async def _user(s: Store, email: str) -> models.User:
+async def _user(s: Queries, email: str) -> models.User:
     return await s.insert_user(
         id=uuid.uuid4(), email=email, username=email.split("@")[0], name="Typed",
         hashed_password=b"x", status=models.UserStatus.ACTIVE, rbac_roles=["member"],
@@ -37,7 +42,8 @@ async def _user(s: Store, email: str) -> models.User:
 
 
 async def test_query_methods_return_their_declared_types(db_dsn: str) -> None:
-    s = await store.connect(db_dsn, min_size=1, max_size=2)
+    pg = await store.connect(db_dsn, min_size=1, max_size=2)
+    s = Queries(pg)
     try:
         user = await _user(s, "typed@example.com")
         assert_type(user, models.User)
@@ -56,29 +62,31 @@ async def test_query_methods_return_their_declared_types(db_dsn: str) -> None:
         assert [u.id for u in users] == [user.id]
         assert revoked == 0
     finally:
-        await s.close()
+        await pg.close()
 
 
 async def test_in_tx_returns_what_the_closure_returns(db_dsn: str) -> None:
-    s = await store.connect(db_dsn, min_size=1, max_size=2)
+    pg = await store.connect(db_dsn, min_size=1, max_size=2)
     try:
 
-        async def create(tx: Store) -> models.User:
+        async def create(tx: Queries) -> models.User:
+            assert_type(tx, Queries)  # the closure keeps the typed methods
             return await _user(tx, "tx@example.com")
 
-        created = await s.in_tx(create, tx_id="typed_create")
+        created = await Queries(pg).in_tx(create, tx_id="typed_create")
         assert_type(created, models.User)
         assert created.email == "tx@example.com"
     finally:
-        await s.close()
+        await pg.close()
 
 
 async def test_constraint_errors_carry_the_generated_enum(db_dsn: str) -> None:
-    s = await store.connect(db_dsn, min_size=1, max_size=2)
+    pg = await store.connect(db_dsn, min_size=1, max_size=2, constraints=CONSTRAINTS)
+    s = Queries(pg)
     try:
         await _user(s, "twice@example.com")
         with pytest.raises(UniqueViolation) as raised:
             await _user(s, "TWICE@example.com")
     finally:
-        await s.close()
+        await pg.close()
     assert raised.value.constraint is constraints.UniqueConstraint.USERS_EMAIL_LOWER_KEY

@@ -1,4 +1,4 @@
-"""``imports``: the package boundaries of ``[tool.txstore.lint]`` ``forbidden`` and ``private``.
+"""``imports``: the boundaries of ``[tool.txstore.lint]`` ``forbidden``, ``private`` and ``public``.
 
 Every import counts: ``import x``, ``from x import y`` (as ``x`` and ``x.y``),
 relative imports, and imports inside functions or ``TYPE_CHECKING`` blocks.
@@ -63,6 +63,23 @@ def _check_source(project: Project, source: SourceFile) -> Iterator[Finding]:
                         ID,
                         f"{importer} must not import {target} ({written})",
                     )
+        for package in project.settings.public:
+            hidden = next(
+                (
+                    c
+                    for c in candidates
+                    if _within(c, package)
+                    and any(part.startswith("_") for part in c.split(".")[package.count(".") + 1 :])
+                ),
+                None,
+            )
+            if hidden is not None:
+                yield Finding(
+                    source.relpath,
+                    line,
+                    ID,
+                    f"{hidden} is private to {package}; use its public names ({written})",
+                )
         for private in project.settings.private:
             parent = private.rpartition(".")[0]
             if any(_within(c, private) for c in candidates) and not _within(source.module, parent):

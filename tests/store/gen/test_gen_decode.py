@@ -8,9 +8,13 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 import asyncpg
-
-from store._generated.models import LoginType, User, UserStatus
-from store._generated.queries import COUNT_WORKSPACES_PER_ORGANIZATION, INSERT_USER
+from workspaces.db import (
+    COUNT_WORKSPACES_PER_ORGANIZATION,
+    INSERT_USER,
+    LoginType,
+    User,
+    UserStatus,
+)
 
 
 async def test_decode_builds_the_model_with_enum_members(db_dsn: str) -> None:

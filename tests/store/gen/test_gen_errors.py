@@ -57,9 +57,10 @@ CASES = {
         GOOD + "\n-- name: ListThings :many\n-- nullable: nope\nSELECT * FROM things;\n",
         "things.sql:5: -- nullable: names 'nope'",
     ),
-    "marker without WHERE": (
-        GOOD + "\n-- name: ListThings :many\nSELECT * FROM things\n-- @authorize_filter\n;\n",
-        "things.sql:6: authorize_filter marker in a query without WHERE",
+    "marker after ORDER BY": (
+        GOOD + "\n-- name: ListThings :many\nSELECT * FROM things\nORDER BY id\n"
+        "-- @authorize_filter\n;\n",
+        "things.sql:7: SQL rejected: syntax error",
     ),
     "ByX on a column that is not filtered": (
         "-- name: GetThingByName :one\nSELECT * FROM things WHERE id = @id;\n",

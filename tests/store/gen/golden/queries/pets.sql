@@ -39,3 +39,9 @@ UPDATE pets SET name = @name WHERE id = @id;
 -- name: DeletePetsByOwnerID :execrows
 -- Delete an owner's pets; returns how many.
 DELETE FROM pets WHERE owner_id = @owner_id;
+
+-- name: ListPets :many
+-- Every pet the subject may see: the authorization predicate is the only condition.
+SELECT * FROM pets
+-- @authorize_filter
+ORDER BY name;

@@ -1,0 +1,1 @@
+"""A small blog built on txstore: authors, posts, comments and API tokens."""

@@ -1,0 +1,108 @@
+"""Helpers for the audit tests: reference ids, subjects, and the ledger of written secrets."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+
+import asyncpg
+from authz import Subject
+
+from workspaces.db import Queries, models
+
+ACME = uuid.UUID("0a000000-0000-4000-8000-000000000001")
+GLOBEX = uuid.UUID("0a000000-0000-4000-8000-000000000002")
+ALICE = uuid.UUID("0b000000-0000-4000-8000-000000000001")
+BOB = uuid.UUID("0b000000-0000-4000-8000-000000000002")
+APP = uuid.UUID("0d000000-0000-4000-8000-000000000001")
+_T0 = datetime.datetime(2024, 1, 2, 9, 0, tzinfo=datetime.UTC)
+
+#: Alice is the site owner and an admin of acme.
+OWNER = Subject.user(ALICE, site_roles=("owner", "member"), org_roles={ACME: ("org-admin",)})
+
+
+class Ledger:
+    """Every secret value a test wrote, in the encodings it could leak in."""
+
+    def __init__(self) -> None:
+        self.needles: set[str] = set()
+
+    def secret(self, value: bytes) -> bytes:
+        """Register ``value`` (a hash or raw secret) and return it."""
+        assert len(value) >= 8, "short secrets would match by accident"
+        self.needles.update(
+            {
+                value.hex(),
+                base64.b64encode(value).decode(),
+                base64.urlsafe_b64encode(value).decode(),
+                repr(value)[2:-1],
+            }
+        )
+        with contextlib.suppress(UnicodeDecodeError):
+            self.needles.add(value.decode())
+        return value
+
+    def leaks(self, texts: Iterable[str]) -> list[str]:
+        """The registered secrets found in ``texts``."""
+        return sorted({n for text in texts for n in self.needles if n in text})
+
+
+#: One ledger for the whole run: every test's logs and rows are scanned against all of it.
+LEDGER = Ledger()
+
+
+def event_texts(events: Iterable[Mapping[str, object]]) -> list[str]:
+    """Each captured structlog event as the text a renderer could print."""
+    return [repr(e) + json.dumps(e, default=str) for e in events]
+
+
+async def audit_row_texts(dsn: str) -> list[str]:
+    """Every row of ``audit_logs`` as JSON text (read on a side connection)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT row_to_json(a)::text AS t FROM audit_logs a")
+    finally:
+        await conn.close()
+    return [str(r["t"]) for r in rows]
+
+
+async def seed(pg: Queries) -> None:
+    """Two organizations, Alice and Bob, and an OAuth2 app of acme, written unaudited."""
+    for org, name in ((ACME, "acme"), (GLOBEX, "globex")):
+        await pg.insert_organization(
+            id=org,
+            name=name,
+            display_name=name.title(),
+            description="",
+            icon="",
+            is_default=org == ACME,
+            created_at=_T0,
+        )
+    for user, name in ((ALICE, "alice"), (BOB, "bob")):
+        await pg.insert_user(
+            id=user,
+            email=f"{name}@acme.example",
+            username=name,
+            name=f"{name.title()} Builder",
+            hashed_password=b"not-a-real-hash",
+            status=models.UserStatus.ACTIVE,
+            rbac_roles=["member"],
+            avatar_url=None,
+            login_type=models.LoginType.PASSWORD,
+            created_at=_T0,
+        )
+        await pg.insert_organization_member(
+            organization_id=ACME, user_id=user, roles=["org-member"], created_at=_T0
+        )
+    await pg.insert_oauth2_provider_app(
+        id=APP,
+        organization_id=ACME,
+        name="acme-ci",
+        callback_url="https://ci.acme.example/callback",
+        icon="",
+        created_at=_T0,
+    )
