@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 
 import asyncpg
@@ -14,13 +15,22 @@ import asyncpg
 import migrations
 from migrations._dsn import Dsn
 from store._gen._introspect import Catalog, Described, describe, load_catalog
-from store._gen._model import EnumDef, Field, Model, Plan, QueryPlan
-from store._gen._naming import DEFAULT_NAMING, Naming, snake_case
-from store._gen._nullability import non_null_columns
-from store._gen._parse import ParsedQuery, parse_queries
+from store._gen._model import (
+    RESERVED_FIELDS,
+    EnumDef,
+    Field,
+    Model,
+    Plan,
+    QueryPlan,
+    enum_members,
+)
+from store._gen._naming import DEFAULT_NAMING, Naming, identifier, unique_names
+from store._gen._nullability import non_null_columns, target_layout
+from store._gen._parse import ParsedQuery, _visible_relations, parse_queries
 from store._gen._render import render
 from store._gen._rules import naming_problems
-from store._gen._types import UnknownType, python_type
+from store._gen._settings import DEFAULT_SETTINGS, GenSettings
+from store._gen._types import PyType, python_type
 from store._gen.errors import GenError, Problem
 from store._query import Kind
 
@@ -61,26 +71,87 @@ async def server_dsn(dsn: str | None) -> AsyncIterator[str]:
         cluster.stop()
 
 
-def _enums(catalog: Catalog, naming: Naming) -> tuple[EnumDef, ...]:
-    return tuple(
-        EnumDef(naming.enum_name(t.name), t.qualified, t.labels)
-        for t in (catalog.types[oid] for oid in catalog.enums)
+#: Class names the generated files import or define themselves.
+RESERVED_CLASSES = frozenset(
+    {
+        "Any",
+        "Awaitable",
+        "BaseModel",
+        "Callable",
+        "CheckConstraint",
+        "ConfigDict",
+        "Field",
+        "ForeignKeyConstraint",
+        "Isolation",
+        "JsonValue",
+        "Kind",
+        "Mapping",
+        "MappingProxyType",
+        "Param",
+        "Protocol",
+        "Querier",
+        "Queries",
+        "Query",
+        "QueryRunner",
+        "Self",
+        "Store",
+        "T",
+        "TypeVar",
+        "UniqueConstraint",
+    }
+)
+
+
+class _Types:
+    """Type lookups with the project's overrides, remembering what had to be guessed."""
+
+    def __init__(self, catalog: Catalog, naming: Naming, overrides: Mapping[str, str]) -> None:
+        self.catalog, self.naming, self.overrides = catalog, naming, overrides
+        self.guessed: dict[str, str] = {}  # pg type -> first use
+
+    def __call__(self, oid: int, where: str) -> PyType:
+        py = python_type(oid, self.catalog, self.naming, self.overrides)
+        if py.guessed:
+            self.guessed.setdefault(py.pg_name.removesuffix("[]"), where)
+        return py
+
+
+def _enums(catalog: Catalog, naming: Naming, taken: set[str]) -> tuple[EnumDef, ...]:
+    defs = []
+    for oid in catalog.enums:
+        t = catalog.types[oid]
+        (name,) = unique_names([naming.enum_name(t.name)], taken, sep="")
+        defs.append(EnumDef(name, t.qualified, t.labels, enum_members(t.labels)))
+    return tuple(defs)
+
+
+def _field_names(columns: Sequence[str], reserved: frozenset[str]) -> list[str]:
+    """Unique field names: repeats get ``_2``, ``?column?`` the position (``column_3``)."""
+    raw = [
+        f"column_{i}" if c == "?column?" else identifier(c, "column", reserved)
+        for i, c in enumerate(columns, 1)
+    ]
+    return unique_names([n + "_" if n.startswith("model_") else n for n in raw])
+
+
+def _tables(
+    catalog: Catalog, naming: Naming, types: _Types, taken: set[str]
+) -> tuple[tuple[Model, ...], frozenset[str]]:
+    """The table models, and the names a field must not take (imports, class names)."""
+    tables = list(catalog.tables.values())
+    classes = unique_names(
+        [naming.model_name(t.key.replace(".", "_")) for t in tables], taken, sep=""
     )
-
-
-def _tables(catalog: Catalog, naming: Naming) -> tuple[Model, ...]:
-    return tuple(
-        Model(
-            naming.model_name(table.name),
-            tuple(
-                Field(c.name, python_type(c.type_oid, catalog, naming), not c.not_null)
-                for c in table.columns
-            ),
-            f"A row of ``{table.name}``.",
-            table=table.name,
+    reserved = RESERVED_FIELDS | frozenset(taken)
+    models = []
+    for table, name in zip(tables, classes, strict=True):
+        names = _field_names([c.name for c in table.columns], reserved)
+        fields = tuple(
+            Field(c.name, types(c.type_oid, f"{table.name}.{c.name}"), not c.not_null, py_name=n)
+            for c, n in zip(table.columns, names, strict=True)
         )
-        for table in catalog.tables.values()
-    )
+        models.append(Model(name, fields, f"A row of ``{table.key}``.", table=table.key))
+    return tuple(models), reserved
 
 
 def _plan_query(
@@ -88,97 +159,212 @@ def _plan_query(
     described: Described,
     catalog: Catalog,
     tables: Sequence[Model],
-    naming: Naming,
+    types: _Types,
+    taken: set[str],
+    reserved: frozenset[str],
+    shapes: Mapping[tuple[tuple[str, str, str], ...], Model],
     problems: list[Problem],
 ) -> QueryPlan | None:
-    method = snake_case(q.name)
-    params = []
-    try:
-        for name, oid in zip(q.params, described.params, strict=True):
-            params.append(Field(name, python_type(oid, catalog, naming), name in q.nullable_params))
-    except UnknownType as exc:
+    method = q.method
+    if len(described.params) != len(q.params):
         problems.append(
-            Problem(q.file, q.line, f"{q.name}: parameter {name} has unsupported type {exc}")
+            Problem(
+                q.file,
+                q.line,
+                f"{q.name}: the server counts {len(described.params)} parameters, "
+                f"the query file {len(q.params)}",
+            )
         )
         return None
+    params = []
+    for i, (name, oid) in enumerate(zip(q.params, described.params, strict=True)):
+        fills = q.param_fills[i] if i < len(q.param_fills) else None
+        fills_nullable = False
+        if fills is not None and fills[0] in catalog.tables:
+            column = {c.name: c for c in catalog.tables[fills[0]].columns}.get(fills[1])
+            fills_nullable = column is not None and not column.not_null
+        nullable = name in q.nullable_params or (fills_nullable and name not in q.required_params)
+        py = types(oid, f"{q.name} parameter {name}").as_param()
+        params.append(Field(name, py, nullable))
     columns = tuple(name for name, _ in described.columns)
     if q.kind in (Kind.EXEC, Kind.EXECROWS):
         return QueryPlan(q, method, tuple(params), columns)
     if not columns:
-        problems.append(Problem(q.file, q.line, f"{q.name} is :{q.kind} but returns no columns"))
-        return None
-    unknown = sorted(q.not_null_columns - set(columns))
-    if unknown:
         problems.append(
-            Problem(q.file, q.line, f"-- not-null: names {', '.join(unknown)}, not a result column")
+            Problem(q.file, q.line, f"{q.name} is :{q.source_kind} but returns no columns")
         )
         return None
-    non_null = non_null_columns(q.tree, catalog, len(columns))
+    if q.source_kind == "execlastid" and len(columns) != 1:
+        problems.append(
+            Problem(q.file, q.line, f"{q.name} is :execlastid; RETURNING must give one column")
+        )
+        return None
+    for label, names in (
+        ("not-null", q.not_null_columns),
+        ("optional", q.optional_columns),
+        ("column", set(q.column_names)),
+    ):
+        unknown = sorted(set(names) - set(columns))
+        if unknown:
+            problems.append(
+                Problem(
+                    q.file,
+                    q.line,
+                    f"{q.name}: -- {label}: names {', '.join(unknown)}, not a result column",
+                )
+            )
+            return None
+    typed_non_null = frozenset(i for i, p in enumerate(params, 1) if not p.nullable)
+    non_null = non_null_columns(q.tree, catalog, len(columns), typed_non_null)
+    py_names = _field_names([q.column_names.get(c, c) for c in columns], reserved)
     fields = []
-    for (name, oid), nn in zip(described.columns, non_null, strict=True):
-        try:
-            py = python_type(oid, catalog, naming)
-        except UnknownType as exc:
-            problems.append(
-                Problem(q.file, q.line, f"{q.name}: column {name} has unsupported type {exc}")
-            )
+    for (name, oid), nn, py_name in zip(described.columns, non_null, py_names, strict=True):
+        nullable = name in q.optional_columns or not (nn or name in q.not_null_columns)
+        fields.append(Field(name, types(oid, f"{q.name} column {name}"), nullable, py_name))
+    if q.embeds:
+        nested = _embed(q, fields, catalog, tables, problems)
+        if nested is None:
             return None
-        fields.append(Field(name, py, not (nn or name in q.not_null_columns)))
-    if len(fields) == 1:
+        fields = nested
+    elif len(fields) == 1:
         return QueryPlan(q, method, tuple(params), columns, scalar=fields[0])
-    shape = [(f.column, f.annotation) for f in fields]
-    for table in tables:
-        if [(f.column, f.annotation) for f in table.fields] == shape:
-            return QueryPlan(q, method, tuple(params), columns, model=table)
-    seen: set[str] = set()
-    for f in fields:
-        if f.column == "?column?" or not f.name.isidentifier():
-            problems.append(
-                Problem(
-                    q.file, q.line, f"{q.name}: give result column {f.column!r} an alias (AS name)"
-                )
-            )
-            return None
-        if f.name in seen:
-            problems.append(
-                Problem(
-                    q.file, q.line, f"{q.name}: result column {f.column!r} appears twice; alias one"
-                )
-            )
-            return None
-        seen.add(f.name)
+    table = None if q.embeds else shapes.get(_shape(fields))
+    if table is not None:
+        return QueryPlan(q, method, tuple(params), columns, model=table)
+    base = q.name if q.name[:1].isupper() else DEFAULT_NAMING.pascal(method)
+    (row,) = unique_names([f"{base}Row"], taken, sep="")
     doc = f"A row of ``{q.name}`` ({q.source})."
-    return QueryPlan(
-        q, method, tuple(params), columns, model=Model(f"{q.name}Row", tuple(fields), doc)
-    )
+    return QueryPlan(q, method, tuple(params), columns, model=Model(row, tuple(fields), doc))
+
+
+def _shape(fields: Sequence[Field]) -> tuple[tuple[str, str, str], ...]:
+    """What makes a result a table's row: column names, field names, annotations."""
+    return tuple((f.column, f.name, f.annotation) for f in fields)
+
+
+def _embed(
+    q: ParsedQuery,
+    fields: list[Field],
+    catalog: Catalog,
+    tables: Sequence[Model],
+    problems: list[Problem],
+) -> list[Field] | None:
+    """``fields`` with each ``sqlc.embed(t)``'s columns folded into one field of t's model."""
+    layout = target_layout(q.tree, catalog)
+    relations = dict(_visible_relations(q.tree))
+    models = {m.table: m for m in tables}
+    if layout is None or sum(width for _, width in layout) != len(fields):
+        problems.append(
+            Problem(q.file, q.line, f"{q.name}: cannot line sqlc.embed up with the result columns")
+        )
+        return None
+    out: list[Field] = []
+    start = 0
+    pending = list(q.embeds)
+    for qualifier, width in layout:
+        span = fields[start : start + width]
+        start += width
+        if qualifier is None or qualifier not in pending:
+            out += span
+            continue
+        pending.remove(qualifier)
+        model = models.get(relations.get(qualifier, ""))
+        if model is None:
+            problems.append(
+                Problem(q.file, q.line, f"{q.name}: sqlc.embed({qualifier}) is not a table")
+            )
+            return None
+        # On an outer join's nullable side, a NOT NULL column reading NULL means "no row".
+        presence = next(
+            (
+                i
+                for i, (f, table_field) in enumerate(zip(span, model.fields, strict=False))
+                if f.nullable and not table_field.nullable
+            ),
+            None,
+        )
+        py = PyType(model.name, frozenset(), model.table or "")
+        out.append(
+            Field(
+                qualifier,
+                py,
+                presence is not None,
+                py_name=identifier(qualifier, "embed", RESERVED_FIELDS),
+                embed=model,
+                width=width,
+                presence=presence,
+            )
+        )
+    names = unique_names([f.name for f in out])
+    return [
+        f if f.name == n else dataclasses.replace(f, py_name=n)
+        for f, n in zip(out, names, strict=True)
+    ]
+
+
+async def _describe_all(
+    conn: asyncpg.Connection, queries: Sequence[ParsedQuery], extra: Sequence[asyncpg.Connection]
+) -> list[tuple[Described | None, list[Problem]]]:
+    """Prepare every query, spread over ``conn`` and ``extra`` connections, in query order."""
+    connections = [conn, *extra]
+    results: list[tuple[Described | None, list[Problem]]] = [(None, [])] * len(queries)
+
+    async def worker(index: int) -> None:
+        for i in range(index, len(queries), len(connections)):
+            problems: list[Problem] = []
+            results[i] = (await describe(connections[index], queries[i], problems), problems)
+
+    await asyncio.gather(*(worker(i) for i in range(len(connections))))
+    return results
 
 
 async def build_plan(
-    conn: asyncpg.Connection, queries: Sequence[ParsedQuery], *, naming: Naming = DEFAULT_NAMING
+    conn: asyncpg.Connection,
+    queries: Sequence[ParsedQuery],
+    *,
+    naming: Naming = DEFAULT_NAMING,
+    settings: GenSettings = DEFAULT_SETTINGS,
+    extra: Sequence[asyncpg.Connection] = (),
 ) -> Plan:
     """Prepare every query on ``conn`` (a database at head) and type it.
 
+    ``extra`` connections to the same database share the preparing (one round
+    trip per query dominates a large project's run).
+
     Raises:
-        GenError: the server rejected a query, or a type is unsupported; names file:line.
+        GenError: the server rejected a query, or a query's shape is wrong; every
+            problem is listed with its file:line.
     """
     catalog = await load_catalog(conn, exclude_tables=TOOL_TABLES)
-    try:
-        tables = _tables(catalog, naming)
-    except UnknownType as exc:
-        raise GenError(f"a table column has an unsupported type: {exc}") from exc
+    types = _Types(catalog, naming, settings.types)
+    taken = set(RESERVED_CLASSES)
+    enums = _enums(catalog, naming, taken)
+    tables, reserved = _tables(catalog, naming, types, taken)
+    shapes: dict[tuple[tuple[str, str, str], ...], Model] = {}
+    for model in tables:
+        shapes.setdefault(_shape(model.fields), model)
     problems: list[Problem] = []
     plans: list[QueryPlan] = []
-    for q in queries:
-        described = await describe(conn, q, problems)
+    found = await _describe_all(conn, queries, extra)
+    for q, (described, described_problems) in zip(queries, found, strict=True):
+        problems += described_problems
         if described is not None:
-            plan = _plan_query(q, described, catalog, tables, naming, problems)
+            plan = _plan_query(
+                q, described, catalog, tables, types, taken, reserved, shapes, problems
+            )
             if plan is not None:
                 plans.append(plan)
     if problems:
         raise GenError(problems)
     rows = tuple(p.model for p in plans if p.model is not None and p.model.table is None)
+    warnings = tuple(
+        f"type {pg} (first used by {where}) has no Python mapping; it is read as str "
+        "(map it in [tool.txstore.gen.types])"
+        for pg, where in sorted(types.guessed.items())
+    )
     return Plan(
-        enums=_enums(catalog, naming),
+        warnings=warnings,
+        enums=enums,
         tables=tables,
         rows=rows,
         queries=tuple(plans),
@@ -196,28 +382,49 @@ async def generate(
     root: Path,
     naming: Naming = DEFAULT_NAMING,
     schema_dump: bool = False,
+    settings: GenSettings = DEFAULT_SETTINGS,
+    warnings: list[str] | None = None,
 ) -> tuple[dict[str, str], str | None]:
     """Render the generated package in memory: ``({file name: source}, schema dump or None)``.
 
     Migrates the database at ``dsn`` to the head of ``migration_dir`` first. Query
-    files are named relative to ``root``.
+    files are named relative to ``root``. Warnings (a naming-rule break under
+    ``naming-rule = "warn"``, a type read as text) are appended to ``warnings``.
 
     Raises:
         GenError: a query file, a query name or a query is wrong (all listed with file:line).
         migrations.MigrationError: the migrations did not apply.
         migrations.SchemaDumpError: pg_dump failed.
     """
-    parsed = parse_queries(queries, root=root)
-    problems = naming_problems(parsed)
-    if problems:
-        raise GenError(problems)
-    await migrate(dsn, migration_dir)  # a malformed or unreachable DSN fails here, masked
-    target = Dsn.parse(dsn)
-    conn = await asyncpg.connect(target.without_password(), password=target.password)
+    # Parsing is Python work and migrating is the server's: overlap them.
+    parsing = asyncio.ensure_future(
+        asyncio.to_thread(parse_queries, queries, root=root, settings=settings)
+    )
     try:
-        plan = await build_plan(conn, parsed, naming=naming)
+        await migrate(dsn, migration_dir)  # a malformed or unreachable DSN fails here, masked
+    except BaseException:
+        await parsing  # the query files' problems come first, as without the overlap
+        raise
+    parsed = await parsing
+    found = [] if settings.naming_rule == "off" else naming_problems(parsed)
+    if found and settings.naming_rule == "on":
+        raise GenError(found)
+    notes = [str(p) for p in found]
+    target = Dsn.parse(dsn)
+    # Each connection is one server backend preparing queries; a few overlap
+    # the round trips without crowding a small machine.
+    workers = 1 if len(parsed) < 50 else 4
+    conns = [
+        await asyncpg.connect(target.without_password(), password=target.password)
+        for _ in range(workers)
+    ]
+    try:
+        plan = await build_plan(conns[0], parsed, naming=naming, settings=settings, extra=conns[1:])
     finally:
-        await conn.close()
+        for conn in conns:
+            await conn.close()
+    if warnings is not None:
+        warnings += notes + list(plan.warnings)
     dump = await _dump(dsn) if schema_dump else None
     return render(plan), dump
 

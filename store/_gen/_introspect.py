@@ -7,9 +7,19 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from store._gen._parse import ParsedQuery
+from store._gen._tree import qualified_name
 from store._gen.errors import Problem
 
-__all__ = ["Catalog", "Column", "Described", "PgType", "Table", "describe", "load_catalog"]
+__all__ = [
+    "Catalog",
+    "Column",
+    "Described",
+    "PgType",
+    "Table",
+    "describe",
+    "load_catalog",
+    "qualified_name",
+]
 
 _SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 
@@ -26,6 +36,7 @@ class PgType:
     base: int  # base type of a domain, else 0
     category: str
     labels: tuple[str, ...] = ()
+    subtype: int = 0  # element type of a range or multirange, else 0
 
     @property
     def qualified(self) -> str:
@@ -51,10 +62,20 @@ class Table:
     schema: str
     columns: tuple[Column, ...]
 
+    @property
+    def key(self) -> str:
+        """``name`` in ``public``, else ``schema.name``: how the catalog files it."""
+        return qualified_name(self.name, self.schema)
+
 
 @dataclass(frozen=True)
 class Catalog:
-    """The user schema as the server sees it."""
+    """The user schema as the server sees it.
+
+    ``tables`` and ``views`` are keyed by :func:`qualified_name`; an unqualified
+    reference in a query finds ``public``'s relation (the default search path)
+    and nothing else.
+    """
 
     tables: dict[str, Table]
     types: dict[int, PgType]
@@ -62,6 +83,8 @@ class Catalog:
     foreign_keys: tuple[str, ...] = ()
     checks: tuple[str, ...] = ()
     enums: tuple[int, ...] = field(default=())  # oids of user enum types, by name
+    views: dict[str, str] = field(default_factory=dict)  # view name -> its SELECT
+    sequences: frozenset[str] = frozenset()  # sequence names (a one-row relation, NOT NULL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +100,9 @@ SELECT t.oid::int8, t.typname::text, n.nspname::text, t.typtype::text, t.typelem
        t.typbasetype::int8,
        t.typcategory::text,
        coalesce((SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder)
-                 FROM pg_enum e WHERE e.enumtypid = t.oid), '{}')
+                 FROM pg_enum e WHERE e.enumtypid = t.oid), '{}'),
+       coalesce((SELECT r.rngsubtype::int8 FROM pg_range r
+                 WHERE r.rngtypid = t.oid OR r.rngmultitypid = t.oid), 0)
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
 """
 
@@ -89,6 +114,14 @@ JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdroppe
 WHERE c.relkind IN ('r', 'p') AND n.nspname <> ALL($1::text[])
   AND n.nspname NOT LIKE 'pg\\_%' AND NOT c.relispartition
 ORDER BY n.nspname, c.relname, a.attnum
+"""
+
+_VIEWS = """
+SELECT c.relname::text, n.nspname::text,
+       CASE WHEN c.relkind = 'S' THEN NULL ELSE pg_get_viewdef(c.oid) END
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('v', 'm', 'S') AND n.nspname <> ALL($1::text[]) AND n.nspname NOT LIKE 'pg\\_%'
+ORDER BY n.nspname, c.relname
 """
 
 _CONSTRAINTS = """
@@ -112,35 +145,43 @@ async def load_catalog(conn: asyncpg.Connection, *, exclude_tables: frozenset[st
         asyncpg.PostgresError: the catalog queries failed.
     """
     types = {
-        r[0]: PgType(r[0], r[1], r[2], r[3], r[4], r[5], r[6], tuple(r[7]))
+        r[0]: PgType(r[0], r[1], r[2], r[3], r[4], r[5], r[6], tuple(r[7]), r[8])
         for r in await conn.fetch(_TYPES)
     }
-    columns: dict[str, list[Column]] = {}
-    schemas: dict[str, str] = {}
+    columns: dict[tuple[str, str], list[Column]] = {}
     for relname, schema, name, type_oid, not_null in await conn.fetch(
         _COLUMNS, list(_SYSTEM_SCHEMAS)
     ):
         if relname in exclude_tables:
             continue
-        columns.setdefault(relname, []).append(Column(name, type_oid, not_null))
-        schemas[relname] = schema
+        columns.setdefault((schema, relname), []).append(Column(name, type_oid, not_null))
     # Constraints of excluded tables (the migrations ledger) are tooling's, not the schema's.
     constraints = [
         (kind, name)
         for kind, name, table in await conn.fetch(_CONSTRAINTS, list(_SYSTEM_SCHEMAS))
         if table not in exclude_tables
     ]
+    relations = await conn.fetch(_VIEWS, list(_SYSTEM_SCHEMAS))
+    views = {qualified_name(n, schema): d for n, schema, d in relations if d is not None}
+    sequences = frozenset(qualified_name(n, schema) for n, schema, d in relations if d is None)
     enums = sorted(
         (t for t in types.values() if t.kind == "e" and t.schema not in _SYSTEM_SCHEMAS),
         key=lambda t: (t.schema, t.name),
     )
     return Catalog(
-        tables={t: Table(t, schemas[t], tuple(cols)) for t, cols in sorted(columns.items())},
+        tables={
+            qualified_name(name, schema): Table(name, schema, tuple(cols))
+            for (schema, name), cols in sorted(
+                columns.items(), key=lambda item: (item[0][0] != "public", item[0])
+            )
+        },
         types=types,
         unique=tuple(name for kind, name in constraints if kind == "u"),
         foreign_keys=tuple(name for kind, name in constraints if kind == "f"),
         checks=tuple(name for kind, name in constraints if kind == "c"),
         enums=tuple(t.oid for t in enums),
+        views=views,
+        sequences=sequences,
     )
 
 

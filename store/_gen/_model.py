@@ -2,24 +2,63 @@
 
 from __future__ import annotations
 
-import keyword
 from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from store._gen._naming import identifier, unique_names, upper_snake
 from store._gen._parse import ParsedQuery
 from store._gen._types import PyType
 
-__all__ = ["EnumDef", "Field", "Model", "Plan", "QueryPlan", "field_name"]
+__all__ = [
+    "RESERVED_FIELDS",
+    "EnumDef",
+    "Field",
+    "Model",
+    "Plan",
+    "QueryPlan",
+    "enum_members",
+    "field_name",
+]
 
-_RESERVED = frozenset(dir(BaseModel)) | {"self"}
+#: Names a model field must not take: pydantic's own attributes, and the
+#: modules and names the generated files import (a field named ``uuid`` would
+#: hide the module its own annotation ``uuid.UUID`` needs).
+RESERVED_FIELDS = frozenset(dir(BaseModel)) | {
+    "self",
+    "asyncpg",
+    "datetime",
+    "decimal",
+    "enum",
+    "ipaddress",
+    "typing",
+    "uuid",
+    "pydantic",
+    "JsonValue",
+    "Field",
+    "ConfigDict",
+    "BaseModel",
+    "Any",
+}
 
 
 def field_name(column: str) -> str:
-    """A Python attribute name for ``column`` (``json`` -> ``json_``, ``from`` -> ``from_``)."""
-    if keyword.iskeyword(column) or column in _RESERVED or column.startswith("model_"):
-        return column + "_"
-    return column
+    """A Python attribute name for ``column``.
+
+    ``json`` -> ``json_``, ``from`` -> ``from_``, ``model_x`` -> ``model_x_``,
+    ``!!!nobody`` -> ``nobody``, ``1st`` -> ``column_1st``, ``?column?`` -> ``column``.
+    """
+    name = identifier(column, "column", RESERVED_FIELDS)
+    return name + "_" if name.startswith("model_") else name
+
+
+def enum_members(labels: tuple[str, ...]) -> tuple[str, ...]:
+    """Member names for enum labels: UPPER_SNAKE, ``LABEL_<n>`` when nothing is left
+    (``#``, ``*``), ``_2``/``_3`` suffixes for repeats (``a-b`` and ``a_b``).
+    """
+    return tuple(
+        unique_names([upper_snake(label, f"LABEL_{i}") for i, label in enumerate(labels, 1)])
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +68,11 @@ class EnumDef:
     name: str
     pg_name: str
     labels: tuple[str, ...]
+    members: tuple[str, ...] = ()  # one Python member name per label
+
+    def member_names(self) -> tuple[str, ...]:
+        """``members``, or the labels' UPPER_SNAKE forms made unique."""
+        return self.members or enum_members(self.labels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +82,14 @@ class Field:
     column: str
     type: PyType
     nullable: bool
+    py_name: str = ""  # the Python name when it is not field_name(column)
+    embed: Model | None = None  # sqlc.embed: a nested model built from ``width`` columns
+    width: int = 1  # result columns this field is built from
+    presence: int | None = None  # embed on an outer join's nullable side: NULL here = absent
 
     @property
     def name(self) -> str:
-        return field_name(self.column)
+        return self.py_name or field_name(self.column)
 
     @property
     def annotation(self) -> str:
@@ -94,3 +142,4 @@ class Plan:
     unique: tuple[str, ...]
     foreign_keys: tuple[str, ...]
     checks: tuple[str, ...]
+    warnings: tuple[str, ...] = ()

@@ -12,7 +12,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["DEFAULT_NAMING", "Naming", "snake_case", "upper_snake"]
+__all__ = [
+    "DEFAULT_NAMING",
+    "Naming",
+    "identifier",
+    "snake_case",
+    "unique_names",
+    "upper_snake",
+]
 
 # A word of a PascalCase name: known mixed-case words first, then acronyms
 # (a run of capitals not followed by a lower-case letter), then ordinary words.
@@ -50,11 +57,52 @@ def snake_case(name: str) -> str:
     return "_".join(w.lower() for w in words) if words else name.lower()
 
 
-def upper_snake(name: str) -> str:
-    """A valid UPPER_SNAKE identifier for a constraint name or enum label."""
-    out = re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_").upper() or "EMPTY"
+def upper_snake(name: str, fallback: str = "EMPTY") -> str:
+    """A valid UPPER_SNAKE identifier for a constraint name or enum label.
+
+    Characters other than ASCII letters and digits become ``_``; a name left
+    empty (``#``, ``*``) becomes ``fallback``; one starting with a digit gets a
+    leading ``_``.
+    """
+    out = re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_").upper() or fallback
     if out[0].isdigit():
         out = "_" + out
+    return out
+
+
+def identifier(text: str, prefix: str, reserved: frozenset[str] = frozenset()) -> str:
+    """``text`` as a lower-case-safe Python identifier, predictably.
+
+    Runs of characters other than ASCII letters, digits and ``_`` become one
+    ``_``; leading and trailing ``_`` go (pydantic treats ``_x`` as private);
+    an empty result is ``prefix``, one starting with a digit gets ``prefix_``
+    in front; a keyword, ``self`` or a name in ``reserved`` gets a trailing ``_``.
+    """
+    out = re.sub(r"[^0-9A-Za-z_]+", "_", text).strip("_")
+    if not out:
+        out = prefix
+    elif out[0].isdigit():
+        out = f"{prefix}_{out}"
+    if keyword.iskeyword(out) or keyword.issoftkeyword(out) or out == "self" or out in reserved:
+        out += "_"
+    return out
+
+
+def unique_names(names: list[str], taken: set[str] | None = None, sep: str = "_") -> list[str]:
+    """``names`` with repeats made distinct: the second ``x`` is ``x_2``, the third ``x_3``.
+
+    ``taken`` holds names already used elsewhere (they are avoided, and the
+    result is added to it).
+    """
+    used = taken if taken is not None else set()
+    out = []
+    for name in names:
+        candidate, n = name, 1
+        while candidate in used:
+            n += 1
+            candidate = f"{name}{sep}{n}"
+        used.add(candidate)
+        out.append(candidate)
     return out
 
 
@@ -107,27 +155,32 @@ class Naming:
         return word
 
     def pascal(self, snake: str) -> str:
-        """``oauth2_provider_app`` -> ``OAuth2ProviderApp``."""
+        """``oauth2_provider_app`` -> ``OAuth2ProviderApp``; other punctuation splits words too."""
         return "".join(
-            self.initialisms.get(w, w[:1].upper() + w[1:]) for w in snake.split("_") if w
+            self.initialisms.get(w, w[:1].upper() + w[1:])
+            for w in re.split(r"[^0-9A-Za-z]+", snake)
+            if w
         )
 
     def model_name(self, table: str) -> str:
         """The model class of a table: singular PascalCase (``api_keys`` -> ``APIKey``)."""
         if table in self.models:
             return self.models[table]
-        words = table.split("_")
+        words = [w for w in re.split(r"[^0-9A-Za-z]+", table) if w] or ["table"]
         words[-1] = self.singular(words[-1])
-        return self.pascal("_".join(words))
+        return _class_name(self.pascal("_".join(words)), "Table")
 
     def enum_name(self, type_name: str) -> str:
         """The ``StrEnum`` class of a PostgreSQL enum type (``user_role`` -> ``UserRole``)."""
-        return self.models.get(type_name) or self.pascal(type_name)
+        return self.models.get(type_name) or _class_name(self.pascal(type_name), "Enum")
 
 
-def python_identifier(name: str) -> str:
-    """``name`` usable as a Python parameter or field (``from`` -> ``from_``)."""
-    return name + "_" if keyword.iskeyword(name) or name == "self" else name
+def _class_name(name: str, prefix: str) -> str:
+    if not name:
+        return prefix
+    if name[0].isdigit():
+        return prefix + name
+    return name + "_" if keyword.iskeyword(name) else name
 
 
 DEFAULT_NAMING = Naming()

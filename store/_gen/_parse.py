@@ -1,10 +1,16 @@
-"""Reading ``queries/*.sql``: annotations, named parameters and markers.
+"""Reading query files: annotations, parameters, directives and markers.
 
-A query starts at ``-- name: <PascalName> :<kind>``; the comment lines right
-after it are its docstring, except the directives ``-- nullable: p, q`` and
-``-- not-null: c``. The SQL follows and ends with ``;``. Named parameters
-``@name`` become ``$1..$n`` in order of first appearance; a marker line
-``-- @authorize_filter [alias]`` becomes ``AND TRUE /*authorize_filter*/``, or
+A query starts at ``-- name: <Name> :<kind>`` (or ``/* name: <Name> :<kind> */``);
+the comment lines right after it are its docstring, except the directives
+(``-- nullable:``, ``-- required:``, ``-- not-null:``, ``-- optional:``,
+``-- param:``, ``-- column:``). The SQL follows and ends with ``;``.
+
+Parameters are sqlc's: ``@name``, ``sqlc.arg(name)``, ``sqlc.narg(name)`` (may be
+None), ``sqlc.slice(name)`` (a list; ``IN (sqlc.slice(x))`` becomes
+``= ANY($n)``) and positional ``$n``. Positional parameters keep their
+numbers; named ones are numbered after the highest positional one, in order
+of first appearance. A marker line ``-- @authorize_filter [alias]`` (the
+spelling is a setting) becomes ``AND TRUE /*authorize_filter*/``, or
 ``WHERE TRUE /*authorize_filter*/`` in a statement with no WHERE clause of its
 own (the authorization predicate is then its only condition).
 """
@@ -13,7 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +28,10 @@ from pglast import ast as _pglast_ast
 from pglast import parse_sql, parser
 
 from store._gen import _tree
-from store._gen._naming import snake_case
+from store._gen._naming import identifier, snake_case, unique_names
+from store._gen._params import param_contexts
+from store._gen._settings import DEFAULT_SETTINGS, GenSettings, QueryOverride
+from store._gen._tree import qualified_name
 from store._gen.errors import GenError, Problem
 from store._query import Kind
 
@@ -29,20 +39,78 @@ from store._query import Kind
 # has a relname, a ColumnRef has fields) are not expressible, so nodes are Any.
 ast: Any = _pglast_ast
 
-__all__ = ["AUTHORIZE_FILTER_SQL", "ParsedQuery", "parse_file", "parse_queries"]
+__all__ = [
+    "AUTHORIZE_FILTER_SQL",
+    "KINDS",
+    "RESERVED_METHODS",
+    "ParsedQuery",
+    "method_name",
+    "parse_file",
+    "parse_queries",
+]
 
 AUTHORIZE_FILTER_SQL = "AND TRUE /*authorize_filter*/"
 _WHERE_FILTER_SQL = "WHERE TRUE /*authorize_filter*/"
 
-_NAME_LINE = re.compile(r"^--\s*name\s*:")
-_NAME = re.compile(r"^--\s*name:\s*([A-Z][A-Za-z0-9]*)\s+:([A-Za-z]+)\s*$")
-_DIRECTIVE = re.compile(r"^--\s*(nullable|not-null)\s*:(.*)$")
-_MARKER = re.compile(r"^(\s*)--\s*@authorize_filter\b(.*)$")
-_PARAM = re.compile(r"(?<![@\w])@([A-Za-z_][A-Za-z0-9_]*)")
+#: The kinds a query file may use, and the run-time kind each one runs as.
+#: ``:execresult`` returns the affected row count, ``:execlastid`` the single
+#: column its ``RETURNING`` clause gives back.
+KINDS: dict[str, Kind] = {
+    "one": Kind.ONE,
+    "many": Kind.MANY,
+    "exec": Kind.EXEC,
+    "execrows": Kind.EXECROWS,
+    "execresult": Kind.EXECROWS,
+    "execlastid": Kind.ONE,
+}
+#: sqlc kinds that need a store primitive every layer (authz, audit) implements.
+_UNSUPPORTED_KINDS = ("copyfrom", "batchexec", "batchmany", "batchone")
+
+#: Method names a query must not take: the primitives and helpers of the class
+#: the methods live on. Such a query's method gets a trailing ``_``.
+RESERVED_METHODS = frozenset(
+    {
+        "fetch_one",
+        "fetch_many",
+        "execute",
+        "execute_rows",
+        "in_tx",
+        "ping",
+        "close",
+        "store",
+        "queries",
+        "t",  # its constant T would hide the module's TypeVar
+    }
+)
+
+_NAME_LINE = re.compile(r"^(--|/\*)\s*name\s*:")
+_NAME = re.compile(
+    r"^(?:--|/\*)\s*name\s*:\s*([A-Za-z_][A-Za-z0-9_]*)\s+:([A-Za-z]+)\s*(?:\*/)?\s*$"
+)
+_DIRECTIVE = re.compile(r"^--\s*(nullable|required|not-null|optional|param|column)\s*:(.*)$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PARAM_REF = re.compile(r"^(\$\d+|[A-Za-z_][A-Za-z0-9_]*)$")
 # Tokens whose text is not SQL a parameter can appear in.
 _OPAQUE = {"SCONST", "USCONST", "BCONST", "XCONST", "SQL_COMMENT", "C_COMMENT"}
 _PROBE = "txstore_authorize_filter_probe"
+_PARAMS = re.compile(
+    r"(?P<sqlc>\bsqlc\s*\.\s*(?P<fn>arg|narg|slice|embed)\s*\()"
+    r"|(?<![@\w<>:])@(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|\$(?P<num>\d+)",
+    re.IGNORECASE,
+)
+_IN_SLICE = re.compile(
+    r"\b(?P<not>NOT\s+)?IN\s*\(\s*(?P<slice>sqlc\s*\.\s*slice\s*\([^()]*\))\s*\)",
+    re.IGNORECASE,
+)
+
+
+def method_name(query_name: str) -> str:
+    """The Python method of a query: snake_case, a valid identifier, not a reserved name.
+
+    ``GetUserByID`` -> ``get_user_by_id``; ``In`` -> ``in_``; ``Execute`` -> ``execute_``.
+    """
+    return identifier(snake_case(query_name), "query", RESERVED_METHODS)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -55,7 +123,7 @@ class ParsedQuery:
     line: int  # of the ``-- name:`` line
     sql_line: int  # line of the SQL's first line; ``sql`` keeps the file's line breaks
     sql: str  # with ``$n`` parameters and the authorize-filter placeholder, no ``;``
-    params: tuple[str, ...]
+    params: tuple[str, ...]  # Python names, in ``$n`` order
     doc: str
     nullable_params: frozenset[str]
     not_null_columns: frozenset[str]
@@ -65,11 +133,23 @@ class ParsedQuery:
     grouped: bool
     tables: tuple[str, ...]
     mutates: str | None
+    source_kind: str = ""  # the kind as written (``execresult``); empty: ``kind``'s own
+    required_params: frozenset[str] = frozenset()
+    slice_params: frozenset[str] = frozenset()
+    param_fills: tuple[tuple[str, str] | None, ...] = ()  # (table, column) a param fills
+    optional_columns: frozenset[str] = frozenset()
+    column_names: dict[str, str] = field(default_factory=dict)  # result column -> field
+    embeds: tuple[str, ...] = ()  # sqlc.embed(t): relations whose columns nest as one field
 
     @property
     def source(self) -> str:
         """``file:line`` of the ``-- name:`` line."""
         return f"{self.file}:{self.line}"
+
+    @property
+    def method(self) -> str:
+        """The Python method name (see :func:`method_name`)."""
+        return method_name(self.name)
 
     def line_of(self, offset: int) -> int:
         """The file line holding character ``offset`` of ``sql``."""
@@ -95,10 +175,6 @@ def _split(file: Path, text: str, problems: list[Problem]) -> list[_Block]:
             problems.append(Problem(file, number, "SQL before the first '-- name:' annotation"))
             return []
     return blocks
-
-
-def _names(text: str) -> list[str]:
-    return [p.strip() for p in text.split(",") if p.strip()]
 
 
 def _mask(sql: str, problems: list[Problem], file: Path, line_of: Any) -> str | None:
@@ -128,7 +204,161 @@ def _statement_end(sql: str, masked: str) -> tuple[int, str | None]:
     return ends[0], None
 
 
-def _parse_block(block: _Block, problems: list[Problem]) -> ParsedQuery | None:
+def _directive_names(text: str) -> list[str]:
+    return [p.strip() for p in text.split(",") if p.strip()]
+
+
+def _pairs(text: str) -> list[tuple[str, str]] | None:
+    """``a b, c d`` (or ``a -> b``) as pairs; None when malformed."""
+    out = []
+    for item in _directive_names(text):
+        parts = item.replace("->", " ").split()
+        if len(parts) != 2:
+            return None
+        out.append((parts[0].strip('"'), parts[1]))
+    return out
+
+
+@dataclass
+class _Directives:
+    doc: list[str] = field(default_factory=list)
+    nullable: dict[str, int] = field(default_factory=dict)  # name -> line
+    required: dict[str, int] = field(default_factory=dict)
+    not_null: set[str] = field(default_factory=set)
+    optional: set[str] = field(default_factory=set)
+    params: dict[str, tuple[str, int]] = field(default_factory=dict)  # ref -> (name, line)
+    columns: dict[str, str] = field(default_factory=dict)
+
+    def add(self, override: QueryOverride, line: int) -> None:
+        self.nullable.update(dict.fromkeys(override.nullable, line))
+        self.required.update(dict.fromkeys(override.required, line))
+        self.not_null |= override.not_null
+        self.optional |= override.optional
+        self.params.update({k: (v, line) for k, v in override.params.items()})
+        self.columns.update(override.columns)
+
+
+def _read_directive(kind: str, text: str, d: _Directives, number: int) -> bool:
+    if kind in ("param", "column"):
+        pairs = _pairs(text)
+        if not pairs:
+            return False
+        if kind == "param":
+            if not all(_PARAM_REF.match(a) and _IDENT.match(b) for a, b in pairs):
+                return False
+            d.params.update({a: (b, number) for a, b in pairs})
+        else:
+            if not all(_IDENT.match(b) for _, b in pairs):
+                return False
+            d.columns.update(pairs)
+        return True
+    names = _directive_names(text)
+    if kind in ("nullable", "required"):
+        if not names or not all(_PARAM_REF.match(n) for n in names):
+            return False
+        (d.nullable if kind == "nullable" else d.required).update(dict.fromkeys(names, number))
+        return True
+    if not names:
+        return False
+    (d.not_null if kind == "not-null" else d.optional).update(n.strip('"') for n in names)
+    return True
+
+
+def _splice(
+    source: str, masked: str, spans: list[tuple[int, int, int, int, str]]
+) -> tuple[str, str]:
+    """``IN (slice)`` -> ``op(slice)`` in both strings, keeping line breaks."""
+    out_s, out_m, last = [], [], 0
+    for start, end, inner_start, inner_end, op in spans:
+        breaks = "\n" * source.count("\n", start, end)
+        out_s += [source[last:start], op, source[inner_start:inner_end], ")", breaks]
+        out_m += [masked[last:start], op, masked[inner_start:inner_end], ")", breaks]
+        last = end
+    out_s.append(source[last:])
+    out_m.append(masked[last:])
+    return "".join(out_s), "".join(out_m)
+
+
+@dataclass
+class _Params:
+    names: dict[int, str] = field(default_factory=dict)  # number -> name as written
+    nullable: set[str] = field(default_factory=set)  # sqlc.narg
+    slices: set[str] = field(default_factory=set)
+    positional: set[int] = field(default_factory=set)
+    embeds: list[str] = field(default_factory=list)  # sqlc.embed(t), in order
+
+
+def _substitute(
+    source: str, masked: str, end: int, problem: Callable[[int, str], None]
+) -> tuple[str, _Params] | None:
+    """Rewrite every parameter spelling to ``$n``; None after reporting a problem."""
+    spans = [
+        (
+            m.start(),
+            m.end(),
+            m.start("slice"),
+            m.end("slice"),
+            " <> ALL(" if m.group("not") else " = ANY(",
+        )
+        for m in _IN_SLICE.finditer(masked, 0, end)
+    ]
+    if spans:
+        cut = len(source) - end
+        source, masked = _splice(source, masked, spans)
+        end = len(source) - cut
+    found = list(_PARAMS.finditer(masked, 0, end))
+    params = _Params()
+    params.positional = {int(m.group("num")) for m in found if m.group("num")}
+    top = max(params.positional, default=0)
+    named: dict[str, int] = {}
+    pieces: list[str] = []
+    last = 0
+    for m in found:
+        stop = m.end()
+        if m.group("num"):
+            number = int(m.group("num"))
+            if number == 0:
+                problem(m.start(), "parameter $0 does not exist; numbers start at $1")
+                return None
+            text = f"${number}"
+        else:
+            if m.group("sqlc"):
+                close = masked.find(")", m.end(), end)
+                if close < 0:
+                    problem(m.start(), "unclosed sqlc." + m.group("fn") + "(")
+                    return None
+                name = source[m.end() : close].strip().strip("'\"")
+                stop = close + 1
+                fn = m.group("fn").lower()
+                if not _IDENT.match(name):
+                    problem(m.start(), f"sqlc.{fn}({source[m.end() : close]}) needs a plain name")
+                    return None
+                if fn == "embed":
+                    params.embeds.append(name)
+                    pieces += [source[last : m.start()], f"{name}.*"]
+                    last = stop
+                    continue
+                if fn == "narg":
+                    params.nullable.add(name)
+                elif fn == "slice":
+                    params.slices.add(name)
+            else:
+                name = m.group("name")
+            if name not in named:
+                named[name] = top + len(named) + 1
+                params.names[named[name]] = name
+            text = f"${named[name]}"
+        pieces += [source[last : m.start()], text]
+        last = stop
+    pieces.append(source[last:end])
+    return "".join(pieces).rstrip(), params
+
+
+def _parse_block(
+    block: _Block,
+    problems: list[Problem],
+    settings: GenSettings = DEFAULT_SETTINGS,
+) -> ParsedQuery | None:
     file = block.file
     head = _NAME.match(block.name_line)
     if head is None:
@@ -136,21 +366,33 @@ def _parse_block(block: _Block, problems: list[Problem]) -> ParsedQuery | None:
             Problem(
                 file,
                 block.line,
-                f"malformed annotation {block.name_line!r}; expected '-- name: PascalName :kind'",
+                f"malformed annotation {block.name_line!r}; expected '-- name: Name :kind'",
             )
         )
         return None
     name, kind_text = head.groups()
-    try:
-        kind = Kind(kind_text)
-    except ValueError:
-        kinds = ", ".join(f":{k}" for k in Kind)
+    kind_text = kind_text.lower()
+    if kind_text in _UNSUPPORTED_KINDS:
+        problems.append(
+            Problem(
+                file,
+                block.line,
+                f"kind :{kind_text} is not supported: no store primitive runs it through the "
+                "authorization and audit layers; use :exec (in a loop inside in_tx)",
+            )
+        )
+        return None
+    if kind_text not in KINDS:
+        kinds = ", ".join(f":{k}" for k in KINDS)
         problems.append(Problem(file, block.line, f"unknown kind :{kind_text} (use {kinds})"))
         return None
+    kind = KINDS[kind_text]
+    marker_re = re.compile(r"^(\s*)--\s*" + re.escape(settings.authorize_marker) + r"(?=\s|$)(.*)$")
 
-    doc: list[str] = []
-    nullable: dict[str, int] = {}
-    not_null: set[str] = set()
+    d = _Directives()
+    override = settings.queries.get(name)
+    if override is not None:
+        d.add(override, block.line)
     index = 0
     for index, line in enumerate(block.lines):  # index is used after the loop
         stripped = line.strip()
@@ -159,19 +401,14 @@ def _parse_block(block: _Block, problems: list[Problem]) -> ParsedQuery | None:
         number = block.line + 1 + index
         directive = _DIRECTIVE.match(stripped)
         if directive:
-            names = _names(directive.group(2))
-            if not names or not all(_IDENT.match(n) for n in names):
+            if not _read_directive(directive.group(1), directive.group(2), d, number):
                 problems.append(Problem(file, number, f"malformed directive {stripped!r}"))
                 return None
-            if directive.group(1) == "nullable":
-                nullable.update(dict.fromkeys(names, number))
-            else:
-                not_null.update(names)
-        elif _MARKER.match(line):
+        elif marker_re.match(line):
             problems.append(Problem(file, number, "authorize_filter marker before the SQL"))
             return None
         else:
-            doc.append(stripped[2:].strip())
+            d.doc.append(stripped[2:].strip())
     else:
         index = len(block.lines)
     body = block.lines[index:]
@@ -189,7 +426,7 @@ def _parse_block(block: _Block, problems: list[Problem]) -> ParsedQuery | None:
     markers: list[tuple[int, str | None]] = []
     lines = []
     for i, line in enumerate(body):
-        marker = _MARKER.match(line)
+        marker = marker_re.match(line)
         if marker:
             alias = marker.group(2).strip() or None
             if alias is not None and not _IDENT.match(alias):
@@ -211,23 +448,14 @@ def _parse_block(block: _Block, problems: list[Problem]) -> ParsedQuery | None:
         problems.append(Problem(file, at, error))
         return None
 
-    params: list[str] = []
-    pieces: list[str] = []
-    last = 0
-    for match in _PARAM.finditer(masked, 0, end):
-        param = match.group(1)
-        if param not in params:
-            params.append(param)
-        pieces += [source[last : match.start()], f"${params.index(param) + 1}"]
-        last = match.end()
-    pieces.append(source[last:end])
-    sql = "".join(pieces).rstrip()
+    def problem(offset: int, message: str) -> None:
+        problems.append(Problem(file, line_of(offset), f"{name}: {message}"))
 
-    for param, number in nullable.items():
-        if param not in params:
-            problems.append(
-                Problem(file, number, f"-- nullable: names {param!r}, not a parameter of {name}")
-            )
+    substituted = _substitute(source, masked, end, problem)
+    if substituted is None:
+        return None
+    sql, written = substituted
+
     if markers:
         with contextlib.suppress(parser.ParseError):
             bare = parse_sql(sql.replace(AUTHORIZE_FILTER_SQL, ""))[0].stmt
@@ -239,6 +467,61 @@ def _parse_block(block: _Block, problems: list[Problem]) -> ParsedQuery | None:
     except parser.ParseError as exc:
         problems.append(Problem(file, line_of(exc.args[1]), f"SQL rejected: {exc.args[0]}"))
         return None
+
+    count = max([*written.names, *written.positional], default=0)
+    missing = [
+        n for n in range(1, count + 1) if n not in written.positional and n not in written.names
+    ]
+    if missing:
+        problems.append(
+            Problem(
+                file,
+                block.line,
+                f"{name}: parameter ${missing[0]} is never used; number parameters without gaps",
+            )
+        )
+        return None
+    nodes = list(_tree.walk(stmt))
+    try:
+        contexts = param_contexts(stmt, nodes)
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+        contexts = {}  # an unknown tree shape: parameters fall back to p<n>
+    raw = [
+        written.names.get(n) or (contexts[n].name if n in contexts else f"p{n}")
+        for n in range(1, count + 1)
+    ]
+    for ref, (new, number) in d.params.items():
+        position = (
+            int(ref[1:]) if ref.startswith("$") else (raw.index(ref) + 1 if ref in raw else 0)
+        )
+        if not 1 <= position <= count:
+            problems.append(Problem(file, number, f"-- param: {ref} is not a parameter of {name}"))
+            return None
+        raw[position - 1] = new
+    final = unique_names([identifier(r, "p", frozenset({"self"})) for r in raw])
+
+    def resolve(ref: str) -> str | None:
+        if ref.startswith("$"):
+            position = int(ref[1:])
+            return final[position - 1] if 1 <= position <= count else None
+        if ref in final:
+            return ref
+        return final[raw.index(ref)] if ref in raw else None
+
+    nullable: set[str] = {final[raw.index(n)] for n in written.nullable if n in raw}
+    required: set[str] = set()
+    for refs, into, label in (
+        (d.nullable, nullable, "nullable"),
+        (d.required, required, "required"),
+    ):
+        for ref, number in refs.items():
+            resolved = resolve(ref)
+            if resolved is None:
+                problems.append(
+                    Problem(file, number, f"-- {label}: names {ref!r}, not a parameter of {name}")
+                )
+                return None
+            into.add(resolved)
 
     authorize: str | None = None
     if markers:
@@ -255,30 +538,49 @@ def _parse_block(block: _Block, problems: list[Problem]) -> ParsedQuery | None:
         line=block.line,
         sql_line=sql_line,
         sql=sql,
-        params=tuple(params),
-        doc="\n".join(doc).strip(),
+        params=tuple(final),
+        doc="\n".join(d.doc).strip(),
         nullable_params=frozenset(nullable),
-        not_null_columns=frozenset(not_null),
+        not_null_columns=frozenset(d.not_null),
         authorize_filter=authorize,
         tree=stmt,
-        filter_columns=_tree.filter_columns(stmt),
+        filter_columns=_tree.filter_columns(stmt, nodes),
         grouped=_tree.is_grouped(stmt),
-        tables=_tree.tables(stmt),
-        mutates=_tree.modified_table(stmt),
+        tables=_tree.tables(stmt, nodes),
+        mutates=_tree.modified_table(stmt, nodes),
+        source_kind=kind_text,
+        required_params=frozenset(required),
+        slice_params=frozenset(final[raw.index(n)] for n in written.slices if n in raw),
+        param_fills=tuple(
+            contexts[n].fills if n in contexts else None for n in range(1, count + 1)
+        ),
+        optional_columns=frozenset(d.optional),
+        column_names=dict(d.columns),
+        embeds=tuple(written.embeds),
     )
 
 
 def _visible_relations(stmt: Any) -> list[tuple[str, str]]:
-    """(name the query refers to it by, table name) for each relation in the top-level FROM."""
+    """(name the query refers to it by, catalog key) for each relation in the top-level FROM."""
     found: list[tuple[str, str]] = []
     if isinstance(stmt, ast.UpdateStmt | ast.DeleteStmt):
         rel = stmt.relation
-        found.append((rel.alias.aliasname if rel.alias else rel.relname, rel.relname))
+        found.append(
+            (
+                rel.alias.aliasname if rel.alias else rel.relname,
+                qualified_name(rel.relname, rel.schemaname),
+            )
+        )
     items = list(getattr(stmt, "fromClause", None) or getattr(stmt, "usingClause", None) or ())
     while items:
         item = items.pop(0)
         if isinstance(item, ast.RangeVar):
-            found.append((item.alias.aliasname if item.alias else item.relname, item.relname))
+            found.append(
+                (
+                    item.alias.aliasname if item.alias else item.relname,
+                    qualified_name(item.relname, item.schemaname),
+                )
+            )
         elif isinstance(item, ast.JoinExpr):
             items[:0] = [item.larg, item.rarg]
         elif isinstance(item, ast.RangeSubselect) and item.alias is not None:
@@ -321,7 +623,11 @@ def _authorize_alias(
 
 
 def parse_file(
-    file: Path, problems: list[Problem], *, display: Path | None = None
+    file: Path,
+    problems: list[Problem],
+    *,
+    display: Path | None = None,
+    settings: GenSettings = DEFAULT_SETTINGS,
 ) -> list[ParsedQuery]:
     """Parse one query file, appending what is wrong to ``problems``.
 
@@ -341,13 +647,15 @@ def parse_file(
         return []
     queries = []
     for block in _split(shown, text, problems):
-        query = _parse_block(block, problems)
+        query = _parse_block(block, problems, settings)
         if query is not None:
             queries.append(query)
     return queries
 
 
-def parse_queries(directory: Path, *, root: Path | None = None) -> list[ParsedQuery]:
+def parse_queries(
+    directory: Path, *, root: Path | None = None, settings: GenSettings = DEFAULT_SETTINGS
+) -> list[ParsedQuery]:
     """Parse every ``*.sql`` file of ``directory`` (sorted by name).
 
     Files are shown relative to ``root`` (default: the directory's parent) in
@@ -367,15 +675,18 @@ def parse_queries(directory: Path, *, root: Path | None = None) -> list[ParsedQu
             display = file.relative_to(base)
         except ValueError:
             display = file
-        queries += parse_file(file, problems, display=display)
+        queries += parse_file(file, problems, display=display, settings=settings)
     first: dict[str, ParsedQuery] = {}
     for query in queries:
-        key = snake_case(query.name)
+        key = query.method
         if key in first:
             where = first[key].source
             problems.append(
                 Problem(
-                    query.file, query.line, f"duplicate query name {query.name} (first at {where})"
+                    query.file,
+                    query.line,
+                    f"duplicate query name {query.name}: its method {key} is also "
+                    f"{first[key].name}'s (first at {where})",
                 )
             )
         else:

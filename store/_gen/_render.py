@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from store._gen._model import Field, Model, Plan, QueryPlan
-from store._gen._naming import snake_case, upper_snake
+from store._gen._naming import snake_case, unique_names, upper_snake
 from store._query import Kind
 
 __all__ = ["HEADER", "render"]
@@ -76,12 +76,27 @@ def _docstring(text: str, indent: str) -> str:
     return f'{indent}"""{lines[0]}\n{body}\n{indent}"""\n'
 
 
-def _imports(modules: Iterable[str], pydantic: Iterable[str]) -> str:
-    stdlib = sorted(set(modules) - {"pydantic", "typing"})
-    out = "".join(f"import {m}\n" for m in stdlib)
+def _split_modules(modules: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(standard-library modules, others), each sorted: isort's sections."""
+    wanted = set(modules) - {"pydantic", "typing"}
+    stdlib = sorted(m for m in wanted if m.partition(".")[0] in sys.stdlib_module_names)
+    return stdlib, sorted(wanted - set(stdlib))
+
+
+def _third_party(others: list[str], pydantic: Iterable[str]) -> str:
+    out = "".join(f"import {m}\n" for m in others)
     names = _sorted(pydantic)
     if names:
-        out += ("\n" if out else "") + f"from pydantic import {', '.join(names)}\n"
+        out += f"from pydantic import {', '.join(names)}\n"
+    return out
+
+
+def _imports(modules: Iterable[str], pydantic: Iterable[str]) -> str:
+    stdlib, others = _split_modules(modules)
+    out = "".join(f"import {m}\n" for m in stdlib)
+    third = _third_party(others, pydantic)
+    if third:
+        out += ("\n" if out else "") + third
     return out
 
 
@@ -101,13 +116,26 @@ def _models_in(fields: Iterable[Field]) -> tuple[set[str], set[str]]:
 
 # -- models.py -----------------------------------------------------------------
 
+# Modules whose types pydantic knows how to validate; any other (asyncpg's
+# Range, Point, Record, a project's override) needs arbitrary_types_allowed.
+_PYDANTIC_KNOWN = frozenset({"datetime", "decimal", "enum", "ipaddress", "pydantic", "uuid"})
+
+
+def _config(m: Model) -> str:
+    settings = []
+    if any(f.name != f.column for f in m.fields):
+        settings.append("populate_by_name=True")
+    if any(f.type.modules - _PYDANTIC_KNOWN for f in m.fields):
+        settings.append("arbitrary_types_allowed=True")
+    return ", ".join(settings)
+
 
 def render_models(plan: Plan) -> str:
     models = [*plan.tables, *plan.rows]
     modules, pydantic = _models_in(f for m in models for f in m.fields)
     if plan.enums:
         modules.add("enum")
-    needs_alias = any(f.name != f.column for m in models for f in m.fields)
+    needs_alias = any(_config(m) for m in models)
     pydantic |= {"BaseModel"} | ({"ConfigDict", "Field"} if needs_alias else set())
     out = [
         f'{HEADER}\n"""Row models and enums of the schema."""\n\n',
@@ -119,14 +147,21 @@ def render_models(plan: Plan) -> str:
     for e in plan.enums:
         out.append(f"\n\nclass {e.name}(enum.StrEnum):\n")
         out.append(_docstring(f"PostgreSQL enum ``{e.pg_name}``.", "    ") + "\n")
-        out += [f"    {upper_snake(label)} = {_str(label)}\n" for label in e.labels]
+        out += [
+            f"    {member} = {_str(label)}\n"
+            for member, label in zip(e.member_names(), e.labels, strict=True)
+        ]
     for m in models:
         out.append(f"\n\nclass {m.name}(BaseModel):\n")
         out.append(_docstring(m.doc, "    ") + "\n")
-        if any(f.name != f.column for f in m.fields):
-            out.append("    model_config = ConfigDict(populate_by_name=True)\n\n")
+        config = _config(m)
+        if config:
+            out.append(f"    model_config = ConfigDict({config})\n\n")
+        repeated = {f.column for f in m.fields if [g.column for g in m.fields].count(f.column) > 1}
         for f in m.fields:
-            alias = f" = Field(alias={_str(f.column)})" if f.name != f.column else ""
+            # A repeated column (``a.id, b.id``) keeps no alias: two fields cannot share one.
+            aliased = f.name != f.column and f.column not in repeated
+            alias = f" = Field(alias={_str(f.column)})" if aliased else ""
             out.append(f"    {f.name}: {f.annotation}{alias}\n")
     return "".join(out)
 
@@ -152,9 +187,7 @@ def render_constraints(plan: Plan) -> str:
     mapping: dict[str, str] = {}
     for cls, doc, names in groups:
         out.append(f"\n\nclass {cls}(enum.StrEnum):\n" + _docstring(doc, "    "))
-        members: dict[str, str] = {}
-        for name in names:
-            members.setdefault(upper_snake(name), name)
+        members = dict(zip(unique_names([upper_snake(n) for n in names]), names, strict=True))
         if members:
             out.append("\n")
         for member, name in members.items():
@@ -183,6 +216,11 @@ def _decode_name(model: Model) -> str:
 
 
 def _value(f: Field, index: int) -> str:
+    if f.embed is not None:
+        built = f"{_decode_name(f.embed)}(r[{index}:{index + f.width}])"
+        if f.presence is None:
+            return built
+        return f"None if r[{index + f.presence}] is None else {built}"
     raw = f"r[{index}]"
     enum = f.type.enum
     if enum is None:
@@ -196,8 +234,10 @@ def _value(f: Field, index: int) -> str:
 
 def _decoder(model: Model) -> str:
     name = _decode_name(model)
+    starts = [sum(g.width for g in model.fields[:i]) for i in range(len(model.fields))]
     values = "".join(
-        f"            {_str(f.name)}: {_value(f, i)},\n" for i, f in enumerate(model.fields)
+        f"            {_str(f.name)}: {_value(f, i)},\n"
+        for i, f in zip(starts, model.fields, strict=True)
     )
     fields = ", ".join(_str(f.name) for f in model.fields)
     return (
@@ -274,11 +314,12 @@ def _query_object(q: QueryPlan) -> str:
 def render_queries(plan: Plan) -> str:
     fields = [f for q in plan.queries for f in (*q.params, *([q.scalar] if q.scalar else []))]
     modules, pydantic = _models_in(fields)
+    models = {q.model.name: q.model for q in plan.queries if q.model is not None}
+    models |= {f.embed.name: f.embed for m in list(models.values()) for f in m.fields if f.embed}
     enums = sorted(
         {f.type.enum for f in fields if f.type.enum}
-        | {f.type.enum for q in plan.queries if q.model for f in q.model.fields if f.type.enum}
+        | {f.type.enum for m in models.values() for f in m.fields if f.type.enum}
     )
-    models = {q.model.name: q.model for q in plan.queries if q.model is not None}
     from_models = _sorted([*models, *(f.type.enum for f in fields if f.type.enum), *enums])
     out = [
         f'{HEADER}\n"""One typed method per query in the query files."""\n\n',
@@ -354,13 +395,13 @@ class Queries:
 
 
 def _imports_block(modules: set[str], pydantic: set[str]) -> str:
-    stdlib = sorted(modules - {"pydantic", "typing"})
+    stdlib, others = _split_modules(modules)
     out = "".join(f"import {m}\n" for m in stdlib)
     out += "from collections.abc import Awaitable, Callable, Mapping\n"
     out += "from types import MappingProxyType\n"
     out += "from typing import Any, Self, TypeVar\n"
-    # Third-party for the application: pydantic and txstore's public names, one block.
-    out += "\n"
+    # Third-party for the application: asyncpg, pydantic and txstore's public names, one block.
+    out += "\n" + "".join(f"import {m}\n" for m in others)
     if pydantic:
         out += f"from pydantic import {', '.join(_sorted(pydantic))}\n"
     out += "from store import Isolation, Kind, Param, Query, Store\n"
@@ -379,8 +420,8 @@ def render_init(plan: Plan) -> str:
     return (
         f'{HEADER}\n"""Typed code generated from the schema and the query files."""\n\n'
         f"from .constraints import {', '.join(_import_sorted(constraints))}\n"
-        f"from .models import {', '.join(_import_sorted(models))}\n"
-        f"from .queries import ({', '.join(_import_sorted(queries))})\n\n"
+        + (f"from .models import {', '.join(_import_sorted(models))}\n" if models else "")
+        + f"from .queries import ({', '.join(_import_sorted(queries))})\n\n"
         + _all([*constraints, *models, *queries])
     )
 

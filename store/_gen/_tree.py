@@ -17,15 +17,44 @@ __all__ = [
     "filter_columns",
     "is_grouped",
     "modified_table",
+    "qualified_name",
     "tables",
     "walk",
 ]
 
 
+_NODE_SLOTS: dict[type, tuple[str, ...]] = {}
+
+
+def _node_slots(cls: type) -> tuple[str, ...]:
+    """The slots of a node class that can hold nodes (not ints, bools, enums, locations)."""
+    slots = _NODE_SLOTS.get(cls)
+    if slots is None:
+        info = getattr(cls, "__slots__", {})
+        slots = tuple(
+            name
+            for name, slot in (
+                info.items() if isinstance(info, dict) else ((n, None) for n in info)
+            )
+            if slot is None or str(getattr(slot, "c_type", "")).endswith(("*", "ValUnion"))
+        )
+        _NODE_SLOTS[cls] = slots
+    return slots
+
+
+def qualified_name(name: str, schema: str | None) -> str:
+    """How the catalog keys a relation: bare in ``public`` (or unqualified), else
+    ``schema.name``.
+    """
+    return name if schema in (None, "public") else f"{schema}.{name}"
+
+
 def children(node: Any) -> Iterator[Any]:
     """The direct child nodes of a pglast node (through lists and tuples)."""
-    for slot in node.__slots__:
+    for slot in _node_slots(type(node)):
         value = getattr(node, slot, None)
+        if value is None:
+            continue
         if isinstance(value, ast.Node):
             yield value
         elif isinstance(value, tuple | list):
@@ -45,26 +74,30 @@ def walk(node: Any) -> Iterator[Any]:
         stack.extend(reversed(list(children(current))))
 
 
-def cte_names(stmt: Any) -> set[str]:
-    """Names of every common table expression anywhere in the statement."""
-    return {n.ctename for n in walk(stmt) if isinstance(n, ast.CommonTableExpr)}
+def cte_names(stmt: Any, nodes: list[Any] | None = None) -> set[str]:
+    """Names of every common table expression anywhere in the statement.
+
+    ``nodes`` is ``list(walk(stmt))`` when the caller has it already.
+    """
+    return {n.ctename for n in nodes or walk(stmt) if isinstance(n, ast.CommonTableExpr)}
 
 
-def tables(stmt: Any) -> tuple[str, ...]:
+def tables(stmt: Any, nodes: list[Any] | None = None) -> tuple[str, ...]:
     """Base tables the statement names, in first-appearance order (CTEs excluded)."""
-    ctes = cte_names(stmt)
+    nodes = nodes or list(walk(stmt))
+    ctes = cte_names(stmt, nodes)
     seen: dict[str, None] = {}
-    for node in walk(stmt):
+    for node in nodes:
         if isinstance(node, ast.RangeVar) and node.relname not in ctes:
             seen.setdefault(node.relname, None)
     return tuple(seen)
 
 
-def modified_table(stmt: Any) -> str | None:
+def modified_table(stmt: Any, nodes: list[Any] | None = None) -> str | None:
     """The table an INSERT/UPDATE/DELETE writes (the statement's, else a CTE's)."""
     if isinstance(stmt, ast.InsertStmt | ast.UpdateStmt | ast.DeleteStmt):
         return str(stmt.relation.relname)
-    for node in walk(stmt):
+    for node in nodes or walk(stmt):
         if isinstance(node, ast.InsertStmt | ast.UpdateStmt | ast.DeleteStmt):
             return str(node.relation.relname)
     return None
@@ -76,10 +109,10 @@ def _column_names(node: Any) -> Iterator[str]:
             yield sub.fields[-1].sval
 
 
-def filter_columns(stmt: Any) -> frozenset[str]:
+def filter_columns(stmt: Any, nodes: list[Any] | None = None) -> frozenset[str]:
     """Columns the statement looks rows up or filters by: WHERE, JOIN ... ON and USING."""
     found: set[str] = set()
-    for node in walk(stmt):
+    for node in nodes or walk(stmt):
         where = getattr(node, "whereClause", None)
         if isinstance(node, ast.SelectStmt | ast.UpdateStmt | ast.DeleteStmt) and where:
             found.update(_column_names(where))

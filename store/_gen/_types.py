@@ -44,11 +44,60 @@ _SCALARS: Mapping[str, tuple[str, str | None]] = {
         "ipaddress",
     ),
     "cidr": ("ipaddress.IPv4Network | ipaddress.IPv6Network", "ipaddress"),
+    "macaddr": ("str", None),
+    "macaddr8": ("str", None),
+    "bit": ("asyncpg.BitString", "asyncpg"),
+    "varbit": ("asyncpg.BitString", "asyncpg"),
+    "point": ("asyncpg.Point", "asyncpg"),
+    "box": ("asyncpg.Box", "asyncpg"),
+    "lseg": ("asyncpg.LineSegment", "asyncpg"),
+    "line": ("asyncpg.Line", "asyncpg"),
+    "path": ("asyncpg.Path", "asyncpg"),
+    "polygon": ("asyncpg.Polygon", "asyncpg"),
+    "circle": ("asyncpg.Circle", "asyncpg"),
+    "xid": ("int", None),
+    "xid8": ("int", None),
+    "cid": ("int", None),
+    "pg_lsn": ("int", None),
+    "tid": ("tuple[int, int]", None),
+    "money": ("str", None),
+    "xml": ("str", None),
+    "tsvector": ("str", None),
+    "tsquery": ("str", None),
+    "txid_snapshot": ("tuple[int, int, list[int]]", None),
+    "pg_snapshot": ("tuple[int, int, list[int]]", None),
+    "regclass": ("str", None),
+    "regtype": ("str", None),
+    "regproc": ("str", None),
+    "regprocedure": ("str", None),
+    "regoper": ("str", None),
+    "regoperator": ("str", None),
+    "regconfig": ("str", None),
+    "regdictionary": ("str", None),
+    "regnamespace": ("str", None),
+    "regrole": ("str", None),
+    "regcollation": ("str", None),
+    "aclitem": ("str", None),
+    "jsonpath": ("str", None),
+    "unknown": ("str", None),
+    "cstring": ("str", None),
+    "refcursor": ("str", None),
+    "int2vector": ("list[int]", None),
+    "oidvector": ("list[int]", None),
+    "pg_node_tree": ("str", None),
+    "pg_ndistinct": ("str", None),
+    "pg_dependencies": ("str", None),
+    "pg_mcv_list": ("str", None),
+    "void": ("None", None),
+    "record": ("tuple[object, ...]", None),  # asyncpg reads an anonymous row as a tuple
 }
+
+# Extension types asyncpg decodes as text: mapped without a warning.
+_TEXT_EXTENSIONS = frozenset({"citext", "ltree", "lquery", "ltxtquery", "hstore", "cube", "isbn"})
 
 
 class UnknownType(Exception):
-    """A PostgreSQL type txstore gen has no Python type for."""
+    """A PostgreSQL type txstore gen has no Python type for (kept for callers; never raised)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,42 +114,82 @@ class PyType:
     pg_name: str
     enum: str | None = None
     array: bool = False
+    guessed: bool = False  # an unknown type, read as text: worth a warning
+    composite: bool = False  # a row value: asyncpg reads a Record, writes any tuple
+
+    def as_param(self) -> PyType:
+        """The type a parameter takes: a composite (or an array of them) as plain tuples."""
+        if not self.composite:
+            return self
+        annotation = self.annotation.replace("asyncpg.Record", "tuple[object, ...]")
+        return PyType(annotation, self.modules - {"asyncpg"}, self.pg_name, self.enum, self.array)
 
     def optional(self, nullable: bool) -> str:
-        return f"{self.annotation} | None" if nullable else self.annotation
+        if nullable and self.annotation != "None":
+            return f"{self.annotation} | None"
+        return self.annotation
 
 
-def python_type(oid: int, catalog: Catalog, naming: Naming) -> PyType:
+def python_type(
+    oid: int, catalog: Catalog, naming: Naming, overrides: Mapping[str, str] | None = None
+) -> PyType:
     """The Python type of a value of type ``oid``; domains resolve to their base type.
 
-    Raises:
-        UnknownType: the type (or an array's element type) is not mapped.
+    ``overrides`` maps a type name (``email``, or ``schema.email`` outside
+    ``public``) to a dotted Python name and wins over everything else. A type
+    with no mapping is read as text (``str``, ``guessed`` set): asyncpg decodes
+    a type it has no codec for from its text form. Never raises.
     """
     pg = catalog.types.get(oid)
     if pg is None:
-        raise UnknownType(f"type oid {oid}")
+        return PyType("str", frozenset(), f"oid {oid}", guessed=True)
+    chosen = (overrides or {}).get(pg.qualified) or (overrides or {}).get(pg.name)
+    if chosen is not None:
+        module = chosen.rpartition(".")[0]
+        return PyType(chosen, frozenset({module} if module else ()), pg.qualified)
     if pg.elem and pg.category == "A":
-        inner = python_type(pg.elem, catalog, naming)
-        if inner.array:
-            return PyType(f"list[{inner.annotation}]", inner.modules, inner.pg_name + "[]")
+        inner = python_type(pg.elem, catalog, naming, overrides)
         return PyType(
-            f"list[{inner.annotation}]", inner.modules, inner.pg_name + "[]", inner.enum, True
+            f"list[{inner.annotation}]",
+            inner.modules,
+            inner.pg_name + "[]",
+            None if inner.array else inner.enum,
+            not inner.array,
+            inner.guessed,
+            inner.composite,
         )
-    return _scalar(pg, catalog, naming)
+    return _scalar(pg, catalog, naming, overrides)
 
 
-def _scalar(pg: PgType, catalog: Catalog, naming: Naming) -> PyType:
+def _scalar(
+    pg: PgType, catalog: Catalog, naming: Naming, overrides: Mapping[str, str] | None
+) -> PyType:
     if pg.kind == "d":
-        base = python_type(pg.base, catalog, naming)
-        return PyType(base.annotation, base.modules, pg.qualified, base.enum, base.array)
+        base = python_type(pg.base, catalog, naming, overrides)
+        return PyType(
+            base.annotation,
+            base.modules,
+            pg.qualified,
+            base.enum,
+            base.array,
+            base.guessed,
+            base.composite,
+        )
     if pg.kind == "e":
         cls = naming.enum_name(pg.name)
         return PyType(cls, frozenset(), pg.qualified, cls)
-    if (
-        pg.kind == "b"
-        and pg.name in _SCALARS
-        and (pg.schema == "pg_catalog" or pg.name == "citext")
-    ):
+    if pg.kind in ("r", "m"):
+        sub = python_type(pg.subtype, catalog, naming, overrides)
+        annotation = f"asyncpg.Range[{sub.annotation}]"
+        if pg.kind == "m":
+            annotation = f"list[{annotation}]"
+        return PyType(annotation, sub.modules | {"asyncpg"}, pg.qualified, guessed=sub.guessed)
+    if pg.kind == "c":
+        # asyncpg decodes a composite value into a Record of its fields.
+        return PyType("asyncpg.Record", frozenset({"asyncpg"}), pg.qualified, composite=True)
+    if pg.name in _SCALARS and pg.schema == "pg_catalog":
         annotation, module = _SCALARS[pg.name]
         return PyType(annotation, frozenset({module} if module else ()), pg.qualified)
-    raise UnknownType(f"{pg.qualified} (oid {pg.oid})")
+    if pg.name in _TEXT_EXTENSIONS:
+        return PyType("str", frozenset(), pg.qualified)
+    return PyType("str", frozenset(), pg.qualified, guessed=True)

@@ -7,11 +7,15 @@ import asyncio
 import sys
 from pathlib import Path
 
+import asyncpg
+
 import migrations
 from store._config import Config, config_for
 from store._gen._generate import generate, server_dsn
 from store._gen._naming import DEFAULT_NAMING, Naming
+from store._gen._settings import GenSettings, settings_from_table
 from store._gen.errors import GenError
+from store.errors import StoreError
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -32,19 +36,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _naming(config: Config) -> Naming:
-    return DEFAULT_NAMING.extended(config.table.get("naming", {}))
+def _settings(config: Config) -> tuple[Naming, GenSettings]:
+    """``[tool.txstore.naming]`` and ``[tool.txstore.gen]`` of the project.
+
+    Raises:
+        GenError: either table is malformed (the message names the file and key).
+    """
+    try:
+        return (
+            DEFAULT_NAMING.extended(config.table.get("naming", {})),
+            settings_from_table(config.table.get("gen", {})),
+        )
+    except (TypeError, ValueError) as exc:
+        raise GenError(f"{config.pyproject}: {exc}") from exc
 
 
-async def _outputs(config: Config, dsn: str | None) -> dict[Path, str]:
+async def _outputs(config: Config, dsn: str | None, warnings: list[str]) -> dict[Path, str]:
+    naming, settings = _settings(config)
     async with server_dsn(dsn) as url:
         files, dump = await generate(
             queries=config.queries,
             migration_dir=config.migrations,
             dsn=url,
             root=config.root,
-            naming=_naming(config),
+            naming=naming,
             schema_dump=True,
+            settings=settings,
+            warnings=warnings,
         )
     outputs = {config.generated / name: text for name, text in files.items()}
     if dump is not None:
@@ -62,18 +80,25 @@ def _shown(path: Path, root: Path) -> str:
 def run(args: argparse.Namespace) -> int:
     """Generate; with ``--check`` compare instead of writing.
 
-    Returns 0 when written (or current), 1 when ``--check`` found stale files, 2
-    on a generation error (printed as ``file:line: message`` lines).
+    Returns 0 when written (or current), 1 when ``--check`` found stale files or
+    generation failed: every problem is printed as a ``file:line: message``
+    line (a migration that fails, an unreachable server: one line) and
+    nothing is written. Warnings go to stderr and do not fail the run.
     """
     config = config_for(args)
+    warnings: list[str] = []
     try:
-        outputs = asyncio.run(_outputs(config, args.dsn))
+        outputs = asyncio.run(_outputs(config, args.dsn, warnings))
     except GenError as exc:
         print(f"txstore gen: nothing written:\n{exc}", file=sys.stderr)
-        return 2
-    except migrations.MigrationError as exc:  # the database (its DSN masked) or a migration
-        print(f"txstore gen: nothing written: {exc}", file=sys.stderr)
-        return 2
+        return 1
+    except (migrations.MigrationError, StoreError, OSError, asyncpg.PostgresError) as exc:
+        # The database (its DSN masked), a migration or the server: one line each.
+        message = " ".join(str(exc).split())
+        print(f"txstore gen: nothing written: {message}", file=sys.stderr)
+        return 1
+    for warning in warnings:
+        print(f"txstore gen: warning: {warning}", file=sys.stderr)
     stale = sorted(
         path
         for path, text in outputs.items()

@@ -88,7 +88,7 @@ async def test_bad_query_file_names_file_and_line_and_writes_nothing(
 ) -> None:
     queries, expected = CASES[case]
     config = _project(tmp_path, queries)
-    assert await _run(config, empty_db_dsn, monkeypatch) == 2
+    assert await _run(config, empty_db_dsn, monkeypatch) == 1
     assert expected in capsys.readouterr().err
     assert not config.generated.exists()
     assert not config.schema_dump.exists()
@@ -137,6 +137,53 @@ async def test_check_names_stale_files_and_passes_once_written(
     assert out.out.count("\n") == 1
 
 
+async def test_failing_migration_is_one_line_and_writes_nothing(
+    empty_db_dsn: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = _project(tmp_path, GOOD)
+    (config.migrations / "000002_bad.up.sql").write_text("CREATE TABLE broken (id nope);\n")
+    (config.migrations / "000002_bad.down.sql").write_text("DROP TABLE broken;\n")
+    assert await _run(config, empty_db_dsn, monkeypatch) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "000002_bad.up.sql:1:" in err
+    assert 'type "nope" does not exist' in err
+    assert not config.generated.exists()
+
+
+async def test_schema_without_tables_or_enums_generates_an_importable_package(
+    empty_db_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _project(tmp_path, "-- name: Answer :one\nSELECT 42 AS answer;\n")
+    (config.migrations / "000001_things.up.sql").write_text("SELECT 1;\n")
+    assert await _run(config, empty_db_dsn, monkeypatch) == 0
+    init = (config.generated / "__init__.py").read_text()
+    assert "from .models import" not in init
+    compile(init, "__init__.py", "exec")
+
+
+async def test_every_problem_is_reported_at_once(
+    empty_db_dsn: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    queries = (
+        "-- name: CopyThings :copyfrom\nINSERT INTO things (id) VALUES ($1);\n\n"
+        "-- name: Weird :all\nSELECT 1;\n\n"
+        "-- name: Gap :many\nSELECT $2::int AS x;\n"
+    )
+    config = _project(tmp_path, queries)
+    assert await _run(config, empty_db_dsn, monkeypatch) == 1
+    err = capsys.readouterr().err
+    assert "things.sql:1: kind :copyfrom is not supported" in err
+    assert "things.sql:4: unknown kind :all" in err
+    assert "things.sql:7: Gap: parameter $1 is never used" in err
+
+
 @pytest.mark.parametrize(
     "dsn",
     [
@@ -150,7 +197,7 @@ async def test_an_unusable_dsn_is_one_line_without_its_password(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], dsn: str
 ) -> None:
     config = _project(tmp_path, GOOD)
-    assert await _run(config, dsn, monkeypatch) == 2
+    assert await _run(config, dsn, monkeypatch) == 1
     err = capsys.readouterr().err
     assert err.startswith("txstore gen: nothing written: ")
     assert err.count("\n") == 1
@@ -168,7 +215,7 @@ async def test_query_file_that_is_not_utf8_is_named_with_line_and_offset(
     (config.queries / "latin1.sql").write_bytes(
         b"-- name: ListThings :many\n-- Caf\xe9 things.\nSELECT * FROM things;\n"
     )
-    assert await _run(config, empty_db_dsn, monkeypatch) == 2
+    assert await _run(config, empty_db_dsn, monkeypatch) == 1
     err = capsys.readouterr().err
     assert "latin1.sql:2: not valid UTF-8 (byte 0xe9 at offset 32); save the file as UTF-8" in err
     assert "Traceback" not in err
@@ -200,7 +247,7 @@ async def test_a_migration_that_fails_is_one_line(
     config = _project(tmp_path, GOOD)
     (config.migrations / "000002_bad.up.sql").write_text("SELECT 1/0;\n")
     (config.migrations / "000002_bad.down.sql").write_text("SELECT 1;\n")
-    assert await _run(config, empty_db_dsn, monkeypatch) == 2
+    assert await _run(config, empty_db_dsn, monkeypatch) == 1
     err = capsys.readouterr().err
     assert err.startswith("txstore gen: nothing written: ")
     assert "000002_bad.up.sql:1" in err

@@ -702,7 +702,7 @@ WHERE id = $4
   AND TRUE /*authorize_filter*/
 """,
     params=(
-        Param("last_used", "timestamptz"),
+        Param("last_used", "timestamptz", nullable=True),
         Param("expires_at", "timestamptz"),
         Param("ip_address", "inet", nullable=True),
         Param("id", "text"),
@@ -1237,7 +1237,7 @@ UPDATE_OAUTH2_PROVIDER_APP_SECRET_LAST_USED_AT: Query[None] = Query(
 UPDATE oauth2_provider_app_secrets SET last_used_at = $1 WHERE id = $2
 """,
     params=(
-        Param("last_used_at", "timestamptz"),
+        Param("last_used_at", "timestamptz", nullable=True),
         Param("id", "uuid"),
     ),
     decode=None,
@@ -1977,7 +1977,7 @@ WHERE id = $2
   AND TRUE /*authorize_filter*/
 """,
     params=(
-        Param("last_seen_at", "timestamptz"),
+        Param("last_seen_at", "timestamptz", nullable=True),
         Param("id", "uuid"),
     ),
     decode=None,
@@ -2705,7 +2705,7 @@ class Queries:
     async def update_api_key_usage(
         self,
         *,
-        last_used: datetime.datetime,
+        last_used: datetime.datetime | None,
         expires_at: datetime.datetime,
         ip_address: ipaddress.IPv4Address
         | ipaddress.IPv6Address
@@ -2941,7 +2941,7 @@ class Queries:
         return await self.store.fetch_many(LIST_OAUTH2_PROVIDER_APP_SECRETS_BY_APP_ID, (app_id,))
 
     async def update_oauth2_provider_app_secret_last_used_at(
-        self, *, last_used_at: datetime.datetime, id: uuid.UUID
+        self, *, last_used_at: datetime.datetime | None, id: uuid.UUID
     ) -> None:
         """Record a secret's use; not audited."""
         return await self.store.execute(
@@ -3209,7 +3209,7 @@ class Queries:
         )
 
     async def update_user_last_seen_at(
-        self, *, last_seen_at: datetime.datetime, id: uuid.UUID
+        self, *, last_seen_at: datetime.datetime | None, id: uuid.UUID
     ) -> None:
         """Record activity; not audited."""
         return await self.store.execute(
