@@ -86,7 +86,7 @@ class _Shared:
         """
         subject = current_subject()
         if subject is None:
-            raise MissingActor(f"{query.name} is audited but runs with no subject")
+            raise MissingActor(query.name)
         request = current_request()
         values = {
             "user_id": subject.id,
@@ -146,7 +146,7 @@ class _Shared:
         """Old row, mutation, diff, entry: all on ``tx``, one transaction."""
         subject = current_subject()
         if subject is None:
-            raise MissingActor(f"{query.name} is audited but runs with no subject")
+            raise MissingActor(query.name)
         old = await _read(tx, plan.lookup, tuple(args[i] for i in plan.lookup_args))
         row = await tx.fetch_one(query, args)
         assert isinstance(row, BaseModel)

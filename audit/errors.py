@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from authz.errors import NoSubject
+
 __all__ = [
     "AuditConfigError",
     "AuditError",
@@ -51,8 +53,16 @@ class UndeclaredMutation(AuditError):
     """A query writing an auditable table has no audit declaration (deny by default)."""
 
 
-class MissingActor(AuditError):
-    """An audited mutation ran with no acting subject to record."""
+class MissingActor(AuditError, NoSubject):
+    """An audited mutation ran with no acting subject to record.
+
+    Also an :class:`authz.errors.NoSubject`: a call with no subject fails the
+    same way whichever layer notices first, whether the audit layer needs the
+    actor for its single statement or the authorization layer checks it.
+    """
+
+    def __init__(self, method: str) -> None:
+        NoSubject.__init__(self, method)
 
 
 class QueryRefused(AuditError):
