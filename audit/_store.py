@@ -25,8 +25,8 @@ from audit.errors import (
     UndeclaredMutation,
 )
 from authz import current_subject
-from store import Isolation, Kind, Query, Store, errors
-from store._query import PRIMITIVE_KINDS
+from store import Isolation, Query, Store, errors
+from store._query import PRIMITIVE_KINDS, wrong_kind
 
 __all__ = ["AuditStore", "AuditTx"]
 
@@ -34,13 +34,6 @@ T = TypeVar("T")
 RowT = TypeVar("RowT")
 
 _log = structlog.get_logger("txstore.audit")
-_RUNS = {
-    Kind.ONE: "fetch_one",
-    Kind.MANY: "fetch_many",
-    Kind.EXEC: "execute",
-    Kind.EXECROWS: "execute_rows",
-}
-
 
 class _Shared:
     """What every handle of one AuditStore shares: the compiled plans, the auditor,
@@ -131,7 +124,7 @@ class _Shared:
                 query = declared
         plan = plans.audited.get(name)
         if declared.kind not in PRIMITIVE_KINDS[primitive]:
-            reason = f"it is a :{declared.kind} query, run by {_RUNS[declared.kind]}"
+            reason = wrong_kind(declared.kind)
             _refuse(query, primitive, reason)
         if plan is None and declared.mutates in plans.tables and name not in plans.unaudited:
             raise UndeclaredMutation(

@@ -14,18 +14,11 @@ from authz._policy import Call, Policy, Resource
 from authz._rbac import Action, Object, Role
 from authz._subject import Acting, Subject, acting
 from authz.errors import NoSubject, NotAuthorized, QueryRefused
-from store import Isolation, Kind, Query, Store
-from store._query import PRIMITIVE_KINDS
+from store import Isolation, Query, Store
+from store._query import PRIMITIVE_KINDS, wrong_kind
 from store.errors import OuterStoreUsedInTransaction
 
 __all__ = ["AuthzStore"]
-
-_RUNS = {
-    Kind.ONE: "fetch_one",
-    Kind.MANY: "fetch_many",
-    Kind.EXEC: "execute",
-    Kind.EXECROWS: "execute_rows",
-}
 
 T = TypeVar("T")
 RowT = TypeVar("RowT")
@@ -184,7 +177,7 @@ class AuthzStore:
                 bound,
                 query,
                 primitive,
-                f"it is a :{declared.kind} query, run by {_RUNS[declared.kind]}",
+                wrong_kind(declared.kind),
             )
         return query, policy
 

@@ -19,6 +19,8 @@ __all__ = [
     "QueryRunner",
     "RowT",
     "derive",
+    "wrong_kind",
+    "wrong_primitive",
 ]
 
 RowT = TypeVar("RowT")
@@ -235,11 +237,14 @@ _RUN_BY = {
 }
 
 
+def wrong_kind(kind: Kind) -> str:
+    """Why another primitive may not run a ``kind`` query: one wording for every layer."""
+    return f"it is a :{kind} query, run by {_RUN_BY[kind]}"
+
+
 def wrong_primitive(query: Query[Any], primitive: str) -> WrongPrimitive:
     """The error for ``query`` run by a ``primitive`` that does not run its kind."""
-    return WrongPrimitive(
-        query.name, primitive, f"it is a :{query.kind} query, run by {_RUN_BY[query.kind]}"
-    )
+    return WrongPrimitive(query.name, primitive, wrong_kind(query.kind))
 
 
 class DriverRunner(QueryRunner):
