@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import math
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 
+from migrations._timeouts import timeout_ms
 from migrations.errors import MigrationLockTimeout
 
 __all__ = ["LOCK_KEY", "migration_lock"]
@@ -66,7 +66,7 @@ async def migration_lock(
     else:
         # lock_timeout bounds the wait inside the server, so no polling is needed.
         # Rounded up: a wait is never shorter than asked (and never 0, which is "off").
-        await conn.execute(f"SET lock_timeout = {max(math.ceil(round(wait * 1000, 6)), 1)}")
+        await conn.execute(f"SET lock_timeout = {timeout_ms(wait, 'wait')}")
         try:
             await conn.execute(f"SELECT pg_catalog.pg_advisory_lock({LOCK_KEY})")
             acquired = True

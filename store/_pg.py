@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import json
-import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -15,6 +14,7 @@ import asyncpg
 import structlog
 
 from migrations._dsn import Dsn
+from migrations._timeouts import timeout_ms
 from store._pool import DEFAULT_ACQUIRE_TIMEOUT, Pool
 from store._query import DriverRunner, Query
 from store._sqlstate import is_retryable, translate, unavailable
@@ -50,20 +50,6 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(
             typename, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
         )
-
-
-def timeout_ms(seconds: float, setting: str) -> int:
-    """``seconds`` as PostgreSQL milliseconds, rounded up: a positive timeout never becomes 0 (off).
-
-    Raises:
-        ValueError: a negative or non-finite timeout.
-    """
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"{setting} must be a finite number of seconds >= 0, got {seconds!r}")
-    # round() first: 0.05 * 1000 is 50.00000000000001, which must stay 50; but
-    # round() takes a positive value below 0.5 ns to 0, so 1 ms is the floor.
-    ms = math.ceil(round(seconds * 1000, 6))
-    return max(ms, 1) if seconds > 0 else 0
 
 
 async def open_pool(
