@@ -138,8 +138,16 @@ class _Checker:
         model_fields = set(entry.model.model_fields)
         bulk = query.kind is not Kind.ONE
         returns_row = set(query.columns) == model_fields
+        if query.kind in (Kind.COPYFROM, Kind.BATCHMANY, Kind.BATCHONE):
+            self.problem(
+                line,
+                f"{name} ({query.source}) is :{query.kind}, which the audit layer cannot audit "
+                "row by row in the same statement: make it :batchexec (each argument set "
+                "audited as the single write would be), or declare it Unaudited(reason)",
+            )
+            return
         if (query.kind in (Kind.ONE, Kind.MANY) and not returns_row) or (
-            query.kind in (Kind.EXEC, Kind.EXECROWS) and query.columns
+            query.kind in (Kind.EXEC, Kind.EXECROWS, Kind.BATCHEXEC) and query.columns
         ):
             self.problem(
                 line,

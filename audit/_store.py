@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NoReturn, TypeVar
 
 import structlog
@@ -319,6 +319,43 @@ class _AuditLayer:
             return await self._inner.execute_rows(query, args)
         bound = shared.bound(query, statement)
         return await self._inner.execute_rows(statement.query, args + bound)
+
+    async def execute_batch(self, query: Query[None], args: Sequence[tuple[object, ...]]) -> int:
+        """Run a ``:batchexec`` or ``:copyfrom`` query; an audited ``:batchexec`` runs its
+        single-statement form for every argument set in the same batch, so each row
+        gets the entry the single write would give it, atomically with the change.
+
+        Raises:
+            QueryRefused: ``query`` is not a declared query, of another kind, or a
+                variant of an audited batch other than the declared query.
+            MissingActor: an audited batch ran with no subject.
+            UndeclaredMutation: the query writes an auditable table undeclared.
+        """
+        shared = self._shared
+        query, plan = shared.resolve(query, "execute_batch")
+        if plan is None:
+            return await self._inner.execute_batch(query, args)
+        statement = shared.statement(plan, query)
+        if statement is None:
+            # Construction refuses an audited batch without the form; a variant
+            # of the declared query would run unaudited, so it is refused too.
+            _refuse(query, "execute_batch", "an audited batch runs only as its declared query")
+        bound = shared.bound(query, statement)
+        return await self._inner.execute_batch(statement.query, [a + bound for a in args])
+
+    async def fetch_batch(
+        self, query: Query[RowT], args: Sequence[tuple[object, ...]]
+    ) -> list[list[RowT]]:
+        """Run a ``:batchmany`` or ``:batchone`` query (construction refuses audited ones).
+
+        Raises:
+            QueryRefused: ``query`` is not a declared query, or of another kind.
+            UndeclaredMutation: the query writes an auditable table undeclared.
+        """
+        query, plan = self._shared.resolve(query, "fetch_batch")
+        if plan is not None:
+            _refuse(query, "fetch_batch", "an audited mutation cannot run as :batchmany/:batchone")
+        return await self._inner.fetch_batch(query, args)
 
     async def ping(self) -> None:
         """Check the store below answers."""

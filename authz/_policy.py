@@ -11,7 +11,7 @@ at construction rather than at run time.
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol, TypeVar, cast
 
@@ -23,6 +23,7 @@ from store.errors import NotFound
 
 __all__ = [
     "MARKER",
+    "BatchCall",
     "Call",
     "Guard",
     "Open",
@@ -45,6 +46,8 @@ T = TypeVar("T")
 MARKER = "TRUE /*authorize_filter*/"
 #: One of the inner store's four primitives.
 Call = Callable[[Query[Any], tuple[object, ...]], Awaitable[T]]
+#: One of the inner store's two batch primitives (``execute_batch``, ``fetch_batch``).
+BatchCall = Callable[[Query[Any], Sequence[tuple[object, ...]]], Awaitable[T]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +193,34 @@ class Policy(abc.ABC):
     @abc.abstractmethod
     def describe(self) -> str: ...
 
+    async def check(self, g: Guard, query: Query[Any], args: tuple[object, ...]) -> None:
+        """Decide one argument set of a batch without running it; the base class denies.
+
+        Raises:
+            NotAuthorized: the subject may not.
+            NotFound: a row the decision reads does not exist.
+        """
+        g.deny(query, "run", Object("query", query.name))
+
+    async def run_batch(
+        self,
+        g: Guard,
+        query: Query[Any],
+        args: Sequence[tuple[object, ...]],
+        call: BatchCall[T],
+    ) -> T:
+        """Decide every argument set as the single call would, then run the batch once.
+
+        Nothing runs unless every set is allowed, so a denied set leaves nothing written.
+
+        Raises:
+            NotAuthorized: the subject may not, for at least one set.
+            NotFound: a row a decision reads does not exist.
+        """
+        for values in args:
+            await self.check(g, query, values)
+        return await call(query, args)
+
 
 @dataclass(frozen=True, slots=True)
 class _FetchThenCheck(Policy):
@@ -198,7 +229,9 @@ class _FetchThenCheck(Policy):
 
     def problems(self, query: Query[Any]) -> list[str]:
         found = (
-            [] if query.kind is Kind.ONE else [f"fetch-then-check needs :one, not :{query.kind}"]
+            []
+            if query.kind in (Kind.ONE, Kind.BATCHONE)
+            else [f"fetch-then-check needs :one or :batchone, not :{query.kind}"]
         )
         if query.mutates is not None:
             found.append(f"fetch-then-check would run the write to {query.mutates} before checking")
@@ -216,6 +249,21 @@ class _FetchThenCheck(Policy):
             locked[(query.name, args)] = obj
         return row
 
+    async def run_batch(
+        self,
+        g: Guard,
+        query: Query[Any],
+        args: Sequence[tuple[object, ...]],
+        call: BatchCall[T],
+    ) -> T:
+        # A read (problems() refuses writes): every row is checked before any is returned.
+        groups = await call(query, args)
+        for group in cast("list[list[Any]]", groups):
+            for row in group:
+                obj = await self.resource.object(row.__getattribute__, g.inner, row=True)
+                g.check(query, self.action, obj)
+        return groups
+
     def describe(self) -> str:
         return f"fetch then check {self.action} {self.resource.type}"
 
@@ -229,8 +277,11 @@ class _CheckThenRun(Policy):
         return _missing(self.resource.fields(), [p.name for p in query.params], "parameters")
 
     async def run(self, g: Guard, query: Query[Any], args: tuple[object, ...], call: Call[T]) -> T:
-        g.check(query, self.action, await self.resource.object(_args(query, args), g.inner))
+        await self.check(g, query, args)
         return await call(query, args)
+
+    async def check(self, g: Guard, query: Query[Any], args: tuple[object, ...]) -> None:
+        g.check(query, self.action, await self.resource.object(_args(query, args), g.inner))
 
     def describe(self) -> str:
         return f"check {self.action} {self.resource.type} from the parameters, then run"
@@ -291,6 +342,15 @@ class _FetchCheckMutate(Policy):
         g.check(query, self.action, obj)
         return await call(query, args)
 
+    async def check(self, g: Guard, query: Query[Any], args: tuple[object, ...]) -> None:
+        # A batch is decided set by set from the current rows (the marker, if
+        # any, stays TRUE: the sets are all checked before the one statement runs).
+        locked = g.locked
+        obj = locked.get((self.get.name, self._get_args(query, args))) if locked else None
+        if obj is None:
+            obj = await self._current(g, query, args)
+        g.check(query, self.action, obj)
+
     def _get_args(self, query: Query[Any], args: tuple[object, ...]) -> tuple[object, ...]:
         by_name = _args(query, args)
         return tuple(by_name(p.name) for p in self.get.params)
@@ -326,7 +386,9 @@ class _Filtered(Policy):
 
     def problems(self, query: Query[Any]) -> list[str]:
         found = (
-            [] if query.kind is Kind.MANY else [f"a filtered list needs :many, not :{query.kind}"]
+            []
+            if query.kind in (Kind.MANY, Kind.BATCHMANY)
+            else [f"a filtered list needs :many or :batchmany, not :{query.kind}"]
         )
         if query.mutates is not None:
             found.append(f"a filtered list cannot write ({query.mutates})")
@@ -343,6 +405,17 @@ class _Filtered(Policy):
         derived, extra = g.filtered(query, self.resource, self.action)
         return await call(derived, args + extra)
 
+    async def run_batch(
+        self,
+        g: Guard,
+        query: Query[Any],
+        args: Sequence[tuple[object, ...]],
+        call: BatchCall[T],
+    ) -> T:
+        # The predicate's parameters follow each set's own (the batch index included).
+        derived, extra = g.filtered(query, self.resource, self.action)
+        return await call(derived, [values + extra for values in args])
+
     def describe(self) -> str:
         return f"filtered list: {self.action} {self.resource.type} as a SQL predicate"
 
@@ -356,11 +429,14 @@ class _SystemOnly(Policy):
         return []
 
     async def run(self, g: Guard, query: Query[Any], args: tuple[object, ...], call: Call[T]) -> T:
+        await self.check(g, query, args)
+        return await call(query, args)
+
+    async def check(self, g: Guard, query: Query[Any], args: tuple[object, ...]) -> None:
         obj = Object(self.type, "*")
         if g.subject.system is None:
             g.deny(query, self.action, obj)
         g.check(query, self.action, obj)
-        return await call(query, args)
 
     def describe(self) -> str:
         return f"system identities with {self.action} {self.type} only"
@@ -376,6 +452,9 @@ class _AnySubject(Policy):
     async def run(self, g: Guard, query: Query[Any], args: tuple[object, ...], call: Call[T]) -> T:
         del g  # a subject is bound (the store checked); nothing more is asked of it
         return await call(query, args)
+
+    async def check(self, g: Guard, query: Query[Any], args: tuple[object, ...]) -> None:
+        del g, query, args  # a bound subject is all this policy asks for
 
     def describe(self) -> str:
         return f"any acting subject ({self.reason})"
@@ -400,6 +479,14 @@ class _RoleCeiling(Policy):
         return found
 
     async def run(self, g: Guard, query: Query[Any], args: tuple[object, ...], call: Call[T]) -> T:
+        await self._ceiling(g, query, args)
+        return await self.policy.run(g, query, args, call)
+
+    async def check(self, g: Guard, query: Query[Any], args: tuple[object, ...]) -> None:
+        await self._ceiling(g, query, args)
+        await self.policy.check(g, query, args)
+
+    async def _ceiling(self, g: Guard, query: Query[Any], args: tuple[object, ...]) -> None:
         by_name = _args(query, args)
         new = frozenset(cast("list[str] | None", by_name(self.param)) or ())
         known = g.roles(self.org is not None)
@@ -421,7 +508,6 @@ class _RoleCeiling(Policy):
         beyond = (new ^ old) - g.assignable(org)
         if beyond:
             g.deny(query, Action.ASSIGN_ROLE, Object("role", ",".join(sorted(beyond)), None, org))
-        return await self.policy.run(g, query, args, call)
 
     def describe(self) -> str:
         return f"{self.policy.describe()}; only roles the subject may assign ({self.param})"

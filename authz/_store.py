@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
@@ -10,7 +10,7 @@ import structlog
 
 from authz._filter import Filters
 from authz._model import Model
-from authz._policy import Call, Policy, Resource
+from authz._policy import BatchCall, Call, Policy, Resource
 from authz._rbac import Action, Object, Role
 from authz._subject import Acting, Subject, acting
 from authz.errors import NoSubject, NotAuthorized, QueryRefused
@@ -199,6 +199,27 @@ class AuthzStore:
     async def _run(
         self, query: Query[Any], args: tuple[object, ...], call: Call[T], primitive: str
     ) -> T:
+        query, policy, guard = await self._guard(query, primitive)
+        result = await policy.run(guard, query, args, call)
+        if guard.locked and query.mutates is not None:
+            guard.locked.clear()  # a write may have changed what a remembered object says
+        return result
+
+    async def _run_batch(
+        self,
+        query: Query[Any],
+        args: Sequence[tuple[object, ...]],
+        call: BatchCall[T],
+        primitive: str,
+    ) -> T:
+        query, policy, guard = await self._guard(query, primitive)
+        result = await policy.run_batch(guard, query, args, call)
+        if guard.locked and query.mutates is not None:
+            guard.locked.clear()
+        return result
+
+    async def _guard(self, query: Query[Any], primitive: str) -> tuple[Query[Any], Policy, _Guard]:
+        """The declared query, its policy and the call's guard; refuses what may not run."""
         bound = acting()
         if bound is None:
             raise NoSubject(query.name)
@@ -217,13 +238,7 @@ class AuthzStore:
             raise NotAuthorized(
                 query.name, Action.READ if query.mutates is None else Action.UPDATE, "subject"
             )
-        locked = self._locked
-        result = await policy.run(
-            _Guard(self._inner, bound, self._table, locked), query, args, call
-        )
-        if locked and query.mutates is not None:
-            locked.clear()  # a write may have changed what a remembered object says
-        return result
+        return query, policy, _Guard(self._inner, bound, self._table, self._locked)
 
     async def fetch_one(self, query: Query[RowT], args: tuple[object, ...]) -> RowT:
         """Run a ``:one`` query under its policy.
@@ -264,6 +279,34 @@ class AuthzStore:
             QueryRefused: ``query`` is not a declared query, or of another kind.
         """
         return await self._run(query, args, self._inner.execute_rows, "execute_rows")
+
+    async def execute_batch(self, query: Query[None], args: Sequence[tuple[object, ...]]) -> int:
+        """Run a ``:batchexec`` or ``:copyfrom`` query: every argument set is decided
+        as the single call would be, and the batch runs only if all are allowed.
+
+        Raises:
+            NoSubject: no subject is bound.
+            NotAuthorized: the subject may not, for at least one set (nothing ran).
+            QueryRefused: ``query`` is not a declared query, or of another kind.
+        """
+        return await self._run_batch(query, args, self._inner.execute_batch, "execute_batch")
+
+    async def fetch_batch(
+        self, query: Query[RowT], args: Sequence[tuple[object, ...]]
+    ) -> list[list[RowT]]:
+        """Run a ``:batchmany`` or ``:batchone`` query under its policy, set by set.
+
+        Writes are decided for every set before the batch runs; a read checked
+        row by row (``read()``) checks every row it returns; a filtered list is
+        filtered in SQL for every set.
+
+        Raises:
+            NoSubject: no subject is bound.
+            NotAuthorized: the subject may not, for at least one set (nothing written).
+            QueryRefused: ``query`` is not a declared query, or of another kind.
+            store.errors.NotFound: a ``:batchone`` set found no row.
+        """
+        return await self._run_batch(query, args, self._inner.fetch_batch, "fetch_batch")
 
     async def in_tx(
         self,

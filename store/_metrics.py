@@ -7,7 +7,7 @@ this module without it raises ImportError naming the extra.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 try:
@@ -171,6 +171,14 @@ class MetricsStore:
 
     async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int:
         return await self._timed(query, self._inner.execute_rows(query, args))
+
+    async def execute_batch(self, query: Query[None], args: Sequence[tuple[object, ...]]) -> int:
+        return await self._timed(query, self._inner.execute_batch(query, args))
+
+    async def fetch_batch(
+        self, query: Query[RowT], args: Sequence[tuple[object, ...]]
+    ) -> list[list[RowT]]:
+        return await self._timed(query, self._inner.fetch_batch(query, args))
 
     async def in_tx(
         self,

@@ -29,13 +29,14 @@ from store._tx import (
     enter_scope,
     exit_scope,
     lost,
-    refuse_naive,
+    run_driver,
 )
 from store._versions import ServerVersion
 from store.errors import (
     CommitOutcomeUnknown,
     ConcurrentTransactionUse,
     DatabaseUnavailable,
+    NotFound,
     SerializationFailure,
 )
 
@@ -218,17 +219,19 @@ class PgStoreBase(DriverRunner):
         started = time.perf_counter()
         clean = False
         try:
-            refuse_naive(query, args)
-            result = await getattr(conn, method)(query.sql, *args)
+            result = await run_driver(conn, query, method, args)
             clean = True
             return result
+        except NotFound:
+            clean = True  # a :batchone set without a row: its transaction rolled back
+            raise
         except asyncpg.PostgresError as exc:
             error = translate(
                 exc,
                 query.name,
                 self._constraints,
                 query=query,
-                args=args,
+                args=args if method not in ("executemany", "fetchmany", "copy") else (),
                 values=self._values_in_errors,
                 conn=conn,
             )

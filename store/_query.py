@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from store.errors import NotFound, WrongPrimitive
 
 __all__ = [
+    "BATCH_INDEX",
     "PRIMITIVE_KINDS",
     "DriverRunner",
     "Kind",
@@ -18,6 +19,8 @@ __all__ = [
     "Query",
     "QueryRunner",
     "RowT",
+    "batch_groups",
+    "batch_position",
     "derive",
     "wrong_kind",
     "wrong_primitive",
@@ -33,6 +36,17 @@ class Kind(enum.StrEnum):
     MANY = "many"  # a list of rows
     EXEC = "exec"  # nothing
     EXECROWS = "execrows"  # the affected row count
+    COPYFROM = "copyfrom"  # many rows inserted with COPY; the count copied
+    BATCHEXEC = "batchexec"  # one statement for many argument sets, pipelined; nothing
+    BATCHMANY = "batchmany"  # a list of rows per argument set
+    BATCHONE = "batchone"  # one row per argument set, else NotFound
+
+
+#: The parameter a ``:batchmany`` / ``:batchone`` query's generated SQL ends its
+#: parameters with, and returns as its last result column: the position of the
+#: argument set that produced each row (the driver returns the rows of every
+#: set as one flat list). The generated method passes ``0, 1, 2...``.
+BATCH_INDEX = "txstore_batch_index"
 
 
 #: The query kinds each primitive runs: its own kind, and ``execute_rows`` runs
@@ -44,6 +58,8 @@ PRIMITIVE_KINDS: Mapping[str, frozenset[Kind]] = {
     "fetch_many": frozenset({Kind.MANY}),
     "execute": frozenset({Kind.EXEC}),
     "execute_rows": frozenset({Kind.EXECROWS, Kind.EXEC}),
+    "execute_batch": frozenset({Kind.BATCHEXEC, Kind.COPYFROM}),
+    "fetch_batch": frozenset({Kind.BATCHMANY, Kind.BATCHONE}),
 }
 
 
@@ -61,9 +77,13 @@ class Query(Generic[RowT]):
     """A prepared-statement-ready query with everything the layers need to know.
 
     ``decode`` turns an asyncpg ``Record`` into the method's return value (a row
-    model, or a scalar for one-column results); it is None for ``:exec`` and
-    ``:execrows``. ``tables`` lists the base tables the query reads or writes;
-    ``mutates`` is the table an INSERT/UPDATE/DELETE writes, if any.
+    model, or a scalar for one-column results); it is None for ``:exec``,
+    ``:execrows``, ``:batchexec`` and ``:copyfrom``. For a ``:copyfrom`` query
+    (an ``INSERT INTO t (a, b) VALUES ($1, $2)`` run as ``COPY``) ``columns``
+    are the table columns its parameters fill, in parameter order, and
+    ``mutates`` is the table the rows are copied into. ``tables`` lists the
+    base tables the query reads or writes; ``mutates`` is the table an
+    INSERT/UPDATE/DELETE writes, if any.
     ``authorize_filter`` is set for list queries (and writes checked in their
     own WHERE clause) whose SQL holds the placeholder
     ``TRUE /*authorize_filter*/`` (written as ``-- @authorize_filter [alias]`` in
@@ -228,12 +248,26 @@ class QueryRunner:
         """Run an ``:execrows`` query; returns the affected row count."""
         raise NotImplementedError
 
+    async def execute_batch(self, query: Query[None], args: Sequence[tuple[object, ...]]) -> int:
+        """Run a ``:batchexec`` or ``:copyfrom`` query for every argument set, atomically."""
+        raise NotImplementedError
+
+    async def fetch_batch(
+        self, query: Query[RowT], args: Sequence[tuple[object, ...]]
+    ) -> list[list[RowT]]:
+        """Run a ``:batchmany`` or ``:batchone`` query for every argument set, atomically."""
+        raise NotImplementedError
+
 
 _RUN_BY = {
     Kind.ONE: "fetch_one",
     Kind.MANY: "fetch_many",
     Kind.EXEC: "execute",
     Kind.EXECROWS: "execute_rows",
+    Kind.COPYFROM: "execute_batch",
+    Kind.BATCHEXEC: "execute_batch",
+    Kind.BATCHMANY: "fetch_batch",
+    Kind.BATCHONE: "fetch_batch",
 }
 
 
@@ -310,3 +344,82 @@ class DriverRunner(QueryRunner):
             raise wrong_primitive(query, "execute_rows")
         status: str = await self._call(query, "execute", args)
         return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
+
+    async def execute_batch(self, query: Query[None], args: Sequence[tuple[object, ...]]) -> int:
+        """Run a ``:batchexec`` (pipelined, one round trip) or ``:copyfrom`` (``COPY``)
+        query for every argument set; all of them or none take effect.
+
+        Returns the rows a ``:copyfrom`` copied, the argument sets a
+        ``:batchexec`` ran.
+
+        Raises:
+            WrongPrimitive: ``query`` is of another kind (nothing ran).
+        """
+        if query.kind is Kind.BATCHEXEC:
+            await self._call(query, "executemany", tuple(args))
+            return len(args)
+        if query.kind is not Kind.COPYFROM:
+            raise wrong_primitive(query, "execute_batch")
+        status: str = await self._call(query, "copy", tuple(args))
+        return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
+
+    async def fetch_batch(
+        self, query: Query[RowT], args: Sequence[tuple[object, ...]]
+    ) -> list[list[RowT]]:
+        """Run a ``:batchmany`` or ``:batchone`` query for every argument set in one
+        round trip; the rows of each set, in the order of the sets.
+
+        All of the sets take effect or none: a ``:batchone`` set that returns no
+        row raises ``NotFound`` and nothing is written (inside ``in_tx`` the
+        transaction level fails, as with any failed statement).
+
+        Raises:
+            NotFound: a ``:batchone`` argument set returned no row.
+            WrongPrimitive: ``query`` is of another kind (nothing ran).
+            ValueError: an argument set does not carry its own position as its
+                ``txstore_batch_index`` argument (nothing ran).
+        """
+        if query.kind is not Kind.BATCHMANY and query.kind is not Kind.BATCHONE:
+            raise wrong_primitive(query, "fetch_batch")
+        batch_position(query, args)
+        groups = await self._call(query, "fetchmany", tuple(args))
+        decode = query.decode
+        assert decode is not None
+        return [[decode(row) for row in group] for group in groups]
+
+
+def batch_position(query: Query[Any], args: Sequence[tuple[object, ...]]) -> int:
+    """Where ``args`` carry the batch index; checks each set carries its own position.
+
+    Raises:
+        ValueError: the query declares no batch index, or a set carries another number.
+    """
+    position = next((i for i, p in enumerate(query.params) if p.name == BATCH_INDEX), None)
+    if position is None:
+        raise ValueError(f"{query.name}: a batch query ends its parameters with {BATCH_INDEX}")
+    for i, values in enumerate(args):
+        if len(values) <= position or values[position] != i:
+            raise ValueError(
+                f"{query.name}: argument set {i} must carry {i} as its {BATCH_INDEX} "
+                f"(parameter ${position + 1})"
+            )
+    return position
+
+
+def batch_groups(
+    query: Query[Any], rows: Sequence[Any], count: int
+) -> list[list[Any]]:
+    """The flat rows of a batch, grouped by the argument set (their last column) that made them.
+
+    Raises:
+        NotFound: a ``:batchone`` argument set returned no row.
+    """
+    groups: list[list[Any]] = [[] for _ in range(count)]
+    for row in rows:
+        groups[row[-1]].append(row)
+    if query.kind is Kind.BATCHONE:
+        for i, group in enumerate(groups):
+            if not group:
+                raise NotFound(query.name, i)
+            del group[1:]
+    return groups

@@ -2,16 +2,16 @@
 
 A ``Store`` layer over two ``PgStore`` s acting as one database. Read-only
 transactions and declared read queries (``:one``/``:many`` queries that write
-no table) go to the replica; writes, ``:exec``/``:execrows`` queries and every
-other transaction go to the primary. A replica lags its primary: a read routed
-to it may not see a write the same caller just committed (list such queries in
-``primary_only``, or read inside a read-write ``in_tx``, which runs on the primary).
+no table) go to the replica; writes, ``:exec``/``:execrows`` queries, every
+batch and ``:copyfrom`` query, and every other transaction go to the primary. A
+replica lags its primary: a read routed to it may not see a write the same caller
+just committed (list such queries in ``primary_only``, or read inside a read-write ``in_tx``, which runs on the primary).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from store._pg import DEFAULT_ACQUIRE_TIMEOUT, open_pool
@@ -72,6 +72,16 @@ class ReplicaRoutingStore:
 
     async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int:
         return await self.primary.execute_rows(query, args)
+
+    async def execute_batch(self, query: Query[None], args: Sequence[tuple[object, ...]]) -> int:
+        return await self.primary.execute_batch(query, args)
+
+    async def fetch_batch(
+        self, query: Query[RowT], args: Sequence[tuple[object, ...]]
+    ) -> list[list[RowT]]:
+        # Batches go to the primary even when they only read: a batch is the
+        # write path's tool, and its rows must see the caller's own writes.
+        return await self.primary.fetch_batch(query, args)
 
     async def in_tx(
         self,

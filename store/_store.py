@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Protocol, TypeVar
 
 from store._pg import DEFAULT_ACQUIRE_TIMEOUT, PgStoreBase, open_pool
@@ -17,7 +17,12 @@ T = TypeVar("T")
 
 
 class Store(Protocol):
-    """The four primitives every query runs through, transactions, and lifecycle.
+    """The primitives every query runs through, transactions, and lifecycle.
+
+    ``fetch_one``, ``fetch_many``, ``execute`` and ``execute_rows`` run one
+    call; ``execute_batch`` (``:batchexec``, ``:copyfrom``) and ``fetch_batch``
+    (``:batchmany``, ``:batchone``) run one query for many argument sets in one
+    round trip, all of them or none.
 
     Every layer (PostgreSQL, metrics, authorization, audit, replica routing)
     implements it once, generically; an application's typed methods come from
@@ -31,6 +36,14 @@ class Store(Protocol):
     async def execute(self, query: Query[None], args: tuple[object, ...]) -> None: ...
 
     async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int: ...
+
+    async def execute_batch(
+        self, query: Query[None], args: Sequence[tuple[object, ...]]
+    ) -> int: ...
+
+    async def fetch_batch(
+        self, query: Query[RowT], args: Sequence[tuple[object, ...]]
+    ) -> list[list[RowT]]: ...
 
     async def in_tx(
         self,

@@ -14,7 +14,7 @@ error's detail quotes the offending value) is recorded.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 try:
@@ -114,8 +114,10 @@ class TracingStore:
         }
         self._tx_id = _tx_id
 
-    async def _traced(self, query: Query[Any], call: Callable[[], Awaitable[T]]) -> T:
-        attributes = {
+    async def _traced(
+        self, query: Query[Any], call: Callable[[], Awaitable[T]], batch: int | None = None
+    ) -> T:
+        attributes: dict[str, Any] = {
             **self._attrs,
             "db.operation.name": _operation(query.sql),
             "txstore.query.name": query.name,
@@ -125,6 +127,8 @@ class TracingStore:
             attributes["db.collection.name"] = query.mutates or query.tables[0]
         if self._tx_id is not None:
             attributes["txstore.tx_id"] = self._tx_id
+        if batch is not None:
+            attributes["db.operation.batch.size"] = batch
         with self._tracer.start_as_current_span(
             query.name,
             kind=SpanKind.CLIENT,
@@ -149,6 +153,14 @@ class TracingStore:
 
     async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int:
         return await self._traced(query, lambda: self._inner.execute_rows(query, args))
+
+    async def execute_batch(self, query: Query[None], args: Sequence[tuple[object, ...]]) -> int:
+        return await self._traced(query, lambda: self._inner.execute_batch(query, args), len(args))
+
+    async def fetch_batch(
+        self, query: Query[RowT], args: Sequence[tuple[object, ...]]
+    ) -> list[list[RowT]]:
+        return await self._traced(query, lambda: self._inner.fetch_batch(query, args), len(args))
 
     async def in_tx(
         self,

@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 import asyncpg
 import structlog
 
-from store._query import DriverRunner, Query
+from store._query import DriverRunner, Kind, Query, batch_groups
 from store._sqlstate import is_retryable, translate
 from store.errors import (
     ConcurrentTransactionUse,
@@ -42,6 +42,7 @@ __all__ = [
     "connection_lost",
     "lost",
     "refuse_naive",
+    "run_driver",
 ]
 
 T = TypeVar("T")
@@ -129,6 +130,44 @@ def refuse_naive(query: Query[Any], args: tuple[object, ...]) -> None:
             )
 
 
+async def run_driver(
+    conn: asyncpg.Connection, query: Query[Any], method: str, args: tuple[Any, ...]
+) -> Any:
+    """Call the asyncpg ``method`` for ``query`` on ``conn``.
+
+    ``executemany``, ``fetchmany`` and ``copy`` take ``args`` as the argument
+    sets of a batch; every other method takes them as one call's arguments.
+    ``fetchmany`` returns the rows grouped per argument set (see
+    :func:`store._query.batch_groups`); a ``:batchone`` that writes runs in a
+    transaction of its own outside ``in_tx``, so a set without a row leaves
+    nothing written.
+    """
+    if method not in _BATCH_METHODS:
+        refuse_naive(query, args)
+        return await getattr(conn, method)(query.sql, *args)
+    for values in args:
+        refuse_naive(query, values)
+    if method == "fetchmany":
+        if not args:
+            return []
+        if query.kind is Kind.BATCHONE and query.mutates and not conn.is_in_transaction():
+            async with conn.transaction():
+                return batch_groups(query, await conn.fetchmany(query.sql, args), len(args))
+        return batch_groups(query, await conn.fetchmany(query.sql, args), len(args))
+    if not args:
+        return "COPY 0"
+    if method == "copy":
+        assert query.mutates is not None
+        schema, _, table = query.mutates.rpartition(".")
+        return await conn.copy_records_to_table(
+            table, records=args, columns=list(query.columns), schema_name=schema or None
+        )
+    return await conn.executemany(query.sql, args)
+
+
+_BATCH_METHODS = frozenset({"executemany", "fetchmany", "copy"})
+
+
 #: What asyncpg raises when the connection died under a call: a socket error, the
 #: detached proxy of a dead pooled connection (``InterfaceError``), or a protocol
 #: left mid-state by a FATAL message that arrived while it was idle
@@ -158,6 +197,11 @@ def connection_lost(conn: asyncpg.Connection, exc: BaseException, where: str) ->
     if isinstance(exc, asyncpg.InterfaceError) and not lost(conn):
         return exc  # a client-side misuse on a live connection
     return DatabaseUnavailable(f"{where}: connection lost: {exc}", host="pool")
+
+
+def _single(method: str, args: tuple[Any, ...]) -> tuple[object, ...]:
+    """The arguments an error may describe: a batch's are many sets, not one call's."""
+    return () if method in _BATCH_METHODS else args
 
 
 @dataclass(eq=False, slots=True)
@@ -282,10 +326,9 @@ class PgTxBase(DriverRunner):
         conn = self._enter(query.name)
         started = time.perf_counter()
         try:
-            refuse_naive(query, args)
-            result = await getattr(conn, method)(query.sql, *args)
+            result = await run_driver(conn, query, method, args)
         except asyncpg.PostgresError as exc:
-            raise self._fail(exc, query.name, query, args) from exc
+            raise self._fail(exc, query.name, query, _single(method, args)) from exc
         except CONNECTION_ERRORS as exc:
             error = self._fail(connection_lost(conn, exc, query.name), query.name)
             if error is exc:

@@ -235,11 +235,13 @@ class CommitOutcomeUnknown(DatabaseUnavailable):
 
 
 class NotFound(DatabaseError):
-    """A ``:one`` query returned no row."""
+    """A ``:one`` query returned no row (or a ``:batchone`` argument set, ``index``)."""
 
-    def __init__(self, query: str) -> None:
-        super().__init__(f"{query}: no row found")
+    def __init__(self, query: str, index: int | None = None) -> None:
+        where = "" if index is None else f" for argument set {index}"
+        super().__init__(f"{query}: no row found{where}")
         self.query = query
+        self.index = index
 
 
 class ConstraintViolation(DatabaseError):

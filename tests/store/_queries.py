@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from store._query import Kind, Param, Query
+from store._query import BATCH_INDEX, Kind, Param, Query
 
 SCHEMA = """
 CREATE TABLE counters (
@@ -103,5 +103,68 @@ SHOW_TIMEOUTS: Query[dict[str, Any]] = Query(
     "current_setting('lock_timeout') AS lock_timeout",
     params=(),
     decode=_row,
+    source="tests/store/_queries.py",
+)
+
+
+def _item(record: Any) -> dict[str, Any]:
+    # By position, as generated decoders read: the batch index column comes last.
+    return {"id": record[0], "label": record[1]}
+
+
+# -- batches: the shapes ``txstore gen`` writes for :batchexec, :copyfrom,
+# :batchmany and :batchone (the batch index is the last parameter and column).
+
+INSERT_ITEMS: Query[None] = Query(
+    name="insert_items",
+    kind=Kind.BATCHEXEC,
+    sql="INSERT INTO items (id, label) VALUES ($1, $2)",
+    params=(Param("id", "int4"), Param("label", "text")),
+    decode=None,
+    source="tests/store/_queries.py",
+    tables=("items",),
+    mutates="items",
+)
+COPY_ITEMS: Query[None] = Query(
+    name="copy_items",
+    kind=Kind.COPYFROM,
+    sql="INSERT INTO items (id, label) VALUES ($1, $2)",
+    params=(Param("id", "int4"), Param("label", "text")),
+    decode=None,
+    source="tests/store/_queries.py",
+    tables=("items",),
+    mutates="items",
+    columns=("id", "label"),
+)
+ITEMS_FROM: Query[dict[str, Any]] = Query(
+    name="items_from",
+    kind=Kind.BATCHMANY,
+    sql=(
+        "SELECT q.*, $2::int4 AS txstore_batch_index FROM (SELECT id, label FROM items "
+        "WHERE id >= $1 ORDER BY id DESC) AS q"
+    ),
+    params=(Param("id", "int4"), Param(BATCH_INDEX, "int4")),
+    decode=_item,
+    source="tests/store/_queries.py",
+    tables=("items",),
+    columns=("id", "label"),
+)
+RENAME_ITEM: Query[dict[str, Any]] = Query(
+    name="rename_item",
+    kind=Kind.BATCHONE,
+    sql="UPDATE items SET label = $2 WHERE id = $1 RETURNING id, label\n, $3::int4",
+    params=(Param("id", "int4"), Param("label", "text"), Param(BATCH_INDEX, "int4")),
+    decode=_item,
+    source="tests/store/_queries.py",
+    tables=("items",),
+    mutates="items",
+    columns=("id", "label"),
+)
+SLEEP_EACH: Query[None] = Query(
+    name="sleep_each",
+    kind=Kind.BATCHEXEC,
+    sql="SELECT pg_sleep($1)",
+    params=(Param("seconds", "float8"),),
+    decode=None,
     source="tests/store/_queries.py",
 )
