@@ -5,7 +5,8 @@ transactions and declared read queries (``:one``/``:many`` queries that write
 no table) go to the replica; writes, ``:exec``/``:execrows`` queries, every
 batch and ``:copyfrom`` query, and every other transaction go to the primary. A
 replica lags its primary: a read routed to it may not see a write the same caller
-just committed (list such queries in ``primary_only``, or read inside a read-write ``in_tx``, which runs on the primary).
+just committed (list such queries in ``primary_only``, or read inside a read-write
+``in_tx``, which runs on the primary).
 """
 
 from __future__ import annotations
