@@ -94,6 +94,7 @@ RESERVED_CLASSES = frozenset(
         "Query",
         "QueryRunner",
         "Self",
+        "Sequence",
         "Store",
         "T",
         "TypeVar",
@@ -186,9 +187,18 @@ def _plan_query(
         nullable = name in q.nullable_params or (fills_nullable and name not in q.required_params)
         py = types(oid, f"{q.name} parameter {name}").as_param()
         params.append(Field(name, py, nullable))
-    columns = tuple(name for name, _ in described.columns)
-    if q.kind in (Kind.EXEC, Kind.EXECROWS):
-        return QueryPlan(q, method, tuple(params), columns)
+    batch: str | None = None
+    if q.kind in (Kind.COPYFROM, Kind.BATCHEXEC, Kind.BATCHMANY, Kind.BATCHONE):
+        base = q.name if q.name[:1].isupper() else DEFAULT_NAMING.pascal(method)
+        (batch,) = unique_names([f"{base}Params"], taken, sep="")
+    described_columns = described.columns
+    if q.kind in (Kind.BATCHMANY, Kind.BATCHONE):
+        described_columns = described_columns[:-1]  # the batch index, read by the store
+    columns = tuple(name for name, _ in described_columns)
+    if q.kind is Kind.COPYFROM:
+        return QueryPlan(q, method, tuple(params), q.copy_columns, batch_params=batch)
+    if q.kind in (Kind.EXEC, Kind.EXECROWS, Kind.BATCHEXEC):
+        return QueryPlan(q, method, tuple(params), columns, batch_params=batch)
     if not columns:
         problems.append(
             Problem(q.file, q.line, f"{q.name} is :{q.source_kind} but returns no columns")
@@ -218,7 +228,7 @@ def _plan_query(
     non_null = non_null_columns(q.tree, catalog, len(columns), typed_non_null)
     py_names = _field_names([q.column_names.get(c, c) for c in columns], reserved)
     fields = []
-    for (name, oid), nn, py_name in zip(described.columns, non_null, py_names, strict=True):
+    for (name, oid), nn, py_name in zip(described_columns, non_null, py_names, strict=True):
         nullable = name in q.optional_columns or not (nn or name in q.not_null_columns)
         fields.append(Field(name, types(oid, f"{q.name} column {name}"), nullable, py_name))
     if q.embeds:
@@ -227,14 +237,16 @@ def _plan_query(
             return None
         fields = nested
     elif len(fields) == 1:
-        return QueryPlan(q, method, tuple(params), columns, scalar=fields[0])
+        return QueryPlan(q, method, tuple(params), columns, scalar=fields[0], batch_params=batch)
     table = None if q.embeds else shapes.get(_shape(fields))
     if table is not None:
-        return QueryPlan(q, method, tuple(params), columns, model=table)
+        return QueryPlan(q, method, tuple(params), columns, model=table, batch_params=batch)
     base = q.name if q.name[:1].isupper() else DEFAULT_NAMING.pascal(method)
     (row,) = unique_names([f"{base}Row"], taken, sep="")
     doc = f"A row of ``{q.name}`` ({q.source})."
-    return QueryPlan(q, method, tuple(params), columns, model=Model(row, tuple(fields), doc))
+    return QueryPlan(
+        q, method, tuple(params), columns, model=Model(row, tuple(fields), doc), batch_params=batch
+    )
 
 
 def _shape(fields: Sequence[Field]) -> tuple[tuple[str, str, str], ...]:

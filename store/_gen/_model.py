@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from store._gen._naming import identifier, unique_names, upper_snake
 from store._gen._parse import ParsedQuery
 from store._gen._types import PyType
+from store._query import BATCH_INDEX
 
 __all__ = [
     "RESERVED_FIELDS",
@@ -116,6 +117,12 @@ class QueryPlan:
     columns: tuple[str, ...]
     model: Model | None = None
     scalar: Field | None = None
+    batch_params: str | None = None  # a batch's argument-set class (``CreateUsersParams``)
+
+    @property
+    def batch_fields(self) -> tuple[Field, ...]:
+        """The parameters a batch's argument-set class holds (not the batch index)."""
+        return tuple(p for p in self.params if p.column != BATCH_INDEX)
 
     @property
     def const(self) -> str:

@@ -33,7 +33,7 @@ from store._gen._params import param_contexts
 from store._gen._settings import DEFAULT_SETTINGS, GenSettings, QueryOverride
 from store._gen._tree import qualified_name
 from store._gen.errors import GenError, Problem
-from store._query import Kind
+from store._query import BATCH_INDEX, Kind
 
 # pglast types every node slot as optional; the parser's guarantees (a RangeVar
 # has a relname, a ColumnRef has fields) are not expressible, so nodes are Any.
@@ -62,9 +62,12 @@ KINDS: dict[str, Kind] = {
     "execrows": Kind.EXECROWS,
     "execresult": Kind.EXECROWS,
     "execlastid": Kind.ONE,
+    "copyfrom": Kind.COPYFROM,
+    "batchexec": Kind.BATCHEXEC,
+    "batchmany": Kind.BATCHMANY,
+    "batchone": Kind.BATCHONE,
 }
-#: sqlc kinds that need a store primitive every layer (authz, audit) implements.
-_UNSUPPORTED_KINDS = ("copyfrom", "batchexec", "batchmany", "batchone")
+_BATCH_KINDS = (Kind.COPYFROM, Kind.BATCHEXEC, Kind.BATCHMANY, Kind.BATCHONE)
 
 #: Method names a query must not take: the primitives and helpers of the class
 #: the methods live on. Such a query's method gets a trailing ``_``.
@@ -74,6 +77,8 @@ RESERVED_METHODS = frozenset(
         "fetch_many",
         "execute",
         "execute_rows",
+        "execute_batch",
+        "fetch_batch",
         "in_tx",
         "ping",
         "close",
@@ -140,6 +145,7 @@ class ParsedQuery:
     optional_columns: frozenset[str] = frozenset()
     column_names: dict[str, str] = field(default_factory=dict)  # result column -> field
     embeds: tuple[str, ...] = ()  # sqlc.embed(t): relations whose columns nest as one field
+    copy_columns: tuple[str, ...] = ()  # :copyfrom: the column each parameter fills, in order
 
     @property
     def source(self) -> str:
@@ -372,16 +378,6 @@ def _parse_block(
         return None
     name, kind_text = head.groups()
     kind_text = kind_text.lower()
-    if kind_text in _UNSUPPORTED_KINDS:
-        problems.append(
-            Problem(
-                file,
-                block.line,
-                f"kind :{kind_text} is not supported: no store primitive runs it through the "
-                "authorization and audit layers; use :exec (in a loop inside in_tx)",
-            )
-        )
-        return None
     if kind_text not in KINDS:
         kinds = ", ".join(f":{k}" for k in KINDS)
         problems.append(Problem(file, block.line, f"unknown kind :{kind_text} (use {kinds})"))
@@ -523,9 +519,28 @@ def _parse_block(
                 return None
             into.add(resolved)
 
+    tree_sql = sql
+    first_line = sql_line  # of ``sql``'s first line, as a server error position is mapped
+    copy_columns: tuple[str, ...] = ()
+    if kind in _BATCH_KINDS:
+        shaped = _batch_shape(name, kind, sql, stmt, count)
+        if isinstance(shaped, str):
+            problems.append(Problem(file, block.line, shaped))
+            return None
+        if kind in (Kind.BATCHMANY, Kind.BATCHONE) and isinstance(stmt, ast.SelectStmt):
+            first_line -= 1  # the wrapper's line comes before the file's first SQL line
+        sql, copy_columns = shaped
+        if kind in (Kind.BATCHMANY, Kind.BATCHONE):
+            if BATCH_INDEX in final:
+                problems.append(
+                    Problem(file, block.line, f"{name}: the parameter name {BATCH_INDEX} is taken")
+                )
+                return None
+            final.append(BATCH_INDEX)
+
     authorize: str | None = None
     if markers:
-        probe = sql.replace(AUTHORIZE_FILTER_SQL, f"AND {_PROBE}")
+        probe = tree_sql.replace(AUTHORIZE_FILTER_SQL, f"AND {_PROBE}")
         probe = probe.replace(_WHERE_FILTER_SQL, f"WHERE {_PROBE}")
         authorize = _authorize_alias(parse_sql(probe)[0].stmt, markers[0], file, problems)
         if authorize is None:
@@ -536,7 +551,7 @@ def _parse_block(
         kind=kind,
         file=file,
         line=block.line,
-        sql_line=sql_line,
+        sql_line=first_line,
         sql=sql,
         params=tuple(final),
         doc="\n".join(d.doc).strip(),
@@ -557,7 +572,68 @@ def _parse_block(
         optional_columns=frozenset(d.optional),
         column_names=dict(d.columns),
         embeds=tuple(written.embeds),
+        copy_columns=copy_columns,
     )
+
+
+def _batch_shape(
+    name: str, kind: Kind, sql: str, stmt: Any, count: int
+) -> tuple[str, tuple[str, ...]] | str:
+    """A batch query's SQL as it runs, and a ``:copyfrom``'s columns; or what is wrong.
+
+    A ``:batchmany`` / ``:batchone`` query returns, after its own columns, the
+    batch index it takes as its last parameter: the rows of every argument set
+    come back as one flat list, and that column says which set made each row.
+    A SELECT is wrapped (``SELECT q.*, $n FROM (...) AS q``, which keeps its
+    ORDER BY: PostgreSQL does not flatten a sorted subquery); an INSERT, UPDATE
+    or DELETE appends it to its RETURNING list, the statement's last clause.
+    """
+    label = f"{name} is :{kind}"
+    if count == 0:
+        return f"{label} but takes no parameters: a batch runs once per argument set"
+    if kind is Kind.BATCHEXEC:
+        return sql, ()
+    if kind is Kind.COPYFROM:
+        return _copy_shape(label, sql, stmt, count)
+    index = f"${count + 1}::int4 AS {BATCH_INDEX}"
+    if isinstance(stmt, ast.SelectStmt):
+        ctes = getattr(stmt.withClause, "ctes", None) or ()
+        if any(not isinstance(c.ctequery, ast.SelectStmt) for c in ctes):
+            return f"{label}: a SELECT with a data-modifying WITH cannot be batched"
+        return f"SELECT q.*, {index} FROM (\n" + sql + "\n) AS q", ()
+    if isinstance(stmt, ast.InsertStmt | ast.UpdateStmt | ast.DeleteStmt):
+        if not _returning(stmt):
+            return f"{label}: an INSERT, UPDATE or DELETE needs RETURNING to give rows"
+        return sql + f"\n, {index}", ()
+    return f"{label}: it must be a SELECT, or an INSERT, UPDATE or DELETE with RETURNING"
+
+
+def _returning(stmt: Any) -> Any:
+    clause = getattr(stmt, "returningClause", None)  # pglast >= 8; older: returningList
+    if clause is not None:
+        return clause.exprs or ()
+    return getattr(stmt, "returningList", None) or ()
+
+
+def _copy_shape(label: str, sql: str, stmt: Any, count: int) -> tuple[str, tuple[str, ...]] | str:
+    """``INSERT INTO t (a, b) VALUES ($1, $2)``: the columns of $1, $2... for ``COPY``."""
+    shape = "INSERT INTO t (a, b, ...) VALUES ($1, $2, ...) with one plain parameter per column"
+    if not isinstance(stmt, ast.InsertStmt):
+        return f"{label}: COPY needs {shape}"
+    if stmt.withClause or stmt.onConflictClause or _returning(stmt):
+        return f"{label}: COPY takes no WITH, ON CONFLICT or RETURNING; write {shape}"
+    select = stmt.selectStmt
+    rows: Any = getattr(select, "valuesLists", None) or ()
+    if not stmt.cols or len(rows) != 1:
+        return f"{label}: COPY needs {shape}"
+    values: Any = rows[0]
+    if len(values) != len(stmt.cols) or not all(isinstance(v, ast.ParamRef) for v in values):
+        return f"{label}: COPY copies values as they are; write {shape} (no expressions or casts)"
+    numbers = [v.number for v in values]
+    if sorted(numbers) != list(range(1, count + 1)):
+        return f"{label}: each parameter must fill exactly one column; write {shape}"
+    by_number = {n: c.name for n, c in zip(numbers, stmt.cols, strict=True)}
+    return sql, tuple(by_number[n] for n in range(1, count + 1))
 
 
 def _visible_relations(stmt: Any) -> list[tuple[str, str]]:

@@ -260,7 +260,18 @@ def _decoder_name(q: QueryPlan) -> str:
     return "_first" if q.scalar is not None else "None"
 
 
+_BATCH_RESULT = {
+    Kind.COPYFROM: "int",
+    Kind.BATCHEXEC: "None",
+    Kind.BATCHMANY: "list[list[{}]]",
+    Kind.BATCHONE: "list[{}]",
+}
+
+
 def _signature(q: QueryPlan) -> str:
+    if q.batch_params is not None:
+        result = _BATCH_RESULT[q.parsed.kind].format(q.returns)
+        return f"    async def {q.method}(self, rows: Sequence[{q.batch_params}]) -> {result}:\n"
     params = "".join(f", {p.name}: {p.annotation}" for p in q.params)
     star = ", *" if q.params else ""
     result = {
@@ -272,7 +283,34 @@ def _signature(q: QueryPlan) -> str:
     return f"    async def {q.method}(self{star}{params}) -> {result}:\n"
 
 
+def _batch_call(q: QueryPlan) -> str:
+    kind = q.parsed.kind
+    values = ", ".join(f"r.{p.name}" for p in q.batch_fields)
+    if kind in (Kind.BATCHMANY, Kind.BATCHONE):
+        sets = f"[({values}, i) for i, r in enumerate(rows)]"
+        call = f"await self.store.fetch_batch({q.const}, {sets})"
+        if kind is Kind.BATCHONE:
+            return f"        return [found[0] for found in {call}]\n"
+        return f"        return {call}\n"
+    sets = f"[({values}{',' if len(q.batch_fields) == 1 else ''}) for r in rows]"
+    call = f"await self.store.execute_batch({q.const}, {sets})"
+    return f"        {call}\n" if kind is Kind.BATCHEXEC else f"        return {call}\n"
+
+
+def _params_class(q: QueryPlan) -> str:
+    fields = "".join(f"    {p.name}: {p.annotation}\n" for p in q.batch_fields)
+    doc = f"One argument set of ``{q.parsed.name}`` ({q.parsed.source})."
+    return (
+        f"\n\n@dataclass(frozen=True, slots=True)\nclass {q.batch_params}:\n"
+        + _docstring(doc, "    ")
+        + "\n"
+        + fields
+    )
+
+
 def _call(q: QueryPlan) -> str:
+    if q.batch_params is not None:
+        return _batch_call(q)
     runner = {
         Kind.ONE: "fetch_one",
         Kind.MANY: "fetch_many",
@@ -292,7 +330,7 @@ def _query_object(q: QueryPlan) -> str:
         + "), "
         for f in q.params
     )
-    row = "None" if q.parsed.kind in (Kind.EXEC, Kind.EXECROWS) else q.returns
+    row = "None" if q.model is None and q.scalar is None else q.returns
     tables = "".join(f"{_str(t)}, " for t in p.tables)
     return (
         f"\n{q.const}: Query[{row}] = Query(\n"
@@ -321,14 +359,15 @@ def render_queries(plan: Plan) -> str:
         | {f.type.enum for m in models.values() for f in m.fields if f.type.enum}
     )
     from_models = _sorted([*models, *(f.type.enum for f in fields if f.type.enum), *enums])
+    batches = [q for q in plan.queries if q.batch_params is not None]
     out = [
         f'{HEADER}\n"""One typed method per query in the query files."""\n\n',
         "from __future__ import annotations\n\n",
-        _imports_block(modules, pydantic),
+        _imports_block(modules, pydantic, batch=bool(batches)),
     ]
     if from_models:
         out.append(f"\nfrom .models import {', '.join(_import_sorted(from_models))}\n")
-    out.append("\n" + _all(["QUERIES", "Queries", *(q.const for q in plan.queries)]))
+    out.append("\n" + _all(_query_names(plan)))
     out.append('\nT = TypeVar("T")\n_new = object.__new__\n_set = object.__setattr__\n')
     for enum in enums:
         out.append(f"{_enum_table(enum)}: dict[str, {enum}] = {{m.value: m for m in {enum}}}\n")
@@ -341,6 +380,7 @@ def render_queries(plan: Plan) -> str:
                 f"\n\ndef _decode_{q.method}(r: Any) -> {q.scalar.annotation}:\n"
                 f"    return {_value(q.scalar, 0)}\n"
             )
+    out += [_params_class(q) for q in batches]
     out.append("\n")
     out += [_query_object(q) for q in plan.queries]
     out.append("\n#: Every query of the application, by method name.\n")
@@ -394,10 +434,24 @@ class Queries:
 '''
 
 
-def _imports_block(modules: set[str], pydantic: set[str]) -> str:
+def _query_names(plan: Plan) -> list[str]:
+    """What queries.py exports: the queries, their class, and the batches' argument sets."""
+    return [
+        "QUERIES",
+        "Queries",
+        *(q.const for q in plan.queries),
+        *(q.batch_params for q in plan.queries if q.batch_params is not None),
+    ]
+
+
+def _imports_block(modules: set[str], pydantic: set[str], *, batch: bool = False) -> str:
     stdlib, others = _split_modules(modules)
     out = "".join(f"import {m}\n" for m in stdlib)
-    out += "from collections.abc import Awaitable, Callable, Mapping\n"
+    if batch:
+        out += "from collections.abc import Awaitable, Callable, Mapping, Sequence\n"
+        out += "from dataclasses import dataclass\n"
+    else:
+        out += "from collections.abc import Awaitable, Callable, Mapping\n"
     out += "from types import MappingProxyType\n"
     out += "from typing import Any, Self, TypeVar\n"
     # Third-party for the application: asyncpg, pydantic and txstore's public names, one block.
@@ -416,7 +470,7 @@ def render_init(plan: Plan) -> str:
     constraints = _sorted(
         ["CONSTRAINTS", "CheckConstraint", "ForeignKeyConstraint", "UniqueConstraint"]
     )
-    queries = _sorted(["QUERIES", "Queries", *(q.const for q in plan.queries)])
+    queries = _sorted(_query_names(plan))
     return (
         f'{HEADER}\n"""Typed code generated from the schema and the query files."""\n\n'
         f"from .constraints import {', '.join(_import_sorted(constraints))}\n"

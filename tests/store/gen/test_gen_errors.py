@@ -71,6 +71,32 @@ CASES = {
         "SELECT owner_id, count(*) FROM things WHERE owner_id = @owner_id GROUP BY owner_id;\n",
         "things.sql:1: CountThingsByOwnerID has GROUP BY",
     ),
+    "copyfrom into a SELECT": (
+        GOOD + "\n-- name: CopyThings :copyfrom\nSELECT * FROM things WHERE id = @id;\n",
+        "things.sql:4: CopyThings is :copyfrom: COPY needs INSERT INTO t (a, b, ...)",
+    ),
+    "copyfrom with an expression": (
+        "-- name: CopyThings :copyfrom\n"
+        "INSERT INTO things (id, owner_id) VALUES (@id, @owner_id + 1);\n",
+        "things.sql:1: CopyThings is :copyfrom: COPY copies values as they are",
+    ),
+    "copyfrom with RETURNING": (
+        "-- name: CopyThings :copyfrom\n"
+        "INSERT INTO things (id, owner_id) VALUES (@id, @owner_id) RETURNING id;\n",
+        "things.sql:1: CopyThings is :copyfrom: COPY takes no WITH, ON CONFLICT or RETURNING",
+    ),
+    "batchone without RETURNING": (
+        "-- name: RenameThings :batchone\nUPDATE things SET name = @name WHERE id = @id;\n",
+        "things.sql:1: RenameThings is :batchone: an INSERT, UPDATE or DELETE needs RETURNING",
+    ),
+    "batch without parameters": (
+        "-- name: TouchThings :batchexec\nUPDATE things SET name = 'x';\n",
+        "things.sql:1: TouchThings is :batchexec but takes no parameters",
+    ),
+    "batchmany the server rejects": (
+        "-- name: ThingsOf :batchmany\nSELECT id\nFROM things\nWHERE colour = @colour;\n",
+        'things.sql:4: PostgreSQL rejected ThingsOf: column "colour" does not exist',
+    ),
     "missing semicolon": (
         GOOD + "\n-- name: ListThings :many\nSELECT 1\n",
         "things.sql:5: query must end",
@@ -172,14 +198,14 @@ async def test_every_problem_is_reported_at_once(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     queries = (
-        "-- name: CopyThings :copyfrom\nINSERT INTO things (id) VALUES ($1);\n\n"
+        "-- name: CopyThings :copyfrom\nINSERT INTO things (id) VALUES ($1 + 1);\n\n"
         "-- name: Weird :all\nSELECT 1;\n\n"
         "-- name: Gap :many\nSELECT $2::int AS x;\n"
     )
     config = _project(tmp_path, queries)
     assert await _run(config, empty_db_dsn, monkeypatch) == 1
     err = capsys.readouterr().err
-    assert "things.sql:1: kind :copyfrom is not supported" in err
+    assert "things.sql:1: CopyThings is :copyfrom: COPY copies values as they are" in err
     assert "things.sql:4: unknown kind :all" in err
     assert "things.sql:7: Gap: parameter $1 is never used" in err
 

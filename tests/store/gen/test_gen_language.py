@@ -17,11 +17,13 @@ from typing import Any
 import asyncpg
 import pytest
 
+import store
 from store._gen import build_plan, generate, parse_queries
 from store._gen._generate import migrate
 from store._gen._model import Plan, QueryPlan
 from store._gen.errors import GenError
 from store._query import Query
+from store.errors import NotFound
 
 LANGUAGE = Path(__file__).parent / "language"
 EXPECTED = LANGUAGE / "expected"
@@ -156,6 +158,8 @@ ARGS: dict[str, tuple[object, ...]] = {
         datetime.datetime(2100, 1, 1, tzinfo=datetime.UTC),
     ),
     "OrdersOfCustomers": ([1, 2],),
+    "OrdersOfEach": (1, 0),  # a batch query run once: its argument and batch index
+    "NicknameOfEach": (1, 0),
     "OrdersNotInStates": (["shipped"],),
     "SearchCustomers": (None, 0),
     "MixedParams": (decimal.Decimal(0), 1),
@@ -260,3 +264,46 @@ async def test_generated_package_decodes_real_rows(
         assert [s.value for s in await run("list_order_states")] == ["open", "paid", "shipped"]
     finally:
         await conn.close()
+
+
+async def test_generated_batch_methods_run_through_a_store(
+    empty_db_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files, _ = await generate(
+        queries=LANGUAGE / "queries",
+        migration_dir=LANGUAGE / "migrations",
+        dsn=empty_db_dsn,
+        root=LANGUAGE,
+    )
+    package = tmp_path / "batch_gen"
+    package.mkdir()
+    for name, text in files.items():
+        (package / name).write_text(text, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    gen = importlib.import_module("batch_gen")
+    db = gen.Queries(await store.connect(empty_db_dsn, min_size=1, max_size=2))
+    try:
+        copied = await db.copy_customers(
+            [gen.CopyCustomersParams(f"c{i}@example.com", i, None) for i in range(1, 6)]
+        )
+        assert copied == 5
+        await db.add_scores([gen.AddScoresParams(10, 1), gen.AddScoresParams(5, 2)])
+        renamed = await db.rename_each(
+            [gen.RenameEachParams("one", 1), gen.RenameEachParams(None, 2)]
+        )
+        assert [(c.id, c.nickname, c.score) for c in renamed] == [(1, "one", 10), (2, None, 5)]
+        with pytest.raises(NotFound):
+            await db.rename_each([gen.RenameEachParams("x", 3), gen.RenameEachParams("y", 99)])
+        nicknames = await db.nickname_of_each([gen.NicknameOfEachParams(i) for i in (3, 1)])
+        assert nicknames == [None, "one"]  # customer 3 kept no nickname: nothing was written
+        conn = await asyncpg.connect(empty_db_dsn)
+        try:
+            await conn.execute(
+                "INSERT INTO orders (id, customer_id, total) VALUES (7, 2, 1), (8, 1, 2), (9, 1, 3)"
+            )
+        finally:
+            await conn.close()
+        groups = await db.orders_of_each([gen.OrdersOfEachParams(c) for c in (1, 4, 2)])
+        assert [[o.id for o in group] for group in groups] == [[8, 9], [], [7]]
+    finally:
+        await db.store.close()
