@@ -2,13 +2,14 @@
 
 from store import errors
 from store._framework import FRAMEWORK_QUERIES
-from store._query import Kind, Param, Query, QueryRunner
+from store._query import BATCH_INDEX, Kind, Param, Query, QueryRunner
 from store._replica import ReplicaRoutingStore, connect_with_replica
 from store._store import PgStore, PgTx, Store, connect
 from store._tx import Isolation, PoisonMode
 from store._versions import ServerVersion
 
 __all__ = [
+    "BATCH_INDEX",
     "FRAMEWORK_QUERIES",
     "Isolation",
     "Kind",

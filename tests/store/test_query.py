@@ -54,6 +54,10 @@ def test_a_derived_variant_stands_for_its_base_only_where_asked() -> None:
         (Kind.MANY, ["fetch_many"]),
         (Kind.EXEC, ["execute", "execute_rows"]),  # execute_rows only adds the row count
         (Kind.EXECROWS, ["execute_rows"]),
+        (Kind.COPYFROM, ["execute_batch"]),
+        (Kind.BATCHEXEC, ["execute_batch"]),
+        (Kind.BATCHMANY, ["fetch_batch"]),
+        (Kind.BATCHONE, ["fetch_batch"]),
     ],
 )
 def test_each_kind_runs_only_through_its_own_primitives(kind: Kind, primitives: list[str]) -> None:

@@ -28,7 +28,7 @@ from workspaces.policies import MODEL
 T = TypeVar("T")
 NOW = datetime.datetime(2024, 7, 1, 9, 30, tzinfo=datetime.UTC)
 _REFUSED = (audit.errors.QueryRefused, authz.errors.QueryRefused)
-_OTHERS = ("execute", "execute_rows", "fetch_many")
+_OTHERS = ("execute", "execute_rows", "fetch_many", "execute_batch", "fetch_batch")
 _NEW_ORG = uuid.UUID("0a000000-0000-4000-8000-0000000000ff")
 
 
@@ -56,7 +56,8 @@ def _call(
     primitive: str, query: Query[Any], args: tuple[object, ...]
 ) -> Callable[[Store], Awaitable[Any]]:
     async def run(handle: Store) -> Any:
-        return await getattr(handle, primitive)(query, args)
+        batch = primitive in ("execute_batch", "fetch_batch")  # many argument sets
+        return await getattr(handle, primitive)(query, [args] if batch else args)
 
     return run
 

@@ -23,11 +23,21 @@ from workspaces.db import CONSTRAINTS, QUERIES, LoginType, Queries, User, UserSt
 from workspaces.policies import MODEL, SYSTEM_RESTRICTED
 
 T = TypeVar("T")
-_PRIMITIVES = ("fetch_one", "fetch_many", "execute", "execute_rows")
+_PRIMITIVES = ("fetch_one", "fetch_many", "execute", "execute_rows", "execute_batch", "fetch_batch")
 _WHERE = ("store", "transaction", "savepoint")
 
 NOW = datetime.datetime(2026, 2, 1, tzinfo=datetime.UTC)
-_STORE_API = {"fetch_one", "fetch_many", "execute", "execute_rows", "in_tx", "ping", "close"}
+_STORE_API = {
+    "fetch_one",
+    "fetch_many",
+    "execute",
+    "execute_rows",
+    "execute_batch",
+    "fetch_batch",
+    "in_tx",
+    "ping",
+    "close",
+}
 
 
 @pytest_asyncio.fixture
@@ -93,9 +103,7 @@ def test_a_subject_cannot_be_edited_into_more_rights() -> None:
 
 
 @pytest.mark.parametrize("revocation", ["deleted", "suspended"])
-async def test_a_revoked_users_subject_is_denied_everything(
-    pg: Queries, revocation: str
-) -> None:
+async def test_a_revoked_users_subject_is_denied_everything(pg: Queries, revocation: str) -> None:
     user = await _user(pg, "leaver")
     if revocation == "deleted":
         await pg.soft_delete_user(id=user.id)
@@ -143,7 +151,8 @@ def _call(
     """Run ``query`` with ``primitive`` on whatever handle it is given."""
 
     async def run(handle: Store) -> Any:
-        return await getattr(handle, primitive)(query, args)
+        batch = primitive in ("execute_batch", "fetch_batch")  # many argument sets
+        return await getattr(handle, primitive)(query, [args] if batch else args)
 
     return run
 
