@@ -14,7 +14,8 @@ from prometheus_client import CollectorRegistry
 from workspaces.db import LoginType, Queries, User, UserStatus
 
 import store
-from store.errors import NotFound, OuterStoreUsedInTransaction
+from store import Kind, Param, Query
+from store.errors import NotFound, OuterStoreUsedInTransaction, WrongPrimitive
 from store.metrics import MetricsStore, StoreMetrics, metrics_response
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
@@ -175,3 +176,25 @@ async def test_pool_wait_seconds_are_observed(db_dsn: str) -> None:
     finally:
         metrics.close()
         await pg.close()
+
+
+async def test_a_batch_is_one_timed_call_by_outcome(
+    measured: tuple[Queries, StoreMetrics],
+) -> None:
+    s, m = measured
+    user = await _user(s)
+    batch: Query[None] = Query(
+        name="rename_users",
+        kind=Kind.BATCHEXEC,
+        sql="UPDATE users SET name = $1 WHERE id = $2",
+        params=(Param("name", "text"), Param("id", "uuid")),
+        decode=None,
+        source="tests/store/test_metrics.py",
+    )
+    await s.store.execute_batch(batch, [("Ada", user.id), ("Grace", user.id)])
+    with pytest.raises(WrongPrimitive):
+        await s.store.fetch_batch(batch, [("Ada", user.id)])
+    count = "txstore_query_duration_seconds_count"
+    assert _value(m, count, query="rename_users", outcome="ok") == 1
+    assert _value(m, count, query="rename_users", outcome="error") == 1
+    assert (await s.get_user_by_id(id=user.id)).name == "Grace"

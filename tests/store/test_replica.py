@@ -20,7 +20,7 @@ import store
 from store._config import load_config
 from store._localpg import TEST_SETTINGS, LocalCluster
 from store._pg import open_pool
-from store._query import Kind, Query
+from store._query import BATCH_INDEX, Kind, Param, Query
 from store._replica import ReplicaRoutingStore, connect_with_replica
 from store.errors import DatabaseError, NotFound, OuterStoreUsedInTransaction
 from tests.faults._support import cluster_root, persistent_cluster
@@ -39,6 +39,29 @@ IN_RECOVERY: Query[bool] = Query(
     sql="SELECT pg_is_in_recovery() AS in_recovery",
     params=(),
     decode=_flag,
+    source="tests/store/test_replica.py",
+)
+
+
+#: The same read as a :batchone (its batch index the only parameter).
+IN_RECOVERY_EACH: Query[bool] = Query(
+    name="in_recovery_each",
+    kind=Kind.BATCHONE,
+    sql=(
+        "SELECT q.*, $1::int4 AS txstore_batch_index FROM (\n"
+        "SELECT pg_is_in_recovery() AS in_recovery\n) AS q"
+    ),
+    params=(Param(BATCH_INDEX, "int4"),),
+    decode=_flag,
+    source="tests/store/test_replica.py",
+)
+#: A :batchexec write: the replica would refuse it as read-only.
+DELETE_KEYS_EACH: Query[None] = Query(
+    name="delete_keys_each",
+    kind=Kind.BATCHEXEC,
+    sql="DELETE FROM api_keys WHERE user_id = $1",
+    params=(Param("user_id", "uuid"),),
+    decode=None,
     source="tests/store/test_replica.py",
 )
 
@@ -139,6 +162,11 @@ async def test_writes_never_reach_the_replica(routing: ReplicaRoutingStore) -> N
     # A :one write (run by fetch_one): on the replica it would be refused as read-only.
     with pytest.raises(NotFound):
         await routing.fetch_one(DELETE_ORGANIZATION, (uuid.uuid4(),))
+
+
+async def test_batches_run_on_the_primary(routing: ReplicaRoutingStore) -> None:
+    assert await routing.fetch_batch(IN_RECOVERY_EACH, [(0,), (1,)]) == [[False], [False]]
+    assert await routing.execute_batch(DELETE_KEYS_EACH, [(uuid.uuid4(),), (uuid.uuid4(),)]) == 2
 
 
 async def test_read_only_transactions_run_on_the_replica_unless_serializable(

@@ -26,6 +26,8 @@ from tests.store._queries import (
     GET_COUNTER,
     GET_ITEM,
     INSERT_ITEM,
+    INSERT_ITEMS,
+    ITEMS_FROM,
     SCHEMA,
     SET_COUNTER,
 )
@@ -247,3 +249,29 @@ def test_the_store_never_imports_opentelemetry_unless_asked() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+async def test_a_batch_is_one_span_with_its_size(
+    pg: store.PgStore, exporter: tuple[TracerProvider, InMemorySpanExporter]
+) -> None:
+    provider, spans = exporter
+    traced = TracingStore(pg, tracer_provider=provider)
+    assert await traced.execute_batch(INSERT_ITEMS, [(1, MARKER), (2, "b"), (3, "c")]) == 3
+    with pytest.raises(UniqueViolation):
+        await traced.execute_batch(INSERT_ITEMS, [(4, "d"), (5, MARKER)])
+    assert await traced.fetch_batch(ITEMS_FROM, [(3, 0)]) == [[{"id": 3, "label": "c"}]]
+
+    ok, failed, read = spans.get_finished_spans()
+    assert ok.name == failed.name == "insert_items"
+    assert dict(ok.attributes or {}) == {
+        "db.system": "postgresql",
+        "db.system.name": "postgresql",
+        "db.operation.name": "INSERT",
+        "db.collection.name": "items",
+        "db.operation.batch.size": 3,
+        "txstore.query.name": "insert_items",
+        "txstore.query.kind": "batchexec",
+    }
+    assert (failed.attributes or {})["error.type"] == "UniqueViolation"
+    assert (read.attributes or {})["txstore.query.kind"] == "batchmany"
+    assert MARKER not in _texts(spans.get_finished_spans())
