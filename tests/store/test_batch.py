@@ -94,6 +94,27 @@ async def test_a_batchone_set_without_a_row_raises_not_found_and_writes_nothing(
     assert pg.pool.get_size() == pg.pool.get_idle_size()  # the connection went back clean
 
 
+async def test_a_failing_set_of_a_fetching_batch_writes_nothing(pg: PgStoreBase) -> None:
+    await pg.execute_batch(INSERT_ITEMS, [(1, "a"), (2, "b")])
+    with pytest.raises(NotNullViolation):
+        await pg.fetch_batch(RENAME_ITEM, [(1, "A", 0), (2, None, 1)])
+    assert await _labels(pg) == [(1, "a"), (2, "b")]
+
+
+async def test_a_cancelled_batch_in_a_transaction_leaves_nothing(pg: PgStoreBase) -> None:
+    async def work(tx: Any) -> None:
+        await tx.execute_batch(INSERT_ITEMS, [(1, "a")])
+        await tx.execute_batch(SLEEP_EACH, [(30.0,)])
+
+    task = asyncio.create_task(pg.in_tx(work))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await _labels(pg) == []
+    assert await pg.fetch_batch(ITEMS_FROM, [(0, 0)]) == [[]]
+
+
 async def test_an_argument_set_must_carry_its_own_batch_index(pg: PgStoreBase) -> None:
     with pytest.raises(ValueError, match="argument set 1 must carry 1"):
         await pg.fetch_batch(ITEMS_FROM, [(1, 0), (1, 0)])
