@@ -31,6 +31,8 @@ from tests.store._queries import (
     SLEEP_EACH,
 )
 
+ONE = [(1, "a")]
+
 
 @pytest_asyncio.fixture
 async def pg(empty_db_dsn: str) -> AsyncIterator[PgStoreBase]:
@@ -168,7 +170,7 @@ async def test_a_closed_handle_and_the_outer_store_refuse_batches(pg: PgStoreBas
     async def work(tx: Any) -> None:
         kept.append(tx)
         with pytest.raises(OuterStoreUsedInTransaction):
-            await pg.execute_batch(INSERT_ITEMS, [(1, "a")])
+            await pg.execute_batch(INSERT_ITEMS, ONE)  # txstore-lint: ignore[outer-store-in-tx]
 
     await pg.in_tx(work)
     with pytest.raises(TransactionClosed):
@@ -181,7 +183,7 @@ async def test_only_the_innermost_level_runs_a_batch(pg: PgStoreBase) -> None:
     async def outer(tx: Any) -> None:
         async def inner(sp: Any) -> None:
             with pytest.raises(ConcurrentTransactionUse):
-                await tx.execute_batch(INSERT_ITEMS, [(1, "a")])
+                await tx.execute_batch(INSERT_ITEMS, ONE)  # txstore-lint: ignore[outer-store-in-tx]
             await sp.execute_batch(INSERT_ITEMS, [(2, "b")])
 
         await tx.in_tx(inner)
