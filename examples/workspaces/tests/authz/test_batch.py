@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pytest
@@ -41,7 +41,7 @@ MODEL = variant(
 )
 
 
-def _denials(events: list[Mapping[str, Any]], query: str) -> int:
+def _denials(events: Iterable[Mapping[str, Any]], query: str) -> int:
     return sum(1 for e in events if e["event"] == "authorization denied" and e["query"] == query)
 
 
