@@ -46,11 +46,26 @@ T = TypeVar("T")
 _log = structlog.get_logger("txstore.store")
 
 
+def _json_out(value: object) -> bytes:
+    return json.dumps(value).encode()
+
+
+def _jsonb_out(value: object) -> bytes:
+    return b"\x01" + json.dumps(value).encode()  # jsonb's binary form: version 1, then text
+
+
+def _jsonb_in(data: bytes) -> object:
+    return json.loads(data[1:])
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    for typename in ("json", "jsonb"):
-        await conn.set_type_codec(
-            typename, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-        )
+    # Binary codecs: COPY (a :copyfrom query) sends every column in binary.
+    await conn.set_type_codec(
+        "json", encoder=_json_out, decoder=json.loads, schema="pg_catalog", format="binary"
+    )
+    await conn.set_type_codec(
+        "jsonb", encoder=_jsonb_out, decoder=_jsonb_in, schema="pg_catalog", format="binary"
+    )
 
 
 async def open_pool(

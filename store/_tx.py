@@ -159,9 +159,18 @@ async def run_driver(
     if method == "copy":
         assert query.mutates is not None
         schema, _, table = query.mutates.rpartition(".")
-        return await conn.copy_records_to_table(
-            table, records=args, columns=list(query.columns), schema_name=schema or None
-        )
+        try:
+            return await conn.copy_records_to_table(
+                table, records=args, columns=list(query.columns), schema_name=schema or None
+            )
+        except asyncpg.exceptions.InternalClientError as exc:
+            if "no binary format encoder" not in str(exc):
+                raise
+            # Refused before any row was sent (the COPY is failed): not a lost connection.
+            raise TypeError(
+                f"{query.name}: COPY sends every column in binary, and the driver has {exc}; "
+                "run the query as :batchexec instead"
+            ) from exc
     return await conn.executemany(query.sql, args)
 
 

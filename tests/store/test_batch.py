@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,6 +12,8 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+import store
+from store import Kind, Param, Query
 from store._pg import PgStoreBase, open_pool
 from store.errors import (
     ConcurrentTransactionUse,
@@ -200,3 +203,73 @@ async def test_a_cancelled_batch_leaves_the_pool_healthy(pg: PgStoreBase) -> Non
         await task
     assert await pg.execute_batch(INSERT_ITEMS, [(1, "a")]) == 1
     assert await _labels(pg) == [(1, "a")]
+
+
+async def test_copy_takes_enums_json_and_arrays(empty_db_dsn: str) -> None:
+    conn = await asyncpg.connect(empty_db_dsn)
+    await conn.execute(
+        "CREATE TYPE mood AS ENUM ('ok', 'bad');"
+        "CREATE TABLE moods (id int, m mood, doc jsonb, tags text[], ms mood[])"
+    )
+    await conn.close()
+    copy: Query[None] = Query(
+        name="copy_moods",
+        kind=Kind.COPYFROM,
+        sql="INSERT INTO moods (id, m, doc, tags, ms) VALUES ($1, $2, $3, $4, $5)",
+        params=(
+            Param("id", "int4"),
+            Param("m", "mood"),
+            Param("doc", "jsonb"),
+            Param("tags", "text[]"),
+            Param("ms", "mood[]"),
+        ),
+        decode=None,
+        source="tests/store/test_batch.py",
+        mutates="moods",
+        columns=("id", "m", "doc", "tags", "ms"),
+    )
+    pg = await store.connect(empty_db_dsn, min_size=1, max_size=1)
+    try:
+        row = (1, "ok", {"a": [1, None]}, ["x", "y"], ["ok", "bad"])
+        assert await pg.execute_batch(copy, [row]) == 1
+        conn = await pg.pool.take()
+        try:
+            got = await conn.fetchrow("SELECT id, m::text, doc, tags, ms::text[] FROM moods")
+        finally:
+            pg.pool.put(conn)
+        assert got is not None
+        assert tuple(got) == row
+    finally:
+        await pg.close()
+
+
+async def test_a_copy_of_a_type_without_a_binary_encoder_is_refused_clearly(
+    empty_db_dsn: str,
+) -> None:
+    conn = await asyncpg.connect(empty_db_dsn)
+    await conn.execute("CREATE TABLE points (id int, p point)")
+    await conn.close()
+    copy: Query[None] = Query(
+        name="copy_points",
+        kind=Kind.COPYFROM,
+        sql="INSERT INTO points (id, p) VALUES ($1, $2)",
+        params=(Param("id", "int4"), Param("p", "point")),
+        decode=None,
+        source="tests/store/test_batch.py",
+        mutates="points",
+        columns=("id", "p"),
+    )
+
+    pg = PgStoreBase(await open_pool(empty_db_dsn, min_size=1, max_size=1))
+    conn = await pg.pool.take()
+    # An application's own text codec on the pool's one connection: COPY cannot send it.
+    await conn.set_type_codec("point", encoder=str, decoder=str, schema="pg_catalog")
+    pg.pool.put(conn)
+    try:
+        with pytest.raises(TypeError, match="copy_points: COPY sends every column in binary"):
+            await pg.execute_batch(copy, [(1, "(1,2)")])
+        # The connection still serves, and the same statement runs as a :batchexec.
+        as_batch = dataclasses.replace(copy, kind=Kind.BATCHEXEC, columns=())
+        assert await pg.execute_batch(as_batch, [(1, "(1,2)")]) == 1
+    finally:
+        await pg.close()
