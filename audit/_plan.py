@@ -18,7 +18,10 @@ from audit._source import locate
 from audit.errors import AuditConfigError
 from store import FRAMEWORK_QUERIES, Kind, Query
 
-__all__ = ["Plan", "Plans", "check_declarations", "compile_plans"]
+__all__ = ["SINGLE_KIND", "Plan", "Plans", "check_declarations", "compile_plans"]
+
+#: The kind of the single call each argument set of a batch query is.
+SINGLE_KIND = {Kind.BATCHEXEC: Kind.EXEC, Kind.BATCHMANY: Kind.MANY, Kind.BATCHONE: Kind.ONE}
 
 _LEADING = re.compile(r"\A(?:\s+|--[^\n]*\n?|/\*.*?\*/)*", re.S)
 
@@ -41,6 +44,7 @@ class Plan:
     query: Query[Any] | None = None  # the audited mutation
     key: tuple[str, ...] = ()  # a bulk UPDATE's row identity
     bulk: bool = False  # :exec, :execrows or :many: one entry per row, one statement only
+    batch: bool = False  # :batchexec, :batchmany, :batchone: one statement only
     statement: str = ""  # INSERT, UPDATE or DELETE
 
 
@@ -136,18 +140,21 @@ class _Checker:
         assert table is not None
         entry = self.tables[table]
         model_fields = set(entry.model.model_fields)
-        bulk = query.kind is not Kind.ONE
+        # A batch is audited as its single call: each argument set like the one query.
+        kind = SINGLE_KIND.get(query.kind, query.kind)
+        bulk = kind is not Kind.ONE
         returns_row = set(query.columns) == model_fields
-        if query.kind in (Kind.COPYFROM, Kind.BATCHMANY, Kind.BATCHONE):
+        if query.kind is Kind.COPYFROM:
             self.problem(
                 line,
-                f"{name} ({query.source}) is :{query.kind}, which the audit layer cannot audit "
-                "row by row in the same statement: make it :batchexec (each argument set "
-                "audited as the single write would be), or declare it Unaudited(reason)",
+                f"{name} ({query.source}) is :copyfrom, which the audit layer cannot audit "
+                "row by row in the same statement (COPY runs no statement per row): make it "
+                ":batchexec (each argument set audited as the single write would be), or "
+                "declare it Unaudited(reason)",
             )
             return
-        if (query.kind in (Kind.ONE, Kind.MANY) and not returns_row) or (
-            query.kind in (Kind.EXEC, Kind.EXECROWS, Kind.BATCHEXEC) and query.columns
+        if (kind in (Kind.ONE, Kind.MANY) and not returns_row) or (
+            kind in (Kind.EXEC, Kind.EXECROWS) and query.columns
         ):
             self.problem(
                 line,
@@ -216,6 +223,7 @@ class _Checker:
             query=query,
             key=declared.key,
             bulk=bulk,
+            batch=kind is not query.kind,
         )
 
     def lookup(

@@ -358,7 +358,7 @@ def derive(
         if column.startswith("audit_"):
             raise NoSingleStatement(f"column {column} collides with the statement's own names")
     mutation = query.sql.rstrip().rstrip(";")
-    if query.kind in (Kind.EXEC, Kind.EXECROWS, Kind.BATCHEXEC):
+    if query.kind in (Kind.EXEC, Kind.EXECROWS):
         if _top(tokens(mutation), "RETURNING") is not None:
             raise NoSingleStatement("an :exec or :execrows mutation must not return rows")
         mutation += "\nRETURNING *"

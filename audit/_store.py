@@ -3,6 +3,7 @@ transaction of the change."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -15,7 +16,7 @@ from audit._auditors import Auditor, DatabaseAuditor
 from audit._config import Config
 from audit._diff import diff
 from audit._entry import AuditEntry, current_request
-from audit._plan import Plan, Plans
+from audit._plan import SINGLE_KIND, Plan, Plans
 from audit._statement import Statement, derive
 from audit.errors import (
     AuditConfigError,
@@ -26,7 +27,8 @@ from audit.errors import (
 )
 from authz import current_subject
 from store import Isolation, Query, Store, errors
-from store._query import PRIMITIVE_KINDS, wrong_kind
+from store._query import BATCH_INDEX, PRIMITIVE_KINDS, Kind, wrong_kind
+from store._query import derive as derive_query
 
 __all__ = ["AuditStore", "AuditTx"]
 
@@ -34,6 +36,7 @@ T = TypeVar("T")
 RowT = TypeVar("RowT")
 
 _log = structlog.get_logger("txstore.audit")
+
 
 class _Shared:
     """What every handle of one AuditStore shares: the compiled plans, the auditor,
@@ -56,7 +59,7 @@ class _Shared:
         for name, plan in plans.audited.items():
             statement, why = _single(plan, auditor)
             self.statements[name] = statement
-            if plan.bulk and statement is None:
+            if (plan.bulk or plan.batch) and statement is None:
                 refused.append(
                     f"{name} ({plan.query.source if plan.query else '?'}) is a bulk mutation "
                     f"that cannot be audited per row in one statement ({why}); declare it "
@@ -70,6 +73,19 @@ class _Shared:
         if plan is None or query is not plan.query:
             return None
         return self.statements.get(plan.name)
+
+    def batch_args(
+        self, query: Query[Any], statement: Statement, args: Sequence[tuple[object, ...]]
+    ) -> list[tuple[object, ...]]:
+        """Each set's arguments for a batch's single-statement form (see :func:`_batched`).
+
+        Raises:
+            MissingActor: no subject is acting.
+        """
+        bound = self.bound(query, statement)
+        if statement.query.params[-1].name != BATCH_INDEX:
+            return [a + bound for a in args]
+        return [(*a[:-1], *bound, a[-1]) for a in args]
 
     def bound(self, query: Query[Any], statement: Statement) -> tuple[object, ...]:
         """The entry values the statement binds after the query's own arguments.
@@ -188,8 +204,9 @@ def _single(plan: Plan, auditor: Auditor) -> tuple[Statement | None, str]:
         else:
             assert plan.via is not None
             org = (plan.via, plan.via_args, resource.org.attribute)
+        query, index = _single_call(plan.query) if plan.batch else (plan.query, False)
         statement = derive(
-            plan.query,
+            query,
             model=plan.model,
             fields=plan.fields,
             statement=plan.statement,
@@ -203,12 +220,54 @@ def _single(plan: Plan, auditor: Auditor) -> tuple[Statement | None, str]:
             action=plan.action,
             sink=auditor.insert,
         )
+        if plan.batch:
+            statement = _batched(plan.query, statement, index)
     except (NoSingleStatement, ValueError) as why:
         _log.debug(
             "audit in a transaction: no single-statement form", query=plan.name, reason=str(why)
         )
         return None, str(why)
     return statement, ""
+
+
+def _single_call(batch: Query[Any]) -> tuple[Query[Any], bool]:
+    """The single-call query each argument set of ``batch`` runs, and whether it has an index.
+
+    A ``:batchmany`` / ``:batchone`` mutation's SQL ends as ``txstore gen`` writes
+    it, its RETURNING list then the batch index (its last parameter).
+
+    Raises:
+        NoSingleStatement: the batch index is not where the generator puts it.
+    """
+    kind = SINGLE_KIND[batch.kind]
+    if batch.kind is Kind.BATCHEXEC:
+        return dataclasses.replace(batch, kind=kind), False
+    suffix = f"\n, ${len(batch.params)}::int4 AS {BATCH_INDEX}"
+    if not batch.sql.rstrip().endswith(suffix) or batch.params[-1].name != BATCH_INDEX:
+        raise NoSingleStatement(f"the batch does not end in RETURNING ...{suffix!r}")
+    sql = batch.sql.rstrip().removesuffix(suffix)
+    return dataclasses.replace(batch, kind=kind, sql=sql, params=batch.params[:-1]), True
+
+
+def _batched(batch: Query[Any], statement: Statement, index: bool) -> Statement:
+    """``statement`` (of the single call) as the batch's own variant, the index appended.
+
+    The entry values bind after the call's own arguments; the batch index comes last, so
+    each set runs as ``args[:-1] + entry values + (index,)`` (:meth:`_Shared.batch_args`).
+    """
+    sql, params = statement.query.sql, statement.query.params
+    if index:
+        head, found, tail = sql.rpartition("\nSELECT ")
+        select, _, source = tail.rpartition(" FROM audit_change")
+        if not found or source.strip():
+            raise NoSingleStatement("the single-statement form does not end in its SELECT")
+        index_sql = f"${len(params) + 1}::int4 AS {BATCH_INDEX}"
+        sql = f"{head}\nSELECT {select}, {index_sql} FROM audit_change"
+        params = (*params, batch.params[-1])
+    variant = derive_query(
+        batch, sql=sql, params=params, authorize_filter=batch.authorize_filter, for_below=True
+    )
+    return Statement(variant, statement.bound)
 
 
 def _refuse(query: Query[Any], primitive: str, reason: str) -> NoReturn:
@@ -340,22 +399,32 @@ class _AuditLayer:
             # Construction refuses an audited batch without the form; a variant
             # of the declared query would run unaudited, so it is refused too.
             _refuse(query, "execute_batch", "an audited batch runs only as its declared query")
-        bound = shared.bound(query, statement)
-        return await self._inner.execute_batch(statement.query, [a + bound for a in args])
+        return await self._inner.execute_batch(
+            statement.query, shared.batch_args(query, statement, args)
+        )
 
     async def fetch_batch(
         self, query: Query[RowT], args: Sequence[tuple[object, ...]]
     ) -> list[list[RowT]]:
-        """Run a ``:batchmany`` or ``:batchone`` query (construction refuses audited ones).
+        """Run a ``:batchmany`` or ``:batchone`` query; an audited one runs its
+        single-statement form for every argument set, as ``execute_batch`` does.
 
         Raises:
-            QueryRefused: ``query`` is not a declared query, or of another kind.
+            QueryRefused: ``query`` is not a declared query, of another kind, or a
+                variant of an audited batch other than the declared query.
+            MissingActor: an audited batch ran with no subject.
             UndeclaredMutation: the query writes an auditable table undeclared.
+            store.errors.NotFound: a ``:batchone`` set found no row (nothing written).
         """
-        query, plan = self._shared.resolve(query, "fetch_batch")
-        if plan is not None:
-            _refuse(query, "fetch_batch", "an audited mutation cannot run as :batchmany/:batchone")
-        return await self._inner.fetch_batch(query, args)
+        shared = self._shared
+        query, plan = shared.resolve(query, "fetch_batch")
+        if plan is None:
+            return await self._inner.fetch_batch(query, args)
+        statement = shared.statement(plan, query)
+        if statement is None:
+            _refuse(query, "fetch_batch", "an audited batch runs only as its declared query")
+        derived: Query[RowT] = statement.query
+        return await self._inner.fetch_batch(derived, shared.batch_args(query, statement, args))
 
     async def ping(self) -> None:
         """Check the store below answers."""

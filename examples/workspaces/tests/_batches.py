@@ -86,7 +86,54 @@ WORKSPACES_OF_EACH_OWNER: Query[db.Workspace] = Query(
     columns=_GET.columns,
 )
 
+
+#: :batchone: UpdateWorkspaceName for many workspaces (its RETURNING *, then the index).
+RENAME_EACH: Query[db.Workspace] = Query(
+    name="rename_each",
+    kind=Kind.BATCHONE,
+    sql=(
+        "UPDATE workspaces\nSET name = $1, updated_at = now()\nWHERE id = $2 AND NOT deleted\n"
+        "RETURNING *\n, $3::int4 AS txstore_batch_index"
+    ),
+    params=(Param("name", "text"), Param("id", "uuid"), Param(BATCH_INDEX, "int4")),
+    decode=_GET.decode,
+    source=_SOURCE,
+    tables=("workspaces",),
+    mutates="workspaces",
+    columns=_GET.columns,
+)
+
+#: :batchmany: InsertWorkspace for many workspaces.
+CREATE_EACH: Query[db.Workspace] = Query(
+    name="create_each",
+    kind=Kind.BATCHMANY,
+    sql=(
+        "INSERT INTO workspaces (id, owner_id, organization_id, name, created_at)\n"
+        "VALUES ($1, $2, $3, $4, $5)\nRETURNING *\n, $6::int4 AS txstore_batch_index"
+    ),
+    params=(
+        Param("id", "uuid"),
+        Param("owner_id", "uuid"),
+        Param("organization_id", "uuid"),
+        Param("name", "text"),
+        Param("created_at", "timestamptz"),
+        Param(BATCH_INDEX, "int4"),
+    ),
+    decode=_GET.decode,
+    source=_SOURCE,
+    tables=("workspaces",),
+    mutates="workspaces",
+    columns=_GET.columns,
+)
+
 BATCHES: dict[str, Query[Any]] = {
     q.name: q
-    for q in (RENAME_WORKSPACES, COPY_WORKSPACES, WORKSPACE_OF_EACH, WORKSPACES_OF_EACH_OWNER)
+    for q in (
+        RENAME_WORKSPACES,
+        COPY_WORKSPACES,
+        WORKSPACE_OF_EACH,
+        WORKSPACES_OF_EACH_OWNER,
+        RENAME_EACH,
+        CREATE_EACH,
+    )
 }

@@ -9,13 +9,13 @@ import uuid
 
 import audit
 import pytest
-from audit import Audited, Config, Unaudited
+from audit import Audited, Config, Lookup, Unaudited
 from audit.errors import AuditConfigError, MissingActor
 from authz import AuthzStore, as_subject
 from store import Store
-from store.errors import UniqueViolation
+from store.errors import NotFound, UniqueViolation
 
-from tests._batches import BATCHES, COPY_WORKSPACES, RENAME_WORKSPACES
+from tests._batches import BATCHES, COPY_WORKSPACES, CREATE_EACH, RENAME_EACH, RENAME_WORKSPACES
 from tests.audit._support import ACME, ALICE, OWNER
 from tests.authz.test_batch import MODEL
 from workspaces.auditing import AUDIT, MUTATIONS, WRITE
@@ -33,6 +33,8 @@ def _config(**declared: Audited | Unaudited) -> Config:
             **MUTATIONS,
             "rename_workspaces": Audited(WRITE, key=("id",)),
             "copy_workspaces": Unaudited("bulk load of migrated rows"),
+            "rename_each": Audited(WRITE, Lookup("get_workspace_by_id")),
+            "create_each": Audited(AUDIT.create),
             **declared,
         },
         resources=AUDIT.resources,
@@ -123,3 +125,48 @@ async def test_an_unaudited_copy_runs_and_an_audited_one_is_refused_at_construct
         AuditConfigError, match=r"copy_workspaces \(tests/_batches.py\) is :copyfrom"
     ):
         audit.AuditStore(pg.store, _config(copy_workspaces=Audited(AUDIT.create)))
+
+
+@pytest.mark.parametrize("order", ["audit", "audit>authz", "authz>audit"])
+async def test_an_audited_batchone_writes_one_entry_per_row_and_returns_the_rows(
+    pg: Queries, order: str
+) -> None:
+    one, two = await _workspace(pg, "one"), await _workspace(pg, "two")
+    config = _config()
+    layered: Store
+    if order == "audit":
+        layered = audit.AuditStore(pg.store, config)
+    elif order == "audit>authz":
+        layered = audit.AuditStore(AuthzStore(pg.store, MODEL), config)
+    else:
+        layered = AuthzStore(audit.AuditStore(pg.store, config), MODEL)
+    with as_subject(OWNER):
+        rows = await layered.fetch_batch(RENAME_EACH, [("uno", one.id, 0), ("dos", two.id, 1)])
+    assert [[(w.id, w.name) for w in group] for group in rows] == [
+        [(one.id, "uno")],
+        [(two.id, "dos")],
+    ]
+    for ws, new in ((one, "uno"), (two, "dos")):
+        (entry,) = await _entries(pg, ws)
+        assert entry.diff == {"name": {"old": ws.name, "new": new}}
+
+
+async def test_an_audited_batchone_set_without_a_row_writes_nothing(pg: Queries) -> None:
+    one = await _workspace(pg, "one")
+    audited = audit.AuditStore(pg.store, _config())
+    with as_subject(OWNER), pytest.raises(NotFound):
+        await audited.fetch_batch(RENAME_EACH, [("uno", one.id, 0), ("gone", uuid.uuid4(), 1)])
+    assert await _entries(pg, one) == []
+    assert (await pg.get_workspace_by_id(id=one.id)).name == "one"
+
+
+async def test_an_audited_batchmany_insert_writes_an_entry_per_row(pg: Queries) -> None:
+    audited = audit.AuditStore(pg.store, _config())
+    ids = [uuid.uuid4(), uuid.uuid4()]
+    sets = [(ws, ALICE, ACME, f"new-{i}", NOW, i) for i, ws in enumerate(ids)]
+    with as_subject(OWNER):
+        groups = await audited.fetch_batch(CREATE_EACH, sets)
+    assert [[w.id for w in group] for group in groups] == [[ids[0]], [ids[1]]]
+    for ws in groups:
+        (entry,) = await _entries(pg, ws[0])
+        assert entry.action == AUDIT.create

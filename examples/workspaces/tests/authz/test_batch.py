@@ -37,6 +37,8 @@ MODEL = variant(
         "copy_workspaces": p.POLICIES["insert_workspace"],
         "workspace_of_each": p.POLICIES["get_workspace_by_id"],
         "workspaces_of_each_owner": p.POLICIES["list_workspaces_by_owner_id"],
+        "rename_each": p.POLICIES["update_workspace_name"],
+        "create_each": p.POLICIES["insert_workspace"],
     },
 )
 
