@@ -472,9 +472,11 @@ class AuditStore(_AuditLayer):
     mutation called outside ``in_tx`` gets a transaction of its own. Either
     way the change and its entries commit together or not at all. A diff with
     no tracked field writes no entry.
-    Only ``fetch_one`` runs an audited mutation, and only the declared query
-    (or a variant the framework derived from it) runs at all: anything else
-    raises :class:`~audit.errors.QueryRefused` before it reaches the database.
+    Each query runs only through the primitive of its kind (a batch through
+    ``execute_batch`` or ``fetch_batch``, each argument set audited as its
+    single call), and only the declared query (or a variant the framework
+    derived from it) runs at all: anything else raises
+    :class:`~audit.errors.QueryRefused` before it reaches the database.
     """
 
     __slots__ = ()
