@@ -14,6 +14,7 @@ import asyncpg
 
 import migrations
 from migrations._dsn import Dsn
+from store._codecs import ConnectionSetup
 from store._gen._introspect import Catalog, Described, describe, load_catalog
 from store._gen._model import (
     RESERVED_FIELDS,
@@ -469,6 +470,10 @@ async def generate(
         for _ in range(workers)
     ]
     try:
+        # The store's codecs: a composite holding an hstore is readable only with them.
+        setup = ConnectionSetup()
+        for conn in conns:
+            await setup(conn)
         plan = await build_plan(conns[0], parsed, naming=naming, settings=settings, extra=conns[1:])
     finally:
         for conn in conns:

@@ -227,6 +227,11 @@ async def describe(
     """
     try:
         stmt = await conn.prepare(query.sql)
+    except asyncpg.UnsupportedClientFeatureError as exc:
+        # asyncpg has no way to read a value of the query (a composite holding a
+        # type it only knows in text form, such as ltree): it would fail at run time.
+        problems.append(Problem(query.file, query.line, f"{query.name}: asyncpg {exc}"))
+        return None
     except asyncpg.PostgresError as exc:
         position = getattr(exc, "position", None)
         line = query.line_of(int(position) - 1) if position else query.line

@@ -218,11 +218,11 @@ def _decode_name(model: Model) -> str:
 
 
 def _composite_decoder(name: str) -> str:
-    return f"_decode_{snake_case(name)}"
+    return f"_read_{snake_case(name)}"
 
 
 def _composite_encoder(name: str) -> str:
-    return f"_encode_{snake_case(name)}"
+    return f"_write_{snake_case(name)}"
 
 
 def _converts(t: PyType) -> bool:
@@ -442,8 +442,10 @@ def render_queries(plan: Plan) -> str:
 
 _EACH = """
 
-def _each(v: Any, decode: Callable[[Any], Any]) -> Any:
-    return [None if x is None else decode(x) for x in v]
+def _each(v: Any, decode: Callable[[Any], T]) -> list[T]:
+    # A NULL element stays None: an array is typed list[X] whatever its elements hold.
+    out: list[Any] = [None if x is None else decode(x) for x in v]
+    return out
 """
 
 _QUERIES_CLASS = '''
