@@ -25,7 +25,7 @@ _SCALARS: Mapping[str, tuple[str, str | None]] = {
     "citext": ("str", None),
     "name": ("str", None),
     "bpchar": ("str", None),
-    "char": ("bytes", None),  # asyncpg reads "char" as one byte (and writes it from str)
+    "char": ("bytes", None),  # the one-byte "char": asyncpg reads and writes bytes
     "bool": ("bool", None),
     "uuid": ("uuid.UUID", "uuid"),
     "timestamptz": ("datetime.datetime", "datetime"),
@@ -93,9 +93,6 @@ _SCALARS: Mapping[str, tuple[str, str | None]] = {
     "record": ("tuple[object, ...]", None),  # asyncpg reads an anonymous row as a tuple
 }
 
-# Parameters whose Python type differs from the result's: asyncpg writes "char" from str.
-_PARAM_SCALARS: Mapping[str, str] = {"char": "str"}
-
 # Extension types asyncpg decodes as text: mapped without a warning.
 _TEXT_EXTENSIONS = frozenset({"citext", "ltree", "lquery", "ltxtquery", "cube", "isbn"})
 
@@ -119,7 +116,7 @@ class PyType:
     model of a composite type (of the value, or of each element of an array):
     decoding builds it from asyncpg's record, a parameter is sent as a tuple.
     ``param`` is the annotation a parameter takes when it differs from the
-    result's (a ``"char"`` is written from ``str``, an hstore from any mapping).
+    result's (an hstore is written from any mapping, read as a dict).
     """
 
     annotation: str
@@ -216,7 +213,7 @@ def _scalar(
     if pg.name in _SCALARS and pg.schema == "pg_catalog":
         annotation, module = _SCALARS[pg.name]
         modules = frozenset({module} if module else ())
-        return PyType(annotation, modules, pg.qualified, param=_PARAM_SCALARS.get(pg.name))
+        return PyType(annotation, modules, pg.qualified)
     if pg.name == "hstore" and pg.kind == "b":
         return PyType(HSTORE, frozenset(), pg.qualified, param=_HSTORE_PARAM)
     if pg.name in _TEXT_EXTENSIONS:
