@@ -32,6 +32,7 @@ from pydantic import BaseModel, JsonValue
 
 import store
 from store._gen import generate
+from store._gen.errors import GenError
 
 TYPES = Path(__file__).parent / "types"
 EXPECTED = TYPES / "expected"
@@ -383,3 +384,31 @@ async def test_read_only_types_are_what_asyncpg_returns(gen: Generated) -> None:
     assert _mismatches(row) == []
     assert (row.rec, row.i2v, row.ov, row.nothing) == ((1, "a"), [1, 2], [1, 2], None)
     assert row.cast_row == gen.models.MoneyAmount2(amount=decimal.Decimal(1), currency="2")
+
+
+async def test_a_composite_asyncpg_cannot_read_is_a_problem_naming_file_and_line(
+    empty_db_dsn: str, tmp_path: Path
+) -> None:
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "000001_t.up.sql").write_text(
+        "CREATE EXTENSION ltree;\nCREATE TYPE labelled AS (path ltree);\n"
+        "CREATE TABLE t (id int PRIMARY KEY, l labelled);\n"
+    )
+    (tmp_path / "migrations" / "000001_t.down.sql").write_text("DROP TABLE t;\n")
+    (tmp_path / "queries").mkdir()
+    (tmp_path / "queries" / "t.sql").write_text(
+        "-- name: GetID :one\nSELECT id FROM t WHERE id = @id;\n\n"
+        "-- name: GetT :one\nSELECT * FROM t WHERE id = @id;\n"
+    )
+    with pytest.raises(GenError) as raised:
+        await generate(
+            queries=tmp_path / "queries",
+            migration_dir=tmp_path / "migrations",
+            dsn=empty_db_dsn,
+            root=tmp_path,
+        )
+    # Only the query that reads the composite: a column no query reads is no error.
+    assert [str(p) for p in raised.value.problems] == [
+        'queries/t.sql:4: GetT: asyncpg cannot decode type "public"."labelled": '
+        "text encoding of composite types is not supported"
+    ]
