@@ -232,6 +232,12 @@ async def describe(
         # type it only knows in text form, such as ltree): it would fail at run time.
         problems.append(Problem(query.file, query.line, f"{query.name}: asyncpg {exc}"))
         return None
+    except asyncpg.InternalClientError as exc:
+        # A type asyncpg's introspection cannot describe (a composite with no attribute).
+        problems.append(
+            Problem(query.file, query.line, f"{query.name}: asyncpg cannot read its types: {exc}")
+        )
+        return None
     except asyncpg.PostgresError as exc:
         position = getattr(exc, "position", None)
         line = query.line_of(int(position) - 1) if position else query.line

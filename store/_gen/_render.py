@@ -275,8 +275,9 @@ def _composite_codec(model: Model) -> str:
     )
     fields = ", ".join(_str(f.name) for f in model.fields)
     encoded = "".join(f"{_encoded(f.type, f.nullable, f'm.{f.name}')}, " for f in model.fields)
+    names = f"(({fields},))" if fields else "()"  # CREATE TYPE x AS () has no attribute
     return (
-        f"\n\n{_fields_const(model)} = frozenset(({fields},))\n"
+        f"\n\n{_fields_const(model)} = frozenset{names}\n"
         f"\n\ndef {_composite_decoder(model.name)}(r: Any) -> {model.name}:\n"
         f"    m = _new({model.name})\n"
         f'    _set(\n        m,\n        "__dict__",\n        {{\n{values}        }},\n    )\n'

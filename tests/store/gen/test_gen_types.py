@@ -392,13 +392,16 @@ async def test_a_composite_asyncpg_cannot_read_is_a_problem_naming_file_and_line
     (tmp_path / "migrations").mkdir()
     (tmp_path / "migrations" / "000001_t.up.sql").write_text(
         "CREATE EXTENSION ltree;\nCREATE TYPE labelled AS (path ltree);\n"
-        "CREATE TABLE t (id int PRIMARY KEY, l labelled);\n"
+        "CREATE TYPE nothing AS ();\n"
+        "CREATE TABLE t (id int PRIMARY KEY, l labelled, n nothing);\n"
     )
     (tmp_path / "migrations" / "000001_t.down.sql").write_text("DROP TABLE t;\n")
     (tmp_path / "queries").mkdir()
     (tmp_path / "queries" / "t.sql").write_text(
         "-- name: GetID :one\nSELECT id FROM t WHERE id = @id;\n\n"
-        "-- name: GetT :one\nSELECT * FROM t WHERE id = @id;\n"
+        "-- name: GetT :one\nSELECT l FROM t WHERE id = @id;\n\n"
+        "-- name: GetN :one\nSELECT n FROM t WHERE id = @id;\n\n"
+        "-- name: GetIDAgain :one\nSELECT id FROM t WHERE id = @id;\n"
     )
     with pytest.raises(GenError) as raised:
         await generate(
@@ -407,8 +410,11 @@ async def test_a_composite_asyncpg_cannot_read_is_a_problem_naming_file_and_line
             dsn=empty_db_dsn,
             root=tmp_path,
         )
-    # Only the query that reads the composite: a column no query reads is no error.
-    assert [str(p) for p in raised.value.problems] == [
+    # Only the queries that read the composites: a column no query reads is no error.
+    problems = [str(p) for p in raised.value.problems]
+    assert problems[0] == (
         'queries/t.sql:4: GetT: asyncpg cannot decode type "public"."labelled": '
         "text encoding of composite types is not supported"
-    ]
+    )
+    assert problems[1].startswith("queries/t.sql:7: GetN: asyncpg cannot read its types: ")
+    assert len(problems) == 2
