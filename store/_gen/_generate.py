@@ -186,7 +186,11 @@ def _tables(
         [naming.model_name(t.key.replace(".", "_")) for t in tables], taken, sep=""
     )
     composite_classes = unique_names(
-        [naming.composite_name(catalog.types[oid].name) for oid in catalog.composites],
+        # As for tables: outside ``public`` the schema is part of the name (foo.point -> FooPoint).
+        [
+            naming.composite_name(catalog.types[oid].qualified.replace(".", "_"))
+            for oid in catalog.composites
+        ],
         taken,
         sep="",
     )

@@ -89,7 +89,7 @@ class Catalog:
     enums: tuple[int, ...] = field(default=())  # oids of user enum types, by name
     views: dict[str, str] = field(default_factory=dict)  # view name -> its SELECT
     sequences: frozenset[str] = frozenset()  # sequence names (a one-row relation, NOT NULL)
-    composites: tuple[int, ...] = ()  # oids of user standalone composite types, by name
+    composites: tuple[int, ...] = ()  # oids of user standalone composite types, public's first
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +197,7 @@ async def load_catalog(conn: asyncpg.Connection, *, exclude_tables: frozenset[st
     )
     composites = sorted(
         (t for t in types.values() if t.standalone and t.schema not in _SYSTEM_SCHEMAS),
-        key=lambda t: (t.schema, t.name),
+        key=lambda t: (t.schema != "public", t.schema, t.name),
     )
     return Catalog(
         tables={
