@@ -88,7 +88,7 @@ _SCALARS: Mapping[str, tuple[str, str | None]] = {
     "pg_node_tree": ("str", None),
     "pg_ndistinct": ("str", None),
     "pg_dependencies": ("str", None),
-    "pg_mcv_list": ("str", None),
+    "pg_mcv_list": ("bytes", None),
     "void": ("None", None),
     "record": ("tuple[object, ...]", None),  # asyncpg reads an anonymous row as a tuple
 }

@@ -384,6 +384,24 @@ async def test_read_only_types_are_what_asyncpg_returns(gen: Generated) -> None:
     assert _mismatches(row) == []
     assert (row.rec, row.i2v, row.ov, row.nothing) == ((1, "a"), [1, 2], [1, 2], None)
     assert row.cast_row == gen.models.MoneyAmount2(amount=decimal.Decimal(1), currency="2")
+    assert row.cs == "c"
+    assert row.node is not None
+    assert row.node.startswith("{COERCETODOMAIN")  # st's DEFAULT 'x' (a domain)
+
+
+async def test_extended_statistics_types_are_what_asyncpg_returns(gen: Generated) -> None:
+    conn = await asyncpg.connect(gen.dsn)
+    try:
+        await conn.execute(
+            "INSERT INTO every_type (id, i2, i4)"
+            " SELECT i, i % 6, i % 3 FROM generate_series(1, 60) i;"
+            "ANALYZE every_type"
+        )
+    finally:
+        await conn.close()
+    row = await gen.q.extended_statistics()
+    assert _mismatches(row) == []
+    assert None not in (row.stxdndistinct, row.stxddependencies, row.stxdmcv)
 
 
 async def test_a_composite_asyncpg_cannot_read_is_a_problem_naming_file_and_line(

@@ -100,3 +100,5 @@ CREATE TABLE every_type (
     m mood,
     st strict_text DEFAULT 'x'
 );
+
+CREATE STATISTICS every_type_stats (ndistinct, dependencies, mcv) ON i2, i4 FROM every_type;

@@ -42,4 +42,10 @@ INSERT INTO every_type (
 -- Types a table cannot hold (or a parameter cannot take): read only.
 -- name: ReadOnlyTypes :one
 SELECT ROW(1, 'a') AS rec, '1 2'::int2vector AS i2v, '1 2'::oidvector AS ov,
-       pg_sleep(0) AS nothing, ROW(1, 2)::money_amount AS cast_row;
+       pg_sleep(0) AS nothing, ROW(1, 2)::money_amount AS cast_row, 'c'::cstring AS cs,
+       (SELECT adbin FROM pg_attrdef WHERE adrelid = 'every_type'::regclass) AS node;
+
+-- name: ExtendedStatistics :one
+SELECT d.stxdndistinct, d.stxddependencies, d.stxdmcv
+FROM pg_statistic_ext_data d JOIN pg_statistic_ext s ON s.oid = d.stxoid
+WHERE s.stxname = 'every_type_stats';
