@@ -98,8 +98,9 @@ class Field:
 
 @dataclass(frozen=True, slots=True)
 class Model:
-    """A pydantic row model: a table's (``table`` set), a composite type's
-    (``composite`` set) or one query's result shape."""
+    """A pydantic model: a table's row (``table`` set), a composite type's value
+    (``composite`` set), or one query's result shape.
+    """
 
     name: str
     fields: tuple[Field, ...]
