@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import json
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -15,6 +14,7 @@ import structlog
 
 from migrations._dsn import Dsn
 from migrations._timeouts import timeout_ms
+from store._codecs import ConnectionSetup
 from store._pool import DEFAULT_ACQUIRE_TIMEOUT, Pool
 from store._query import DriverRunner, Query
 from store._sqlstate import is_retryable, translate, unavailable
@@ -44,28 +44,6 @@ __all__ = ["DEFAULT_ACQUIRE_TIMEOUT", "PgStoreBase", "open_pool", "timeout_ms"]
 
 T = TypeVar("T")
 _log = structlog.get_logger("txstore.store")
-
-
-def _json_out(value: object) -> bytes:
-    return json.dumps(value).encode()
-
-
-def _jsonb_out(value: object) -> bytes:
-    return b"\x01" + json.dumps(value).encode()  # jsonb's binary form: version 1, then text
-
-
-def _jsonb_in(data: bytes) -> object:
-    return json.loads(data[1:])
-
-
-async def _init_connection(conn: asyncpg.Connection) -> None:
-    # Binary codecs: COPY (a :copyfrom query) sends every column in binary.
-    await conn.set_type_codec(
-        "json", encoder=_json_out, decoder=json.loads, schema="pg_catalog", format="binary"
-    )
-    await conn.set_type_codec(
-        "jsonb", encoder=_jsonb_out, decoder=_jsonb_in, schema="pg_catalog", format="binary"
-    )
 
 
 async def open_pool(
@@ -120,7 +98,7 @@ async def open_pool(
             min_size=min_size,
             max_size=max_size,
             connect_kwargs=kwargs,
-            init=_init_connection,
+            init=ConnectionSetup(),
             reset_on_release=reset_on_release,
         ).open()
     except (
