@@ -205,36 +205,37 @@ async def test_a_cancelled_batch_leaves_the_pool_healthy(pg: PgStoreBase) -> Non
     assert await _labels(pg) == [(1, "a")]
 
 
-async def test_copy_takes_enums_json_and_arrays(empty_db_dsn: str) -> None:
+async def test_copy_takes_enums_json_hstore_and_arrays(empty_db_dsn: str) -> None:
     conn = await asyncpg.connect(empty_db_dsn)
     await conn.execute(
-        "CREATE TYPE mood AS ENUM ('ok', 'bad');"
-        "CREATE TABLE moods (id int, m mood, doc jsonb, tags text[], ms mood[])"
+        "CREATE EXTENSION hstore; CREATE TYPE mood AS ENUM ('ok', 'bad');"
+        "CREATE TABLE moods (id int, m mood, doc jsonb, tags text[], ms mood[], kv hstore)"
     )
     await conn.close()
     copy: Query[None] = Query(
         name="copy_moods",
         kind=Kind.COPYFROM,
-        sql="INSERT INTO moods (id, m, doc, tags, ms) VALUES ($1, $2, $3, $4, $5)",
+        sql="INSERT INTO moods (id, m, doc, tags, ms, kv) VALUES ($1, $2, $3, $4, $5, $6)",
         params=(
             Param("id", "int4"),
             Param("m", "mood"),
             Param("doc", "jsonb"),
             Param("tags", "text[]"),
             Param("ms", "mood[]"),
+            Param("kv", "hstore"),
         ),
         decode=None,
         source="tests/store/test_batch.py",
         mutates="moods",
-        columns=("id", "m", "doc", "tags", "ms"),
+        columns=("id", "m", "doc", "tags", "ms", "kv"),
     )
     pg = await store.connect(empty_db_dsn, min_size=1, max_size=1)
     try:
-        row = (1, "ok", {"a": [1, None]}, ["x", "y"], ["ok", "bad"])
+        row = (1, "ok", {"a": [1, None]}, ["x", "y"], ["ok", "bad"], {"k": "v", "n": None})
         assert await pg.execute_batch(copy, [row]) == 1
         conn = await pg.pool.take()
         try:
-            got = await conn.fetchrow("SELECT id, m::text, doc, tags, ms::text[] FROM moods")
+            got = await conn.fetchrow("SELECT id, m::text, doc, tags, ms::text[], kv FROM moods")
         finally:
             pg.pool.put(conn)
         assert got is not None
