@@ -406,9 +406,7 @@ def batch_position(query: Query[Any], args: Sequence[tuple[object, ...]]) -> int
     return position
 
 
-def batch_groups(
-    query: Query[Any], rows: Sequence[Any], count: int
-) -> list[list[Any]]:
+def batch_groups(query: Query[Any], rows: Sequence[Any], count: int) -> list[list[Any]]:
     """The flat rows of a batch, grouped by the argument set (their last column) that made them.
 
     Raises:
