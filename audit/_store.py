@@ -25,7 +25,7 @@ from audit.errors import (
     UndeclaredMutation,
 )
 from authz import current_subject
-from store import Isolation, Query, Store, errors
+from store import Isolation, Query, ServerVersion, Store, errors
 from store._query import PRIMITIVE_KINDS, wrong_kind
 
 __all__ = ["AuditStore", "AuditTx"]
@@ -42,23 +42,27 @@ class _Shared:
 
     __slots__ = ("auditor", "file", "plans", "statements")
 
-    def __init__(self, plans: Plans, auditor: Auditor, file: str) -> None:
-        """Derive every audited query's single-statement form.
+    def __init__(
+        self, plans: Plans, auditor: Auditor, file: str, server: ServerVersion | None
+    ) -> None:
+        """Derive every audited query's single-statement form, in the shape ``server`` takes.
 
         Raises:
-            AuditConfigError: a bulk mutation has no single-statement form.
+            AuditConfigError: a bulk mutation or an upsert has no single-statement form.
         """
         self.plans = plans
         self.auditor = auditor
         self.file = file
         self.statements: dict[str, Statement | None] = {}
+        old_new = server is not None and server.returning_old_new
         refused: list[str] = []
         for name, plan in plans.audited.items():
-            statement, why = _single(plan, auditor)
+            statement, why = _single(plan, auditor, old_new=old_new)
             self.statements[name] = statement
-            if plan.bulk and statement is None:
+            if statement is None and (plan.bulk or plan.statement == "UPSERT"):
+                what = "a bulk mutation" if plan.bulk else "an upsert (INSERT ... ON CONFLICT)"
                 refused.append(
-                    f"{name} ({plan.query.source if plan.query else '?'}) is a bulk mutation "
+                    f"{name} ({plan.query.source if plan.query else '?'}) is {what} "
                     f"that cannot be audited per row in one statement ({why}); declare it "
                     f"Unaudited(reason) in {file}, or change the query or the auditor"
                 )
@@ -95,7 +99,16 @@ class _Shared:
     ) -> RowT:
         """The change and its entry in one statement on ``store``."""
         derived: Query[RowT] = statement.query
-        return await store.fetch_one(derived, args + self.bound(query, statement))
+        for attempt in range(1, _UPSERT_RUNS + 1):
+            try:
+                return await store.fetch_one(derived, args + self.bound(query, statement))
+            except errors.NotFound:
+                if not statement.rerun_when_empty or attempt == _UPSERT_RUNS:
+                    raise
+                # The upsert met a row committed after its snapshot and left it alone
+                # (its old values were not read); a new statement has a new snapshot.
+                _log.debug("audit upsert ran again: no row came back", query=query.name)
+        raise AssertionError("unreachable")
 
     def resolve(self, query: Query[RowT], primitive: str) -> tuple[Query[RowT], Plan | None]:
         """The declared query ``query`` stands for, and its plan if it is audited.
@@ -174,7 +187,12 @@ class _Shared:
         return row
 
 
-def _single(plan: Plan, auditor: Auditor) -> tuple[Statement | None, str]:
+#: How often an upsert's single statement runs when no row comes back (see
+#: ``Statement.rerun_when_empty``) before ``NotFound`` is the answer.
+_UPSERT_RUNS = 3
+
+
+def _single(plan: Plan, auditor: Auditor, *, old_new: bool) -> tuple[Statement | None, str]:
     """The plan's single-statement form, or None and why (also logged as a debug event)."""
     try:
         if not isinstance(auditor, DatabaseAuditor):
@@ -202,6 +220,8 @@ def _single(plan: Plan, auditor: Auditor) -> tuple[Statement | None, str]:
             org=org,
             action=plan.action,
             sink=auditor.insert,
+            created=plan.created,
+            old_new=old_new,
         )
     except (NoSingleStatement, ValueError) as why:
         _log.debug(
@@ -373,16 +393,29 @@ class AuditStore(_AuditLayer):
 
     __slots__ = ()
 
-    def __init__(self, inner: Store, config: Config, auditor: Auditor | None = None) -> None:
+    def __init__(
+        self,
+        inner: Store,
+        config: Config,
+        auditor: Auditor | None = None,
+        *,
+        server: ServerVersion | None = None,
+    ) -> None:
         """Wrap ``inner`` with ``config``; ``auditor`` overrides ``config.auditor``.
+
+        ``server`` is the version of the PostgreSQL below (``PgStore.server_version()``;
+        ``connect_stack`` passes it): on 18 and later the single statements read
+        old rows with ``RETURNING OLD``; without it they take the form every
+        supported version runs (a locked lookup joined in the statement).
 
         Raises:
             AuditConfigError: the classification table or the declarations are
-                incomplete or stale (each problem names the file and line to edit).
+                incomplete or stale (each problem names the file and line to edit),
+                or a bulk mutation or an upsert cannot be audited in one statement.
         """
         self._inner = inner
         self._shared = _Shared(
-            config.plans(), config.auditor if auditor is None else auditor, config.file
+            config.plans(), config.auditor if auditor is None else auditor, config.file, server
         )
 
     async def _audited(self, plan: Plan, query: Query[RowT], args: tuple[object, ...]) -> RowT:
