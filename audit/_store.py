@@ -149,7 +149,19 @@ class _Shared:
     async def run(
         self, tx: Store, plan: Plan, query: Query[RowT], args: tuple[object, ...]
     ) -> RowT:
-        """Old row, mutation, diff, entry: all on ``tx``, one transaction."""
+        """Old row, mutation, diff, entry: all on ``tx``, one transaction.
+
+        Raises:
+            QueryRefused: ``plan`` is an upsert (only its single statement tells an
+                insert from an update soundly).
+        """
+        if plan.statement == "UPSERT":
+            _refuse(
+                query,
+                "fetch_one",
+                "an upsert is audited only in its single statement, which this variant of "
+                "the declared query cannot take; with AuthzStore, put AuditStore over it",
+            )
         subject = current_subject()
         if subject is None:
             raise MissingActor(query.name)

@@ -379,3 +379,42 @@ async def test_the_connected_stack_takes_the_shape_of_its_server(
     assert reran is not (await _server(pg)).returning_old_new
     [entry] = await _entries(pg)
     assert entry.diff == {"roles": {"old": ["org-auditor"], "new": ["org-admin"]}}
+
+
+async def test_an_upsert_audited_below_the_authorization_layer_keeps_its_statement(
+    pg: Queries, shape: ServerVersion
+) -> None:
+    from authz import AuthzStore
+
+    from workspaces.policies import MODEL
+
+    audited = Queries(AuthzStore(audit.AuditStore(raw(pg), AUDIT, server=shape), MODEL))
+    with as_subject(OWNER):
+        await _upsert(audited, ["org-member"])
+        await _upsert(audited, ["org-admin"])
+    with as_subject(OUTSIDER), pytest.raises(NotAuthorized):
+        await audited.upsert_organization_member(
+            organization_id=ACME, user_id=BOB, roles=["org-auditor"], created_at=NOW
+        )
+    assert (await pg.get_organization_member(organization_id=ACME, user_id=BOB)).roles == [
+        "org-member"
+    ]
+    assert [(e.action, e.diff["roles"]) for e in await _entries(pg)] == [
+        (models.AuditAction.CREATE, {"old": None, "new": ["org-member"]}),
+        (models.AuditAction.WRITE, {"old": ["org-member"], "new": ["org-admin"]}),
+    ]
+
+
+async def test_an_upsert_variant_without_a_statement_is_refused(
+    pg: Queries, shape: ServerVersion
+) -> None:
+    # A variant the framework derived (here the locking form) reaches the audit layer
+    # without a single statement; the transaction form cannot tell an insert from an
+    # update of a row committed concurrently, so the upsert is refused, never guessed.
+    from workspaces import db
+
+    audited = audit.AuditStore(raw(pg), AUDIT, server=shape)
+    variant = db.UPSERT_ORGANIZATION_MEMBER.for_update()
+    with as_subject(OWNER), pytest.raises(audit.errors.QueryRefused, match="only in its single"):
+        await audited.fetch_one(variant, (GLOBEX, BOB, ["org-member"], NOW))
+    assert await _entries(pg) == []
