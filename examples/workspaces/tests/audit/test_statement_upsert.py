@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import itertools
+import json
 import uuid
 from typing import Any
 
@@ -123,6 +124,63 @@ async def test_an_upsert_records_a_create_when_it_inserts_and_a_write_when_it_up
     ]
 
 
+async def _every_kind_of_write(audited: Queries) -> None:
+    """An upsert that inserts and one that updates, a one-row and a bulk UPDATE, a soft
+    delete and a DELETE: every statement whose old row the two shapes read apart."""
+    await _upsert(audited, ["org-auditor"])
+    await _upsert(audited, ["org-member"])
+    await audited.update_member_roles(organization_id=GLOBEX, user_id=BOB, roles=["org-admin"])
+    workspaces = [
+        await audited.insert_workspace(
+            id=uuid.uuid4(),
+            owner_id=BOB,
+            organization_id=GLOBEX,
+            name=f"shape{n}",
+            autostart_schedule=None,
+            ttl=None,
+            created_at=NOW,
+        )
+        for n in range(2)
+    ]
+    await audited.update_workspaces_ttl_by_organization_id(ttl=10, organization_id=GLOBEX)
+    await audited.soft_delete_workspace(id=workspaces[0].id)
+    await audited.delete_organization_member(organization_id=GLOBEX, user_id=BOB)
+
+
+async def _all_entries(pg: Queries, db_dsn: str) -> list[tuple[Any, ...]]:
+    """Globex's entries as (resource type, row, action, diff), in a stable order; a
+    workspace is named by its name, and its id left out of diffs (it differs between runs)."""
+    rows = await pg.search_audit_logs(
+        resource_type=None,
+        resource_id=None,
+        user_id=None,
+        organization_id=GLOBEX,
+        action=None,
+        from_time=None,
+        to_time=None,
+        limit_rows=1000,
+        offset_rows=0,
+    )
+    side = await asyncpg.connect(db_dsn)
+    try:
+        names = {str(r["id"]): r["name"] for r in await side.fetch("SELECT id, name FROM workspaces")}
+    finally:
+        await side.close()
+    assert all(e.user_id == ALICE for e in rows)
+    return sorted(
+        (
+            (
+                e.resource_type,
+                names.get(e.resource_id, e.resource_id),
+                e.action,
+                {k: v for k, v in dict(e.diff).items() if k != "id"},
+            )
+            for e in rows
+        ),
+        key=lambda e: (e[0], e[1], str(e[2]), json.dumps(e[3], sort_keys=True)),
+    )
+
+
 async def test_both_shapes_write_the_same_entries(pg: Queries, db_dsn: str) -> None:
     if not (await _server(pg)).returning_old_new:
         pytest.skip("RETURNING OLD needs PostgreSQL 18")
@@ -130,20 +188,42 @@ async def test_both_shapes_write_the_same_entries(pg: Queries, db_dsn: str) -> N
     side = await asyncpg.connect(db_dsn)
     try:
         for name, version in SHAPES.items():
-            audited = _audited(pg, version)
             with as_subject(OWNER):
-                await _upsert(audited, ["org-auditor"])
-                await _upsert(audited, ["org-member"])
-                await audited.update_member_roles(
-                    organization_id=GLOBEX, user_id=BOB, roles=["org-admin"]
-                )
-            seen[name] = _facts(await _entries(pg))
+                await _every_kind_of_write(_audited(pg, version))
+            seen[name] = await _all_entries(pg, db_dsn)
             await side.execute("DELETE FROM audit_logs")
-            await side.execute("DELETE FROM organization_members WHERE organization_id = $1", GLOBEX)
+            await side.execute("DELETE FROM workspaces WHERE organization_id = $1", GLOBEX)
     finally:
         await side.close()
-    assert len(seen["lookup"]) == 3
+    assert len(seen["lookup"]) == 9
     assert seen["lookup"] == seen["returning_old_new"]
+
+
+async def test_every_kind_of_write_records_its_old_rows_in_either_shape(
+    pg: Queries, shape: ServerVersion, db_dsn: str
+) -> None:
+    with as_subject(OWNER):
+        await _every_kind_of_write(_audited(pg, shape))
+    member, workspace = "organization_member", "workspace"
+    write, delete = models.AuditAction.WRITE, models.AuditAction.DELETE
+    changes = [e for e in await _all_entries(pg, db_dsn) if e[2] is not models.AuditAction.CREATE]
+    assert changes == [
+        (
+            member,
+            str(BOB),
+            delete,
+            {
+                "user_id": {"old": str(BOB), "new": None},
+                "organization_id": {"old": str(GLOBEX), "new": None},
+                "roles": {"old": ["org-admin"], "new": None},
+            },
+        ),
+        (member, str(BOB), write, {"roles": {"old": ["org-member"], "new": ["org-admin"]}}),
+        (member, str(BOB), write, {"roles": {"old": ["org-auditor"], "new": ["org-member"]}}),
+        (workspace, "shape0", delete, {"deleted": {"old": False, "new": True}}),
+        (workspace, "shape0", write, {"ttl": {"old": None, "new": 10}}),
+        (workspace, "shape1", write, {"ttl": {"old": None, "new": 10}}),
+    ]
 
 
 async def test_an_upsert_that_does_nothing_on_conflict_records_only_what_it_inserts(
