@@ -77,6 +77,11 @@ async def _entries(pg: Queries, user: uuid.UUID = BOB) -> list[models.SearchAudi
     return list(reversed(rows))  # oldest first
 
 
+def _diff(entry: models.SearchAuditLogsRow) -> Any:
+    """An entry's diff, a JSON object (typed as any JSON value)."""
+    return entry.diff
+
+
 def _facts(entries: list[models.SearchAuditLogsRow]) -> list[tuple[Any, ...]]:
     """What an entry says, without its id and time."""
     return [
@@ -163,7 +168,8 @@ async def _all_entries(pg: Queries, db_dsn: str) -> list[tuple[Any, ...]]:
     )
     side = await asyncpg.connect(db_dsn)
     try:
-        names = {str(r["id"]): r["name"] for r in await side.fetch("SELECT id, name FROM workspaces")}
+        rows_by_id = await side.fetch("SELECT id, name FROM workspaces")
+        names = {str(r["id"]): r["name"] for r in rows_by_id}
     finally:
         await side.close()
     assert all(e.user_id == ALICE for e in rows)
@@ -173,7 +179,7 @@ async def _all_entries(pg: Queries, db_dsn: str) -> list[tuple[Any, ...]]:
                 e.resource_type,
                 names.get(e.resource_id, e.resource_id),
                 e.action,
-                {k: v for k, v in dict(e.diff).items() if k != "id"},
+                {k: v for k, v in _diff(e).items() if k != "id"},
             )
             for e in rows
         ),
@@ -241,12 +247,13 @@ async def test_an_upsert_that_does_nothing_on_conflict_records_only_what_it_inse
     assert await _roles(pg) == ["org-member"]
     [entry] = await _entries(pg)
     assert entry.action is models.AuditAction.CREATE
-    assert entry.diff["roles"] == {"old": None, "new": ["org-member"]}
+    assert _diff(entry)["roles"] == {"old": None, "new": ["org-member"]}
 
 
 async def _waiting_for_a_lock(conn: asyncpg.Connection) -> None:
     """Until some other backend of this database waits for a row lock (a transaction's)."""
-    while not await conn.fetchval(
+    # Polled: the server has no notification for another session starting to wait.
+    while not await conn.fetchval(  # noqa: ASYNC110
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
         "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
     ):
@@ -306,11 +313,11 @@ async def test_concurrent_upserts_of_one_member_chain_their_entries(
         await asyncio.gather(*(_upsert(audited, roles) for roles in choices))
     entries = await _entries(pg)
     [create] = [e for e in entries if e.action is models.AuditAction.CREATE]
-    writes: list[Any] = [e.diff["roles"] for e in entries if e.action is models.AuditAction.WRITE]
+    writes: list[Any] = [_diff(e)["roles"] for e in entries if e.action is models.AuditAction.WRITE]
     assert len(writes) == len(choices) - 1  # every value is distinct: each change is recorded
     # Each write's old roles are what the previous change left: one path from the create.
     step = {tuple(w["old"]): w["new"] for w in writes}
-    value, seen = create.diff["roles"]["new"], 0
+    value, seen = _diff(create)["roles"]["new"], 0
     while tuple(value) in step:
         value, seen = step[tuple(value)], seen + 1
     assert seen == len(writes)
@@ -367,7 +374,7 @@ async def test_a_rolled_back_savepoint_keeps_neither_its_upsert_nor_its_entry(
     with as_subject(OWNER):
         await audited.in_tx(outer)
     assert await _roles(pg) == ["org-auditor"]
-    assert [(e.action, e.diff["roles"]) for e in await _entries(pg)] == [
+    assert [(e.action, _diff(e)["roles"]) for e in await _entries(pg)] == [
         (models.AuditAction.CREATE, {"old": None, "new": ["org-member"]}),
         (models.AuditAction.WRITE, {"old": ["org-member"], "new": ["org-auditor"]}),
     ]
@@ -401,7 +408,7 @@ async def test_a_retried_transaction_records_its_upsert_once(
     finally:
         await other.close()
     assert attempts == 2
-    assert [(e.action, e.diff["roles"]) for e in await _entries(pg)] == [
+    assert [(e.action, _diff(e)["roles"]) for e in await _entries(pg)] == [
         (models.AuditAction.CREATE, {"old": None, "new": ["org-member"]}),
         (models.AuditAction.WRITE, {"old": ["org-auditor"], "new": ["org-admin"]}),
     ]
@@ -479,7 +486,7 @@ async def test_an_upsert_audited_below_the_authorization_layer_keeps_its_stateme
     assert (await pg.get_organization_member(organization_id=ACME, user_id=BOB)).roles == [
         "org-member"
     ]
-    assert [(e.action, e.diff["roles"]) for e in await _entries(pg)] == [
+    assert [(e.action, _diff(e)["roles"]) for e in await _entries(pg)] == [
         (models.AuditAction.CREATE, {"old": None, "new": ["org-member"]}),
         (models.AuditAction.WRITE, {"old": ["org-member"], "new": ["org-admin"]}),
     ]
