@@ -37,6 +37,12 @@ OUTSIDER = Subject.user(uuid.uuid4(), org_roles={GLOBEX: ("org-admin",)})
 SHAPES = {"lookup": ServerVersion(15, 0), "returning_old_new": ServerVersion(18, 0)}
 
 
+async def _connect(db_dsn: str) -> asyncpg.Connection:
+    """A side connection of the test's own (no prepared statements: the suite also runs
+    through PgBouncer in transaction pooling)."""
+    return await asyncpg.connect(db_dsn, statement_cache_size=0)
+
+
 async def _server(pg: Queries) -> ServerVersion:
     pg_store = raw(pg)
     assert isinstance(pg_store, store.PgStore)
@@ -166,7 +172,7 @@ async def _all_entries(pg: Queries, db_dsn: str) -> list[tuple[Any, ...]]:
         limit_rows=1000,
         offset_rows=0,
     )
-    side = await asyncpg.connect(db_dsn)
+    side = await _connect(db_dsn)
     try:
         rows_by_id = await side.fetch("SELECT id, name FROM workspaces")
         names = {str(r["id"]): r["name"] for r in rows_by_id}
@@ -191,7 +197,7 @@ async def test_both_shapes_write_the_same_entries(pg: Queries, db_dsn: str) -> N
     if not (await _server(pg)).returning_old_new:
         pytest.skip("RETURNING OLD needs PostgreSQL 18")
     seen: dict[str, list[tuple[Any, ...]]] = {}
-    side = await asyncpg.connect(db_dsn)
+    side = await _connect(db_dsn)
     try:
         for name, version in SHAPES.items():
             with as_subject(OWNER):
@@ -267,8 +273,8 @@ async def test_an_upsert_that_meets_a_concurrent_insert_records_a_write_against_
     # upsert's snapshot cannot see that row, yet ON CONFLICT waits for it and then takes
     # the update path. The entry must be a write against that row, never a create.
     audited = _audited(pg, shape)
-    other = await asyncpg.connect(db_dsn)
-    watcher = await asyncpg.connect(db_dsn)
+    other = await _connect(db_dsn)
+    watcher = await _connect(db_dsn)
     try:
         tx = other.transaction()
         await tx.start()
@@ -386,7 +392,7 @@ async def test_a_retried_transaction_records_its_upsert_once(
     audited = _audited(pg, shape)
     with as_subject(OWNER):
         await _upsert(audited, ["org-member"])
-    other = await asyncpg.connect(db_dsn)
+    other = await _connect(db_dsn)
     attempts = 0
 
     async def conflicting(tx: Queries) -> None:
@@ -442,8 +448,8 @@ async def test_the_connected_stack_takes_the_shape_of_its_server(
     from workspaces import stack
 
     full = await stack.connect(db_dsn)
-    other = await asyncpg.connect(db_dsn)
-    watcher = await asyncpg.connect(db_dsn)
+    other = await _connect(db_dsn)
+    watcher = await _connect(db_dsn)
     try:
         tx = other.transaction()
         await tx.start()
@@ -462,6 +468,14 @@ async def test_the_connected_stack_takes_the_shape_of_its_server(
         await other.close()
         await watcher.close()
         await full.store.close()
+    # The version the pool reports (from the start-up message, also through PgBouncer)
+    # is the server's own.
+    side = await _connect(db_dsn)
+    try:
+        number = int(await side.fetchval("SHOW server_version_num"))
+    finally:
+        await side.close()
+    assert (await _server(pg)).major == number // 10000
     reran = any(e["event"] == "audit upsert ran again: no row came back" for e in events)
     assert reran is not (await _server(pg)).returning_old_new
     [entry] = await _entries(pg)
