@@ -48,6 +48,22 @@ def to_json(value: object) -> JsonValue:
     return converted
 
 
+def _same(before: object, after: object) -> bool:
+    """``==``, except that a boolean never equals a number, at any depth.
+
+    Python has ``True == 1``, so a JSON field changing from ``1`` to ``true``
+    would compare unchanged; PostgreSQL's ``jsonb`` equality (the single
+    statement's diff) tells them apart, and so does this.
+    """
+    if isinstance(before, bool) or isinstance(after, bool):
+        return type(before) is type(after) and before == after
+    if isinstance(before, dict) and isinstance(after, dict):
+        return before.keys() == after.keys() and all(_same(v, after[k]) for k, v in before.items())
+    if isinstance(before, list) and isinstance(after, list):
+        return len(before) == len(after) and all(map(_same, before, after))
+    return before == after
+
+
 def diff(
     old: BaseModel | None,
     new: BaseModel | None,
@@ -82,7 +98,7 @@ def diff(
             continue
         before: Any = getattr(old, name) if old is not None else None
         after: Any = getattr(new, name) if new is not None else None
-        if old is not None and new is not None and before == after:
+        if old is not None and new is not None and _same(before, after):
             continue
         if kind is Field.SECRET:
             changes[name] = _SECRET

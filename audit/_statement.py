@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, JsonValue
 
 from audit._field import Field
 from audit._sqltext import Token, replace_params, tokens
@@ -96,14 +96,15 @@ def _json(annotation: Any, ref: str) -> str:
     if kind is datetime.datetime:
         # asyncpg returns timestamptz in UTC and pydantic writes it as ...Z, with six
         # digits of microseconds when there are any (to_jsonb would use the session zone).
-        utc = f"({ref} AT TIME ZONE 'UTC')"
+        # One to_char, then the whole-second form drops its ".000000".
         return (
-            f"to_jsonb(to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
-            f"CASE to_char({utc}, 'US') WHEN '000000' THEN '' "
-            f"ELSE to_char({utc}, '.US') END || 'Z')"
+            f"to_jsonb(replace(to_char({ref} AT TIME ZONE 'UTC', "
+            f"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '.000000Z', 'Z'))"
         )
     if kind is bytes:
         return f"to_jsonb(translate(encode({ref}, 'base64'), E'+/\\n', '-_'))"
+    if kind is JsonValue:
+        return f"to_jsonb({ref})"  # json and jsonb alike; jsonb as it is
     if typing.get_origin(kind) is list:
         (item,) = typing.get_args(kind)
         if _scalar(_base(item)) and _base(item) is not datetime.date:
@@ -115,7 +116,7 @@ def _json(annotation: Any, ref: str) -> str:
 
 def _comparable(annotation: Any) -> bool:
     kind = _base(annotation)
-    if kind in (datetime.datetime, bytes) or _scalar(kind):
+    if kind in (datetime.datetime, bytes, JsonValue) or _scalar(kind):
         return True
     if typing.get_origin(kind) is list:
         (item,) = typing.get_args(kind)
@@ -145,7 +146,8 @@ def diff_sql(
     """
     if old is None and new is None:
         raise ValueError("diff_sql needs at least one row")
-    parts = ["'{}'::jsonb"]
+    parts: list[str] = []  # an update's per-field objects, '{}' where unchanged
+    pairs: list[str] = []  # a create's or a delete's key, value pairs
     for name, info in model.model_fields.items():
         kind = fields[name]
         if kind is Field.IGNORE:
@@ -163,10 +165,22 @@ def diff_sql(
             old_json = _json(annotation, before) if old is not None else "NULL::jsonb"
             new_json = _json(annotation, after) if new is not None else "NULL::jsonb"
             change = f"jsonb_build_object('old', {old_json}, 'new', {new_json})"
+        if old is None or new is None:
+            # A create or a delete: every field appears, in one object.
+            pairs.append(f"{_literal(name)}, {change}")
+            continue
+        if _base(annotation) is JsonValue:
+            # Python reads a JSON null and an SQL NULL alike (None), so they are
+            # the same value here too; jsonb's own equality does the rest.
+            before = f"COALESCE(to_jsonb({before}), 'null'::jsonb)"
+            after = f"COALESCE(to_jsonb({after}), 'null'::jsonb)"
         entry = f"jsonb_build_object({_literal(name)}, {change})"
-        if old is not None and new is not None:
-            entry = f"CASE WHEN {before} IS DISTINCT FROM {after} THEN {entry} ELSE '{{}}' END"
-        parts.append(f"({entry})")
+        parts.append(f"(CASE WHEN {before} IS DISTINCT FROM {after} THEN {entry} ELSE '{{}}' END)")
+    # jsonb_build_object takes at most 100 arguments: 50 fields an object.
+    for start in range(0, len(pairs), 50):
+        parts.append("jsonb_build_object(" + ", ".join(pairs[start : start + 50]) + ")")
+    if not parts:
+        return "'{}'::jsonb"
     return "\n      || ".join(parts)
 
 
@@ -307,10 +321,11 @@ def _sink(
     outside = sql[: keyword.start] + " " + sql[closing.end :]
     if any(t.kind == "param" for t in tokens(outside)):
         raise NoSingleStatement(f"the sink {insert.name} has parameters outside its VALUES")
+    # What the sink returns is read by no one here: its RETURNING is left out.
+    returning = _top(found, "RETURNING", closing.end)
+    rest = sql[closing.end : returning.start if returning is not None else len(sql)]
     rewritten = (
-        sql[: keyword.start]
-        + f"SELECT {inner}\nFROM {source} AS a\nWHERE {condition}"
-        + sql[closing.end :]
+        sql[: keyword.start] + f"SELECT {inner}\nFROM {source} AS a\nWHERE {condition}" + rest
     )
     return rewritten, tuple(used)
 
@@ -564,7 +579,9 @@ def derive(
         "WITH "
         + (f"audit_lock AS (\n{lock}\n),\n" if lock else "")
         + f"audit_change AS (\n{mutation}\n),\n"
-        f"audit_rows AS (\nSELECT a.*, {diff} AS audit_diff\nFROM {source}\n),\n"
+        # OFFSET 0 keeps the planner from inlining the diff into both the sink's
+        # WHERE and its values: it is built once a row.
+        f"audit_rows AS (\nSELECT a.*, {diff} AS audit_diff\nFROM {source} OFFSET 0\n),\n"
         f"audit_entries AS (\n{entries}\n)\n"
         f"SELECT {result} FROM audit_change"
     )

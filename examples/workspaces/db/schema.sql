@@ -150,9 +150,16 @@ CREATE TABLE public.oauth2_provider_apps (
     icon text DEFAULT ''::text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    metadata jsonb,
     CONSTRAINT oauth2_provider_apps_callback_url_check CHECK ((callback_url ~ '^https?://'::text)),
     CONSTRAINT oauth2_provider_apps_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 64)))
 );
+
+--
+-- Name: COLUMN oauth2_provider_apps.metadata; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.oauth2_provider_apps.metadata IS 'Client metadata the app registered, as sent; NULL when it sent none.';
 
 --
 -- Name: organization_members; Type: TABLE; Schema: public; Owner: -

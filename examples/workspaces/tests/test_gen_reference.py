@@ -68,7 +68,9 @@ async def _expected(conn: asyncpg.Connection, oid: int) -> tuple[str, object]:
 def _matches(hint: object, expected: object, nullable_ok: bool = True) -> bool:
     if hint == expected:
         return True
-    if nullable_ok and isinstance(hint, types.UnionType) and type(None) in typing.get_args(hint):
+    # X | None is a types.UnionType, or a typing.Union when X is an alias (JsonValue)
+    union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    if nullable_ok and union and type(None) in typing.get_args(hint):
         rest = [a for a in typing.get_args(hint) if a is not type(None)]
         return typing.Union[tuple(rest)] == expected or (len(rest) == 1 and rest[0] == expected)  # noqa: UP007  # a runtime union
     return False

@@ -113,6 +113,7 @@ TABLE: Final[tuple[Auditable, ...]] = (
             "name": TRACK,
             "callback_url": TRACK,
             "icon": TRACK,
+            "metadata": TRACK,
             "created_at": _CREATED,
             "updated_at": _UPDATED,
         },

@@ -2,8 +2,8 @@
 
 -- name: InsertOAuth2ProviderApp :one
 -- Register an app and return the stored row.
-INSERT INTO oauth2_provider_apps (id, organization_id, name, callback_url, icon, created_at, updated_at)
-VALUES (@id, @organization_id, @name, @callback_url, @icon, @created_at, @created_at)
+INSERT INTO oauth2_provider_apps (id, organization_id, name, callback_url, icon, metadata, created_at, updated_at)
+VALUES (@id, @organization_id, @name, @callback_url, @icon, @metadata, @created_at, @created_at)
 RETURNING *;
 
 -- name: GetOAuth2ProviderAppByID :one
@@ -19,9 +19,10 @@ WHERE (@organization_id::uuid IS NULL OR organization_id = @organization_id)
 ORDER BY name, id;
 
 -- name: UpdateOAuth2ProviderApp :one
--- Change an app's name, callback URL and icon.
+-- Change an app's name, callback URL, icon and registered metadata.
 UPDATE oauth2_provider_apps
-SET name = @name, callback_url = @callback_url, icon = @icon, updated_at = @updated_at
+SET name = @name, callback_url = @callback_url, icon = @icon, metadata = @metadata,
+    updated_at = @updated_at
 WHERE id = @id
   -- @authorize_filter
 RETURNING *;

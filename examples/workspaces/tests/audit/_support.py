@@ -104,5 +104,6 @@ async def seed(pg: Queries) -> None:
         name="acme-ci",
         callback_url="https://ci.acme.example/callback",
         icon="",
+        metadata={"contacts": ["ci@acme.example"], "logo_uri": None},
         created_at=_T0,
     )

@@ -1,7 +1,7 @@
 """Property: the diff built in SQL is ``audit.diff()``, entry by entry, on every auditable model.
 
-Random old and new rows of each auditable table are made typed values by
-PostgreSQL itself (``jsonb_populate_record`` of the table's row type), in a
+Random old and new rows of each auditable table (JSON documents included)
+are made typed values by PostgreSQL itself (``jsonb_populate_record`` of the table's row type), in a
 session whose time zone is not UTC; the SQL diff (audit/_statement.py) runs
 over them, and ``audit.diff`` over the same rows as asyncpg returns them.
 """
@@ -23,7 +23,7 @@ import audit
 import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
+from pydantic import BaseModel, JsonValue
 
 from workspaces.auditing import TABLE
 
@@ -39,6 +39,18 @@ _TIMES = st.datetimes(
 )
 
 
+# JSON documents as a jsonb column holds them: no NUL in text, finite numbers,
+# booleans beside the numbers they equal in Python (True == 1).
+_JSON: st.SearchStrategy[Any] = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=6,
+)
+
 _V4 = (ipaddress.IPv4Address, ipaddress.IPv4Interface, ipaddress.IPv4Network)
 _V6 = (ipaddress.IPv6Address, ipaddress.IPv6Interface, ipaddress.IPv6Network)
 
@@ -46,6 +58,8 @@ _V6 = (ipaddress.IPv6Address, ipaddress.IPv6Interface, ipaddress.IPv6Network)
 def _values(annotation: Any) -> st.SearchStrategy[Any]:
     """Values of a model field, as JSON text PostgreSQL's input functions read."""
     origin = typing.get_origin(annotation)
+    if annotation is JsonValue:
+        return _JSON
     if origin in (typing.Union, types.UnionType):
         members = [a for a in typing.get_args(annotation) if a is not type(None)]
         inner: st.SearchStrategy[Any] = st.one_of([_values(a) for a in members])
@@ -86,9 +100,13 @@ def _pair(model: type[BaseModel]) -> st.SearchStrategy[tuple[dict[str, Any], dic
 
 @pytest_asyncio.fixture
 async def conn(db_dsn: str) -> AsyncIterator[asyncpg.Connection]:
-    """A connection in a time zone with a 45-minute offset (not UTC)."""
+    """A connection in a time zone with a 45-minute offset (not UTC), jsonb decoded."""
     connection = await asyncpg.connect(db_dsn)
     await connection.execute("SET TimeZone = 'Asia/Kathmandu'")
+    # JSON values decoded as the store decodes them (json.loads), not left as text.
+    await connection.set_type_codec(
+        "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+    )
     try:
         yield connection
     finally:
@@ -113,11 +131,7 @@ async def _both(
             f"FROM jsonb_populate_record(NULL::{table}, $1::jsonb) AS o, "
             f"jsonb_populate_record(NULL::{table}, $2::jsonb) AS n"
         )
-        row = await conn.fetchrow(
-            select,
-            json.dumps(old),
-            json.dumps(new),
-        )
+        row = await conn.fetchrow(select, old, new)  # the codec writes the JSON
         assert row is not None
         names = list(entry.model.model_fields)
         values = list(row.values())[2:]
@@ -130,7 +144,18 @@ async def _both(
                 fields=fields,
             )
         )
-        assert json.loads(row["diff"]) == python, (label, entry.table)
+        assert _strict(json.loads(row["diff"])) == _strict(python), (label, entry.table)
+
+
+def _strict(value: Any) -> Any:
+    """``value`` with its booleans tagged, so ``==`` never finds ``true`` equal to ``1``."""
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strict(v) for v in value]
+    return value
 
 
 def _case(entry: audit.Auditable) -> Any:
@@ -150,3 +175,45 @@ def _case(entry: audit.Auditable) -> Any:
 # One test per auditable model of the application's classification table.
 for _entry in TABLE:
     globals()[f"test_sql_diff_equals_python_diff_for_{_entry.table}"] = _case(_entry)
+
+
+_APP = next(e for e in TABLE if e.table == "oauth2_provider_apps")
+_APP_ROW = {
+    "id": str(uuid.UUID(int=1)),
+    "organization_id": str(uuid.UUID(int=2)),
+    "name": "app",
+    "callback_url": "https://example.com",
+    "icon": "",
+    "created_at": "2026-12-02T10:00:00+00:00",
+    "updated_at": "2026-12-02T10:00:00+00:00",
+}
+
+
+async def test_a_json_number_becoming_the_boolean_it_equals_in_python_is_a_change(
+    conn: asyncpg.Connection,
+) -> None:
+    old = {**_APP_ROW, "metadata": {"verified": 1}}
+    new = {**_APP_ROW, "metadata": {"verified": True}}
+    await _both(conn, _APP, old, new)  # the same diff in SQL and Python
+    old_model = _APP.model.model_validate(old)
+    new_model = _APP.model.model_validate(new)
+    changes = audit.diff(old_model, new_model, fields=_APP.classification())
+    assert list(changes) == ["metadata"]
+
+
+async def test_a_json_null_and_an_sql_null_are_the_same_value_in_the_sql_diff(
+    conn: asyncpg.Connection,
+) -> None:
+    # asyncpg reads both as None, so audit.diff() sees no change; the SQL agrees.
+    sql = audit.diff_sql(
+        _APP.model,
+        _APP.classification(),
+        old=lambda c: "'null'::jsonb" if c == "metadata" else f"n.{c}",
+        new=lambda c: f"n.{c}",
+    )
+    select = f"SELECT ({sql})::text FROM jsonb_populate_record(NULL::oauth2_provider_apps, $1) AS n"  # noqa: S608
+    assert json.loads(await conn.fetchval(select, {**_APP_ROW, "metadata": None})) == {}
+    changed = {**_APP_ROW, "metadata": {"a": None}}
+    assert json.loads(await conn.fetchval(select, changed)) == {
+        "metadata": {"old": None, "new": {"a": None}}
+    }

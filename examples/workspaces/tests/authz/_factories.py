@@ -88,6 +88,7 @@ async def app(store: Queries, org: models.Organization) -> models.OAuth2Provider
         name=f"app-{_n()}-{secrets.token_hex(3)}",
         callback_url="https://example.com/cb",
         icon="",
+        metadata=None,
         created_at=NOW,
     )
 

@@ -161,6 +161,7 @@ CASES: dict[str, Case] = {
             name="new-app",
             callback_url="https://example.com",
             icon="",
+            metadata={"contacts": ["ops@example.com"]},
             created_at=T0,
         ),
         _admin,
@@ -177,7 +178,12 @@ CASES: dict[str, Case] = {
     ),
     "update_oauth2_provider_app": Case(
         lambda s, w: s.update_oauth2_provider_app(
-            name="renamed", callback_url="https://example.com", icon="", updated_at=T0, id=w.app.id
+            name="renamed",
+            callback_url="https://example.com",
+            icon="",
+            metadata=None,
+            updated_at=T0,
+            id=w.app.id,
         ),
         _admin,
         _member,

@@ -130,6 +130,7 @@ class OAuth2ProviderApp(BaseModel):
     icon: str
     created_at: datetime.datetime
     updated_at: datetime.datetime
+    metadata: JsonValue | None
 
 
 class OrganizationMember(BaseModel):

@@ -282,6 +282,7 @@ _OAUTH2_PROVIDER_APP_FIELDS = frozenset(
         "icon",
         "created_at",
         "updated_at",
+        "metadata",
     )
 )
 
@@ -299,6 +300,7 @@ def _decode_oauth2_provider_app(r: Any) -> OAuth2ProviderApp:
             "icon": r[4],
             "created_at": r[5],
             "updated_at": r[6],
+            "metadata": r[7],
         },
     )
     _set(m, "__pydantic_fields_set__", set(_OAUTH2_PROVIDER_APP_FIELDS))
@@ -976,8 +978,8 @@ INSERT_OAUTH2_PROVIDER_APP: Query[OAuth2ProviderApp] = Query(
     name="insert_oauth2_provider_app",
     kind=Kind.ONE,
     sql="""
-INSERT INTO oauth2_provider_apps (id, organization_id, name, callback_url, icon, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $6)
+INSERT INTO oauth2_provider_apps (id, organization_id, name, callback_url, icon, metadata, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
 RETURNING *
 """,
     params=(
@@ -986,6 +988,7 @@ RETURNING *
         Param("name", "text"),
         Param("callback_url", "text"),
         Param("icon", "text"),
+        Param("metadata", "jsonb", nullable=True),
         Param("created_at", "timestamptz"),
     ),
     decode=_decode_oauth2_provider_app,
@@ -1002,6 +1005,7 @@ RETURNING *
         "icon",
         "created_at",
         "updated_at",
+        "metadata",
     ),
 )
 
@@ -1026,6 +1030,7 @@ SELECT * FROM oauth2_provider_apps WHERE id = $1
         "icon",
         "created_at",
         "updated_at",
+        "metadata",
     ),
 )
 
@@ -1053,6 +1058,7 @@ ORDER BY name, id
         "icon",
         "created_at",
         "updated_at",
+        "metadata",
     ),
 )
 
@@ -1061,8 +1067,9 @@ UPDATE_OAUTH2_PROVIDER_APP: Query[OAuth2ProviderApp] = Query(
     kind=Kind.ONE,
     sql="""
 UPDATE oauth2_provider_apps
-SET name = $1, callback_url = $2, icon = $3, updated_at = $4
-WHERE id = $5
+SET name = $1, callback_url = $2, icon = $3, metadata = $4,
+    updated_at = $5
+WHERE id = $6
   AND TRUE /*authorize_filter*/
 RETURNING *
 """,
@@ -1070,6 +1077,7 @@ RETURNING *
         Param("name", "text"),
         Param("callback_url", "text"),
         Param("icon", "text"),
+        Param("metadata", "jsonb", nullable=True),
         Param("updated_at", "timestamptz"),
         Param("id", "uuid"),
     ),
@@ -1078,7 +1086,7 @@ RETURNING *
     tables=("oauth2_provider_apps",),
     mutates="oauth2_provider_apps",
     authorize_filter="oauth2_provider_apps",
-    doc="Change an app's name, callback URL and icon.",
+    doc="Change an app's name, callback URL, icon and registered metadata.",
     columns=(
         "id",
         "organization_id",
@@ -1087,6 +1095,7 @@ RETURNING *
         "icon",
         "created_at",
         "updated_at",
+        "metadata",
     ),
 )
 
@@ -1101,7 +1110,7 @@ RETURNING *
 """,
     params=(Param("id", "uuid"),),
     decode=_decode_oauth2_provider_app,
-    source="db/queries/oauth2.sql:29",
+    source="db/queries/oauth2.sql:30",
     tables=("oauth2_provider_apps",),
     mutates="oauth2_provider_apps",
     authorize_filter="oauth2_provider_apps",
@@ -1114,6 +1123,7 @@ RETURNING *
         "icon",
         "created_at",
         "updated_at",
+        "metadata",
     ),
 )
 
@@ -1134,7 +1144,7 @@ RETURNING *
         Param("created_at", "timestamptz"),
     ),
     decode=_decode_oauth2_provider_app_secret,
-    source="db/queries/oauth2.sql:36",
+    source="db/queries/oauth2.sql:37",
     tables=("oauth2_provider_app_secrets",),
     mutates="oauth2_provider_app_secrets",
     authorize_filter=None,
@@ -1158,7 +1168,7 @@ SELECT * FROM oauth2_provider_app_secrets WHERE id = $1
 """,
     params=(Param("id", "uuid"),),
     decode=_decode_oauth2_provider_app_secret,
-    source="db/queries/oauth2.sql:42",
+    source="db/queries/oauth2.sql:43",
     tables=("oauth2_provider_app_secrets",),
     mutates=None,
     authorize_filter=None,
@@ -1182,7 +1192,7 @@ SELECT * FROM oauth2_provider_app_secrets WHERE secret_prefix = $1
 """,
     params=(Param("secret_prefix", "text"),),
     decode=_decode_oauth2_provider_app_secret,
-    source="db/queries/oauth2.sql:46",
+    source="db/queries/oauth2.sql:47",
     tables=("oauth2_provider_app_secrets",),
     mutates=None,
     authorize_filter=None,
@@ -1210,7 +1220,7 @@ ORDER BY s.created_at, s.id
 """,
     params=(Param("app_id", "uuid"),),
     decode=_decode_oauth2_provider_app_secret,
-    source="db/queries/oauth2.sql:50",
+    source="db/queries/oauth2.sql:51",
     tables=(
         "oauth2_provider_app_secrets",
         "oauth2_provider_apps",
@@ -1243,7 +1253,7 @@ UPDATE oauth2_provider_app_secrets SET last_used_at = $1 WHERE id = $2
         Param("id", "uuid"),
     ),
     decode=None,
-    source="db/queries/oauth2.sql:59",
+    source="db/queries/oauth2.sql:60",
     tables=("oauth2_provider_app_secrets",),
     mutates="oauth2_provider_app_secrets",
     authorize_filter=None,
@@ -1259,7 +1269,7 @@ DELETE FROM oauth2_provider_app_secrets WHERE id = $1 RETURNING *
 """,
     params=(Param("id", "uuid"),),
     decode=_decode_oauth2_provider_app_secret,
-    source="db/queries/oauth2.sql:63",
+    source="db/queries/oauth2.sql:64",
     tables=("oauth2_provider_app_secrets",),
     mutates="oauth2_provider_app_secrets",
     authorize_filter=None,
@@ -2906,6 +2916,7 @@ class Queries:
         name: str,
         callback_url: str,
         icon: str,
+        metadata: JsonValue | None,
         created_at: datetime.datetime,
     ) -> OAuth2ProviderApp:
         """Register an app and return the stored row."""
@@ -2917,6 +2928,7 @@ class Queries:
                 name,
                 callback_url,
                 icon,
+                metadata,
                 created_at,
             ),
         )
@@ -2937,16 +2949,18 @@ class Queries:
         name: str,
         callback_url: str,
         icon: str,
+        metadata: JsonValue | None,
         updated_at: datetime.datetime,
         id: uuid.UUID,
     ) -> OAuth2ProviderApp:
-        """Change an app's name, callback URL and icon."""
+        """Change an app's name, callback URL, icon and registered metadata."""
         return await self.store.fetch_one(
             UPDATE_OAUTH2_PROVIDER_APP,
             (
                 name,
                 callback_url,
                 icon,
+                metadata,
                 updated_at,
                 id,
             ),

@@ -1,0 +1,1 @@
+ALTER TABLE oauth2_provider_apps DROP COLUMN metadata;
