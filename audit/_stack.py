@@ -49,9 +49,9 @@ async def connect_stack(
 
             inner = MetricsStore(pg, metrics)
         # The single statements take the shape this server runs best (RETURNING OLD
-        # on 18); asked once, from a pooled connection's start-up message.
-        server = await pg.server_version()
-        return AuditStore(AuthzStore(inner, authz), audit, auditor, server=server)
+        # on 18), asked once from a pooled connection's start-up message, when first
+        # needed: connecting does not need the server up.
+        return AuditStore(AuthzStore(inner, authz), audit, auditor, server=pg.server_version)
     except BaseException:
         await pg.close()
         raise

@@ -35,17 +35,19 @@ RowT = TypeVar("RowT")
 
 _log = structlog.get_logger("txstore.audit")
 
+#: The server below: its version, how to ask for it, or None (the form every version runs).
+Server = ServerVersion | Callable[[], Awaitable[ServerVersion]] | None
+
+
 class _Shared:
     """What every handle of one AuditStore shares: the compiled plans, the auditor,
     and each audited query's single-statement form (None where the transaction
     form is kept)."""
 
-    __slots__ = ("auditor", "file", "plans", "statements")
+    __slots__ = ("ask", "auditor", "file", "newer", "old_new", "plans", "statements")
 
-    def __init__(
-        self, plans: Plans, auditor: Auditor, file: str, server: ServerVersion | None
-    ) -> None:
-        """Derive every audited query's single-statement form, in the shape ``server`` takes.
+    def __init__(self, plans: Plans, auditor: Auditor, file: str, server: Server) -> None:
+        """Derive every audited query's single-statement form, in each shape ``server`` may take.
 
         Raises:
             AuditConfigError: a bulk mutation or an upsert has no single-statement form.
@@ -53,12 +55,18 @@ class _Shared:
         self.plans = plans
         self.auditor = auditor
         self.file = file
-        self.statements: dict[str, Statement | None] = {}
-        old_new = server is not None and server.returning_old_new
+        # Until the server is known (``ask`` answers), the form every version runs.
+        self.ask = None if isinstance(server, ServerVersion) or server is None else server
+        self.old_new = isinstance(server, ServerVersion) and server.returning_old_new
+        self.statements: dict[str, Statement | None] = {}  # every supported version
+        self.newer: dict[str, Statement | None] = {}  # RETURNING OLD (PostgreSQL 18)
+        maybe_newer = self.old_new or self.ask is not None
         refused: list[str] = []
         for name, plan in plans.audited.items():
-            statement, why = _single(plan, auditor, old_new=old_new)
+            statement, why = _single(plan, auditor, old_new=False)
             self.statements[name] = statement
+            if maybe_newer and statement is not None:
+                self.newer[name] = _single(plan, auditor, old_new=True)[0]
             if statement is None and (plan.bulk or plan.statement == "UPSERT"):
                 what = "a bulk mutation" if plan.bulk else "an upsert (INSERT ... ON CONFLICT)"
                 refused.append(
@@ -73,7 +81,23 @@ class _Shared:
         """The single-statement form to run for ``query`` (the declared query itself)."""
         if plan is None or query is not plan.query:
             return None
+        if self.old_new:
+            newer = self.newer.get(plan.name)
+            if newer is not None:
+                return newer
         return self.statements.get(plan.name)
+
+    async def know_server(self) -> None:
+        """Ask the store below for its version, once, before the first statement runs
+        (outside any transaction: inside one the outer store is not to be used).
+
+        Raises:
+            Whatever asking raises (``DatabaseUnavailable``...); asked again next time.
+        """
+        ask = self.ask
+        if ask is not None:
+            self.old_new = (await ask()).returning_old_new
+            self.ask = None
 
     def bound(self, query: Query[Any], statement: Statement) -> tuple[object, ...]:
         """The entry values the statement binds after the query's own arguments.
@@ -313,6 +337,8 @@ class _AuditLayer:
         """
         shared = self._shared
         query, plan = shared.resolve(query, "fetch_many")
+        if shared.ask is not None and plan is not None:
+            await shared.know_server()
         statement = shared.statement(plan, query)
         if statement is None:
             return await self._inner.fetch_many(query, args)
@@ -329,6 +355,8 @@ class _AuditLayer:
         """
         shared = self._shared
         query, plan = shared.resolve(query, "execute")
+        if shared.ask is not None and plan is not None:
+            await shared.know_server()
         statement = shared.statement(plan, query)
         if statement is None:
             await self._inner.execute(query, args)
@@ -346,6 +374,8 @@ class _AuditLayer:
         """
         shared = self._shared
         query, plan = shared.resolve(query, "execute_rows")
+        if shared.ask is not None and plan is not None:
+            await shared.know_server()
         statement = shared.statement(plan, query)
         if statement is None:
             return await self._inner.execute_rows(query, args)
@@ -379,6 +409,8 @@ class _AuditLayer:
         async def wrapped(tx: Store) -> T:
             return await fn(self._handle(tx))
 
+        if self._shared.ask is not None:
+            await self._shared.know_server()  # before the transaction, whose handles cannot ask
         return await self._inner.in_tx(
             wrapped, isolation=isolation, read_only=read_only, tx_id=tx_id, retries=retries
         )
@@ -411,14 +443,16 @@ class AuditStore(_AuditLayer):
         config: Config,
         auditor: Auditor | None = None,
         *,
-        server: ServerVersion | None = None,
+        server: Server = None,
     ) -> None:
         """Wrap ``inner`` with ``config``; ``auditor`` overrides ``config.auditor``.
 
-        ``server`` is the version of the PostgreSQL below (``PgStore.server_version()``;
-        ``connect_stack`` passes it): on 18 and later the single statements read
-        old rows with ``RETURNING OLD``; without it they take the form every
-        supported version runs (a locked lookup joined in the statement).
+        ``server`` is the version of the PostgreSQL below, or how to ask for it
+        (``PgStore.server_version``, which ``connect_stack`` passes: asked once,
+        before the first audited write or transaction): on 18 and later the
+        single statements read old rows with ``RETURNING OLD``. Without it they
+        take the form every supported version runs (a locked lookup joined in
+        the statement).
 
         Raises:
             AuditConfigError: the classification table or the declarations are
@@ -432,6 +466,8 @@ class AuditStore(_AuditLayer):
 
     async def _audited(self, plan: Plan, query: Query[RowT], args: tuple[object, ...]) -> RowT:
         shared = self._shared
+        if shared.ask is not None:
+            await shared.know_server()
         statement = shared.statement(plan, query)
         if statement is not None:
             # One statement is atomic on its own: no transaction around it.

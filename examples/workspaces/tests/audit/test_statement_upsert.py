@@ -12,6 +12,7 @@ import asyncio
 import datetime
 import itertools
 import json
+import socket
 import uuid
 from typing import Any
 
@@ -519,3 +520,37 @@ async def test_an_upsert_variant_without_a_statement_is_refused(
     with as_subject(OWNER), pytest.raises(audit.errors.QueryRefused, match="only in its single"):
         await audited.fetch_one(variant, (GLOBEX, BOB, ["org-member"], NOW))
     assert await _entries(pg) == []
+
+
+async def test_the_connected_stack_asks_its_server_before_its_first_transaction(
+    pg: Queries, db_dsn: str
+) -> None:
+    # The version is asked for lazily; a first use inside a transaction must not
+    # touch the outer store (poisoned there) to learn it.
+    from workspaces import stack
+
+    full = await stack.connect(db_dsn)
+    try:
+        with as_subject(OWNER):
+            await full.in_tx(lambda tx: _upsert(tx, ["org-member"]))
+            await full.in_tx(lambda tx: _upsert(tx, ["org-admin"]))
+    finally:
+        await full.store.close()
+    assert [(e.action, _diff(e)["roles"]) for e in await _entries(pg)] == [
+        (models.AuditAction.CREATE, {"old": None, "new": ["org-member"]}),
+        (models.AuditAction.WRITE, {"old": ["org-member"], "new": ["org-admin"]}),
+    ]
+
+
+async def test_the_stack_connects_while_its_server_is_down() -> None:
+    from workspaces import stack
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    full = await stack.connect(f"postgresql://nobody@127.0.0.1:{port}/none", min_size=0)
+    try:
+        with as_subject(OWNER), pytest.raises(store.errors.DatabaseUnavailable):
+            await _upsert(full, ["org-member"])
+    finally:
+        await full.store.close()
