@@ -331,6 +331,32 @@ async def test_concurrent_upserts_of_one_member_chain_their_entries(
     assert value == await _roles(pg)
 
 
+async def test_concurrent_updates_of_one_member_chain_their_entries(
+    pg: Queries, shape: ServerVersion
+) -> None:
+    names = ("org-admin", "org-member", "org-auditor")
+    choices = [list(p) for n in (2, 3) for p in itertools.permutations(names, n)]
+    audited = _audited(pg, shape)
+    with as_subject(OWNER):
+        await _upsert(audited, ["org-member"])
+        await asyncio.gather(
+            *(
+                audited.update_member_roles(organization_id=GLOBEX, user_id=BOB, roles=roles)
+                for roles in choices
+            )
+        )
+    entries = await _entries(pg)
+    [create] = [e for e in entries if e.action is models.AuditAction.CREATE]
+    writes: list[Any] = [_diff(e)["roles"] for e in entries if e.action is models.AuditAction.WRITE]
+    assert len(writes) == len(choices)
+    step = {tuple(w["old"]): w["new"] for w in writes}
+    value, seen = _diff(create)["roles"]["new"], 0
+    while tuple(value) in step:
+        value, seen = step[tuple(value)], seen + 1
+    assert seen == len(writes)
+    assert value == await _roles(pg)
+
+
 async def test_a_denied_upsert_is_neither_changed_nor_audited(
     pg: Queries, shape: ServerVersion
 ) -> None:
