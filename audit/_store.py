@@ -429,7 +429,8 @@ class AuditStore(_AuditLayer):
     hands an :class:`AuditEntry` to the auditor, all in one transaction: a
     mutation called outside ``in_tx`` gets a transaction of its own. Either
     way the change and its entries commit together or not at all. A diff with
-    no tracked field writes no entry.
+    no tracked field writes no entry. An upsert writes a create or a write
+    entry by what happened to its row, in its single statement only.
     Only ``fetch_one`` runs an audited mutation, and only the declared query
     (or a variant the framework derived from it) runs at all: anything else
     raises :class:`~audit.errors.QueryRefused` before it reaches the database.
