@@ -197,6 +197,13 @@ class _Checker:
         if not expected[0]:
             self.problem(line, f"MUTATIONS[{name!r}]: {expected[1]}")
             return
+        if statement == "UPSERT" and declared.old is not None and declared.old.lock is False:
+            self.problem(
+                line,
+                f"MUTATIONS[{name!r}]: an upsert's Lookup must lock (lock=True or a lock "
+                "query): its entry's old values are the row the upsert replaces",
+            )
+            return
         if declared.key and not (bulk and statement == "UPDATE"):
             self.problem(line, f"MUTATIONS[{name!r}]: key is for bulk UPDATEs only")
             return

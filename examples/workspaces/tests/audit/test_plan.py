@@ -192,3 +192,11 @@ def test_an_upsert_is_declared_as_an_update_with_its_lookup() -> None:
         }
     )
     assert "an INSERT is Audited('create') with no old lookup" in message
+
+
+def test_an_upsert_lookup_must_lock() -> None:
+    unlocked = audit.Audited(
+        models.AuditAction.WRITE, audit.Lookup("get_organization_member", lock=False)
+    )
+    [message] = _messages(mutations={**MUTATIONS, "upsert_organization_member": unlocked})
+    assert "MUTATIONS['upsert_organization_member']: an upsert's Lookup must lock" in message
