@@ -267,13 +267,21 @@ async def _waiting_for_a_lock(conn: asyncpg.Connection) -> None:
         await asyncio.sleep(0.01)
 
 
+@pytest.mark.parametrize("in_tx", [False, True], ids=["alone", "in_tx"])
 async def test_an_upsert_that_meets_a_concurrent_insert_records_a_write_against_it(
-    pg: Queries, shape: ServerVersion, db_dsn: str
+    pg: Queries, shape: ServerVersion, db_dsn: str, in_tx: bool
 ) -> None:
     # Another connection inserts the member and holds its transaction open; the audited
     # upsert's snapshot cannot see that row, yet ON CONFLICT waits for it and then takes
-    # the update path. The entry must be a write against that row, never a create.
+    # the update path. The entry must be a write against that row, never a create; in a
+    # READ COMMITTED transaction the statement runs again in the same transaction.
     audited = _audited(pg, shape)
+
+    async def upsert() -> models.OrganizationMember:
+        if in_tx:
+            return await audited.in_tx(lambda tx: _upsert(tx, ["org-admin"]))
+        return await _upsert(audited, ["org-admin"])
+
     other = await _connect(db_dsn)
     watcher = await _connect(db_dsn)
     try:
@@ -286,10 +294,10 @@ async def test_an_upsert_that_meets_a_concurrent_insert_records_a_write_against_
             BOB,
         )
         with structlog.testing.capture_logs() as events, as_subject(OWNER):
-            upsert = asyncio.create_task(_upsert(audited, ["org-admin"]))
+            running = asyncio.create_task(upsert())
             await asyncio.wait_for(_waiting_for_a_lock(watcher), 30)
             await tx.commit()
-            member = await asyncio.wait_for(upsert, 30)
+            member = await asyncio.wait_for(running, 30)
     finally:
         await other.close()
         await watcher.close()
