@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import json
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -15,6 +14,7 @@ import structlog
 
 from migrations._dsn import Dsn
 from migrations._timeouts import timeout_ms
+from store._codecs import ConnectionSetup
 from store._pool import DEFAULT_ACQUIRE_TIMEOUT, Pool
 from store._query import DriverRunner, Query
 from store._sqlstate import is_retryable, translate, unavailable
@@ -43,13 +43,6 @@ __all__ = ["DEFAULT_ACQUIRE_TIMEOUT", "PgStoreBase", "open_pool", "timeout_ms"]
 
 T = TypeVar("T")
 _log = structlog.get_logger("txstore.store")
-
-
-async def _init_connection(conn: asyncpg.Connection) -> None:
-    for typename in ("json", "jsonb"):
-        await conn.set_type_codec(
-            typename, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-        )
 
 
 async def open_pool(
@@ -104,7 +97,7 @@ async def open_pool(
             min_size=min_size,
             max_size=max_size,
             connect_kwargs=kwargs,
-            init=_init_connection,
+            init=ConnectionSetup(),
             reset_on_release=reset_on_release,
         ).open()
     except (

@@ -14,6 +14,7 @@ import asyncpg
 
 import migrations
 from migrations._dsn import Dsn
+from store._codecs import ConnectionSetup
 from store._gen._introspect import Catalog, Described, describe, load_catalog
 from store._gen._model import (
     RESERVED_FIELDS,
@@ -108,21 +109,60 @@ class _Types:
     def __init__(self, catalog: Catalog, naming: Naming, overrides: Mapping[str, str]) -> None:
         self.catalog, self.naming, self.overrides = catalog, naming, overrides
         self.guessed: dict[str, str] = {}  # pg type -> first use
+        self.classes: dict[int, str] = {}  # enum or composite type oid -> its generated class
 
     def __call__(self, oid: int, where: str) -> PyType:
-        py = python_type(oid, self.catalog, self.naming, self.overrides)
+        py = python_type(oid, self.catalog, self.naming, self.overrides, self.classes)
         if py.guessed:
             self.guessed.setdefault(py.pg_name.removesuffix("[]"), where)
         return py
 
 
-def _enums(catalog: Catalog, naming: Naming, taken: set[str]) -> tuple[EnumDef, ...]:
+def _enums(catalog: Catalog, naming: Naming, types: _Types, taken: set[str]) -> tuple[EnumDef, ...]:
     defs = []
     for oid in catalog.enums:
         t = catalog.types[oid]
         (name,) = unique_names([naming.enum_name(t.name)], taken, sep="")
+        types.classes[oid] = name
         defs.append(EnumDef(name, t.qualified, t.labels, enum_members(t.labels)))
     return tuple(defs)
+
+
+def _composites(
+    catalog: Catalog, types: _Types, classes: Sequence[str], reserved: frozenset[str]
+) -> tuple[Model, ...]:
+    """One model per standalone composite type, each after the composites it holds.
+
+    Every field is Optional: PostgreSQL has no NOT NULL for a composite's
+    attributes (a domain's NOT NULL does not hold inside a row value either).
+    """
+    models: dict[int, Model] = {}
+    for oid, name in zip(catalog.composites, classes, strict=True):
+        t = catalog.types[oid]
+        names = _field_names([a for a, _ in t.attributes], reserved)
+        fields = tuple(
+            Field(attr, types(type_oid, f"{t.qualified}.{attr}"), True, py_name=n)
+            for (attr, type_oid), n in zip(t.attributes, names, strict=True)
+        )
+        doc = f"A value of the composite type ``{t.qualified}``."
+        models[oid] = Model(name, fields, doc, composite=t.qualified)
+    by_name = {m.name: oid for oid, m in models.items()}
+    ordered: list[Model] = []
+    done: set[int] = set()
+
+    def visit(oid: int) -> None:
+        # PostgreSQL refuses a composite that holds itself, so this ends.
+        if oid in done:
+            return
+        done.add(oid)
+        for f in models[oid].fields:
+            if f.type.model in by_name:
+                visit(by_name[f.type.model])
+        ordered.append(models[oid])
+
+    for oid in models:
+        visit(oid)
+    return tuple(ordered)
 
 
 def _field_names(columns: Sequence[str], reserved: frozenset[str]) -> list[str]:
@@ -136,13 +176,27 @@ def _field_names(columns: Sequence[str], reserved: frozenset[str]) -> list[str]:
 
 def _tables(
     catalog: Catalog, naming: Naming, types: _Types, taken: set[str]
-) -> tuple[tuple[Model, ...], frozenset[str]]:
-    """The table models, and the names a field must not take (imports, class names)."""
+) -> tuple[tuple[Model, ...], tuple[Model, ...], frozenset[str]]:
+    """The table models, the composite types' models, and the names a field must not take.
+
+    Tables are named before composite types: a clash renames the composite's model.
+    """
     tables = list(catalog.tables.values())
     classes = unique_names(
         [naming.model_name(t.key.replace(".", "_")) for t in tables], taken, sep=""
     )
+    composite_classes = unique_names(
+        # As for tables: outside ``public`` the schema is part of the name (foo.point -> FooPoint).
+        [
+            naming.composite_name(catalog.types[oid].qualified.replace(".", "_"))
+            for oid in catalog.composites
+        ],
+        taken,
+        sep="",
+    )
+    types.classes.update(zip(catalog.composites, composite_classes, strict=True))
     reserved = RESERVED_FIELDS | frozenset(taken)
+    composites = _composites(catalog, types, composite_classes, reserved)
     models = []
     for table, name in zip(tables, classes, strict=True):
         names = _field_names([c.name for c in table.columns], reserved)
@@ -151,7 +205,7 @@ def _tables(
             for c, n in zip(table.columns, names, strict=True)
         )
         models.append(Model(name, fields, f"A row of ``{table.key}``.", table=table.key))
-    return tuple(models), reserved
+    return tuple(models), composites, reserved
 
 
 def _plan_query(
@@ -338,8 +392,8 @@ async def build_plan(
     catalog = await load_catalog(conn, exclude_tables=TOOL_TABLES)
     types = _Types(catalog, naming, settings.types)
     taken = set(RESERVED_CLASSES)
-    enums = _enums(catalog, naming, taken)
-    tables, reserved = _tables(catalog, naming, types, taken)
+    enums = _enums(catalog, naming, types, taken)
+    tables, composites, reserved = _tables(catalog, naming, types, taken)
     shapes: dict[tuple[tuple[str, str, str], ...], Model] = {}
     for model in tables:
         shapes.setdefault(_shape(model.fields), model)
@@ -365,6 +419,7 @@ async def build_plan(
     return Plan(
         warnings=warnings,
         enums=enums,
+        composites=composites,
         tables=tables,
         rows=rows,
         queries=tuple(plans),
@@ -419,6 +474,10 @@ async def generate(
         for _ in range(workers)
     ]
     try:
+        # The store's codecs: a composite holding an hstore is readable only with them.
+        setup = ConnectionSetup()
+        for conn in conns:
+            await setup(conn)
         plan = await build_plan(conns[0], parsed, naming=naming, settings=settings, extra=conns[1:])
     finally:
         for conn in conns:

@@ -37,6 +37,10 @@ class PgType:
     category: str
     labels: tuple[str, ...] = ()
     subtype: int = 0  # element type of a range or multirange, else 0
+    #: A standalone composite type's (``CREATE TYPE x AS (...)``) live attributes in
+    #: order, as (name, type oid); empty for everything else, a table's row type included.
+    attributes: tuple[tuple[str, int], ...] = ()
+    standalone: bool = False  # a composite declared with CREATE TYPE, not a table's row type
 
     @property
     def qualified(self) -> str:
@@ -85,6 +89,7 @@ class Catalog:
     enums: tuple[int, ...] = field(default=())  # oids of user enum types, by name
     views: dict[str, str] = field(default_factory=dict)  # view name -> its SELECT
     sequences: frozenset[str] = frozenset()  # sequence names (a one-row relation, NOT NULL)
+    composites: tuple[int, ...] = ()  # oids of user standalone composite types, public's first
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +107,18 @@ SELECT t.oid::int8, t.typname::text, n.nspname::text, t.typtype::text, t.typelem
        coalesce((SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder)
                  FROM pg_enum e WHERE e.enumtypid = t.oid), '{}'),
        coalesce((SELECT r.rngsubtype::int8 FROM pg_range r
-                 WHERE r.rngtypid = t.oid OR r.rngmultitypid = t.oid), 0)
+                 WHERE r.rngtypid = t.oid OR r.rngmultitypid = t.oid), 0),
+       coalesce(c.relkind = 'c', false),
+       CASE WHEN c.relkind = 'c' THEN
+           (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a
+            WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+       END,
+       CASE WHEN c.relkind = 'c' THEN
+           (SELECT array_agg(a.atttypid::int8 ORDER BY a.attnum) FROM pg_attribute a
+            WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+       END
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+LEFT JOIN pg_class c ON c.oid = t.typrelid AND t.typtype = 'c'
 """
 
 _COLUMNS = """
@@ -145,7 +160,19 @@ async def load_catalog(conn: asyncpg.Connection, *, exclude_tables: frozenset[st
         asyncpg.PostgresError: the catalog queries failed.
     """
     types = {
-        r[0]: PgType(r[0], r[1], r[2], r[3], r[4], r[5], r[6], tuple(r[7]), r[8])
+        r[0]: PgType(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            tuple(r[7]),
+            r[8],
+            tuple(zip(r[10] or (), r[11] or (), strict=True)),
+            r[9],
+        )
         for r in await conn.fetch(_TYPES)
     }
     columns: dict[tuple[str, str], list[Column]] = {}
@@ -168,6 +195,10 @@ async def load_catalog(conn: asyncpg.Connection, *, exclude_tables: frozenset[st
         (t for t in types.values() if t.kind == "e" and t.schema not in _SYSTEM_SCHEMAS),
         key=lambda t: (t.schema, t.name),
     )
+    composites = sorted(
+        (t for t in types.values() if t.standalone and t.schema not in _SYSTEM_SCHEMAS),
+        key=lambda t: (t.schema != "public", t.schema, t.name),
+    )
     return Catalog(
         tables={
             qualified_name(name, schema): Table(name, schema, tuple(cols))
@@ -182,6 +213,7 @@ async def load_catalog(conn: asyncpg.Connection, *, exclude_tables: frozenset[st
         enums=tuple(t.oid for t in enums),
         views=views,
         sequences=sequences,
+        composites=tuple(t.oid for t in composites),
     )
 
 
@@ -195,6 +227,17 @@ async def describe(
     """
     try:
         stmt = await conn.prepare(query.sql)
+    except asyncpg.UnsupportedClientFeatureError as exc:
+        # asyncpg has no way to read a value of the query (a composite holding a
+        # type it only knows in text form, such as ltree): it would fail at run time.
+        problems.append(Problem(query.file, query.line, f"{query.name}: asyncpg {exc}"))
+        return None
+    except asyncpg.InternalClientError as exc:
+        # A type asyncpg's introspection cannot describe (a composite with no attribute).
+        problems.append(
+            Problem(query.file, query.line, f"{query.name}: asyncpg cannot read its types: {exc}")
+        )
+        return None
     except asyncpg.PostgresError as exc:
         position = getattr(exc, "position", None)
         line = query.line_of(int(position) - 1) if position else query.line

@@ -98,12 +98,15 @@ class Field:
 
 @dataclass(frozen=True, slots=True)
 class Model:
-    """A pydantic row model: a table's (``table`` set) or one query's result shape."""
+    """A pydantic model: a table's row (``table`` set), a composite type's value
+    (``composite`` set), or one query's result shape.
+    """
 
     name: str
     fields: tuple[Field, ...]
     doc: str
     table: str | None = None
+    composite: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +139,7 @@ class Plan:
     """Everything one ``txstore gen`` run writes."""
 
     enums: tuple[EnumDef, ...]
+    composites: tuple[Model, ...]  # each after the composites its fields hold
     tables: tuple[Model, ...]
     rows: tuple[Model, ...]
     queries: tuple[QueryPlan, ...]

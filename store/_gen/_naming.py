@@ -174,6 +174,14 @@ class Naming:
         """The ``StrEnum`` class of a PostgreSQL enum type (``user_role`` -> ``UserRole``)."""
         return self.models.get(type_name) or _class_name(self.pascal(type_name), "Enum")
 
+    def composite_name(self, type_name: str) -> str:
+        """The model class of a composite type (``money_pair`` -> ``MoneyPair``).
+
+        Like an enum's: PascalCase of the type name, not made singular; one
+        starting with a digit gets ``Type`` in front; ``models`` wins.
+        """
+        return self.models.get(type_name) or _class_name(self.pascal(type_name), "Type")
+
 
 def _class_name(name: str, prefix: str) -> str:
     if not name:

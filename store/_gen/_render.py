@@ -15,6 +15,7 @@ from pathlib import Path
 
 from store._gen._model import Field, Model, Plan, QueryPlan
 from store._gen._naming import snake_case, unique_names, upper_snake
+from store._gen._types import PyType
 from store._query import Kind
 
 __all__ = ["HEADER", "render"]
@@ -131,7 +132,8 @@ def _config(m: Model) -> str:
 
 
 def render_models(plan: Plan) -> str:
-    models = [*plan.tables, *plan.rows]
+    # Composite models first, each after those it holds: no forward reference to resolve.
+    models = [*plan.composites, *plan.tables, *plan.rows]
     modules, pydantic = _models_in(f for m in models for f in m.fields)
     if plan.enums:
         modules.add("enum")
@@ -215,21 +217,77 @@ def _decode_name(model: Model) -> str:
     return f"_decode_{snake_case(model.name)}"
 
 
+def _composite_decoder(name: str) -> str:
+    return f"_read_{snake_case(name)}"
+
+
+def _composite_encoder(name: str) -> str:
+    return f"_write_{snake_case(name)}"
+
+
+def _converts(t: PyType) -> bool:
+    """Whether a value of ``t`` needs converting from what asyncpg returns."""
+    return t.enum is not None or t.model is not None
+
+
+def _decoded(t: PyType, nullable: bool, raw: str) -> str:
+    """The expression turning ``raw`` (asyncpg's value of type ``t``) into the field's value."""
+    if t.enum is not None:
+        table = _enum_table(t.enum)
+        convert = f"[{table}[x] for x in {{}}]" if t.array else f"{table}[{{}}]"
+    elif t.model is not None:
+        decoder = _composite_decoder(t.model)
+        # An array element may be NULL even where the array is typed list[X], as for
+        # every array; it stays None instead of failing the whole row.
+        convert = f"_each({{}}, {decoder})" if t.array else f"{decoder}({{}})"
+    else:
+        return raw
+    if nullable:
+        return f"None if (v := {raw}) is None else {convert.format('v')}"
+    return convert.format(raw)
+
+
 def _value(f: Field, index: int) -> str:
     if f.embed is not None:
         built = f"{_decode_name(f.embed)}(r[{index}:{index + f.width}])"
         if f.presence is None:
             return built
         return f"None if r[{index + f.presence}] is None else {built}"
-    raw = f"r[{index}]"
-    enum = f.type.enum
-    if enum is None:
-        return raw
-    table = _enum_table(enum)
-    convert = f"[{table}[x] for x in {{}}]" if f.type.array else f"{table}[{{}}]"
-    if f.nullable:
-        return f"None if (v := {raw}) is None else {convert.format('v')}"
-    return convert.format(raw)
+    return _decoded(f.type, f.nullable, f"r[{index}]")
+
+
+def _encoded(t: PyType, nullable: bool, value: str) -> str:
+    """``value`` (a parameter or model field) as asyncpg writes it: composites as tuples."""
+    if t.model is None:
+        return value
+    encoder = _composite_encoder(t.model)
+    convert = f"[{encoder}(x) for x in {{}}]" if t.array else f"{encoder}({{}})"
+    if nullable:
+        return f"None if {value} is None else {convert.format(value)}"
+    return convert.format(value)
+
+
+def _composite_codec(model: Model) -> str:
+    """The decoder (asyncpg record -> model) and encoder (model -> tuple) of a composite."""
+    values = "".join(
+        f"            {_str(f.name)}: {_decoded(f.type, f.nullable, f'r[{i}]')},\n"
+        for i, f in enumerate(model.fields)
+    )
+    fields = ", ".join(_str(f.name) for f in model.fields)
+    encoded = "".join(f"{_encoded(f.type, f.nullable, f'm.{f.name}')}, " for f in model.fields)
+    names = f"(({fields},))" if fields else "()"  # CREATE TYPE x AS () has no attribute
+    return (
+        f"\n\n{_fields_const(model)} = frozenset{names}\n"
+        f"\n\ndef {_composite_decoder(model.name)}(r: Any) -> {model.name}:\n"
+        f"    m = _new({model.name})\n"
+        f'    _set(\n        m,\n        "__dict__",\n        {{\n{values}        }},\n    )\n'
+        f'    _set(m, "__pydantic_fields_set__", set({_fields_const(model)}))\n'
+        '    _set(m, "__pydantic_extra__", None)\n'
+        '    _set(m, "__pydantic_private__", None)\n'
+        "    return m\n"
+        f"\n\ndef {_composite_encoder(model.name)}(m: {model.name}) -> tuple[object, ...]:\n"
+        f"    return ({encoded.rstrip(' ')})\n"
+    )
 
 
 def _decoder(model: Model) -> str:
@@ -255,7 +313,7 @@ def _decoder(model: Model) -> str:
 def _decoder_name(q: QueryPlan) -> str:
     if q.model is not None:
         return _decode_name(q.model)
-    if q.scalar is not None and q.scalar.type.enum is not None:
+    if q.scalar is not None and _converts(q.scalar.type):
         return f"_decode_{q.method}"
     return "_first" if q.scalar is not None else "None"
 
@@ -279,7 +337,7 @@ def _call(q: QueryPlan) -> str:
         Kind.EXEC: "execute",
         Kind.EXECROWS: "execute_rows",
     }[q.parsed.kind]
-    args = "".join(f"{p.name}, " for p in q.params).rstrip(" ")
+    args = "".join(f"{_encoded(p.type, p.nullable, p.name)}, " for p in q.params).rstrip(" ")
     args = f"({args})" if q.params else "()"
     return f"        return await self.store.{runner}({q.const}, {args})\n"
 
@@ -311,16 +369,38 @@ def _query_object(q: QueryPlan) -> str:
     )
 
 
+def _composites_used(plan: Plan, fields: Iterable[Field]) -> list[Model]:
+    """The composite models ``fields`` hold, directly or inside other composites, in plan order."""
+    by_name = {m.name: m for m in plan.composites}
+    used: set[str] = set()
+    pending = [f.type.model for f in fields if f.type.model]
+    while pending:
+        name = pending.pop()
+        if name in used or name not in by_name:
+            continue
+        used.add(name)
+        pending += [f.type.model for f in by_name[name].fields if f.type.model]
+    return [m for m in plan.composites if m.name in used]
+
+
 def render_queries(plan: Plan) -> str:
     fields = [f for q in plan.queries for f in (*q.params, *([q.scalar] if q.scalar else []))]
     modules, pydantic = _models_in(fields)
     models = {q.model.name: q.model for q in plan.queries if q.model is not None}
     models |= {f.embed.name: f.embed for m in list(models.values()) for f in m.fields if f.embed}
+    composites = _composites_used(plan, [*fields, *(f for m in models.values() for f in m.fields)])
     enums = sorted(
         {f.type.enum for f in fields if f.type.enum}
-        | {f.type.enum for m in models.values() for f in m.fields if f.type.enum}
+        | {f.type.enum for m in (*models.values(), *composites) for f in m.fields if f.type.enum}
     )
-    from_models = _sorted([*models, *(f.type.enum for f in fields if f.type.enum), *enums])
+    from_models = _sorted(
+        [
+            *models,
+            *(m.name for m in composites),
+            *(f.type.enum for f in fields if f.type.enum),
+            *enums,
+        ]
+    )
     out = [
         f'{HEADER}\n"""One typed method per query in the query files."""\n\n',
         "from __future__ import annotations\n\n",
@@ -333,10 +413,16 @@ def render_queries(plan: Plan) -> str:
     for enum in enums:
         out.append(f"{_enum_table(enum)}: dict[str, {enum}] = {{m.value: m for m in {enum}}}\n")
     out.append("\n\ndef _first(r: Any) -> Any:\n    return r[0]\n")
+    if any(
+        m.type.model and m.type.array for c in (*composites, *models.values()) for m in c.fields
+    ) or any(f.type.model and f.type.array for f in fields):
+        out.append(_EACH)
+    for composite in composites:
+        out.append(_composite_codec(composite))
     for _, model in sorted(models.items()):
         out.append(_decoder(model))
     for q in plan.queries:
-        if q.scalar is not None and q.scalar.type.enum is not None:
+        if q.scalar is not None and _converts(q.scalar.type):
             out.append(
                 f"\n\ndef _decode_{q.method}(r: Any) -> {q.scalar.annotation}:\n"
                 f"    return {_value(q.scalar, 0)}\n"
@@ -354,6 +440,14 @@ def render_queries(plan: Plan) -> str:
         )
     return "".join(out)
 
+
+_EACH = """
+
+def _each(v: Any, decode: Callable[[Any], T]) -> list[T]:
+    # A NULL element stays None: an array is typed list[X] whatever its elements hold.
+    out: list[Any] = [None if x is None else decode(x) for x in v]
+    return out
+"""
 
 _QUERIES_CLASS = '''
 
@@ -412,7 +506,10 @@ def _imports_block(modules: set[str], pydantic: set[str]) -> str:
 
 
 def render_init(plan: Plan) -> str:
-    models = _sorted([e.name for e in plan.enums] + [m.name for m in (*plan.tables, *plan.rows)])
+    models = _sorted(
+        [e.name for e in plan.enums]
+        + [m.name for m in (*plan.composites, *plan.tables, *plan.rows)]
+    )
     constraints = _sorted(
         ["CONSTRAINTS", "CheckConstraint", "ForeignKeyConstraint", "UniqueConstraint"]
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
 
 import asyncpg
 import pytest
@@ -13,6 +14,7 @@ import pytest_asyncio
 from workspaces.db import Queries
 
 import store
+from store import Kind, Param, Query
 from store.errors import OuterStoreUsedInTransaction, StatementTimeout, UniqueViolation
 from store.testing._pgbouncer import PgBouncer
 from store.testing._server import TestServer
@@ -143,3 +145,38 @@ async def test_many_concurrent_transactions_on_few_server_connections(
     async with asyncio.timeout(30):
         await asyncio.gather(*(work(n) for n in range(100)))
     assert len(await Queries(pg).list_organizations(limit_rows=200, offset_rows=0)) == 100
+
+
+def _first(record: Mapping[str, Any]) -> Any:
+    return next(iter(record.values()))
+
+
+ECHO_HSTORE: Query[Any] = Query(
+    name="echo_hstore",
+    kind=Kind.ONE,
+    sql="SELECT $1::hstore || hstore('n', $2::text) AS v",
+    params=(Param("v", "hstore"), Param("n", "text")),
+    decode=_first,
+    source="tests/pgbouncer/test_pgbouncer.py",
+)
+
+
+async def test_hstore_is_a_dict_on_every_client_connection(db_dsn: str, bouncer: PgBouncer) -> None:
+    conn = await asyncpg.connect(db_dsn)
+    await conn.execute("CREATE EXTENSION hstore")
+    await conn.close()
+    pg = await store.connect(
+        bouncer.dsn(db_dsn.rsplit("/", 1)[1]),
+        min_size=CLIENTS,
+        max_size=CLIENTS,
+        statement_cache_size=0,
+    )
+    try:
+        # More client connections than server connections: each client's codec
+        # holds on whichever server connection runs its statement (one database, one oid).
+        results = await asyncio.gather(
+            *(pg.fetch_one(ECHO_HSTORE, ({"a": None}, str(i))) for i in range(CLIENTS * 3))
+        )
+    finally:
+        await pg.close()
+    assert results == [{"a": None, "n": str(i)} for i in range(CLIENTS * 3)]

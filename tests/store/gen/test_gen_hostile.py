@@ -83,11 +83,15 @@ async def test_hostile_corpus_matches_golden_files(empty_db_dsn: str) -> None:
         assert text == expected[name], f"{name} differs; TXSTORE_UPDATE_GOLDEN=1 refreshes it"
 
 
-async def test_composite_parameters_take_tuples_and_results_are_records(
+async def test_composite_parameters_and_results_are_the_generated_model(
     empty_db_dsn: str,
 ) -> None:
-    source = (await _generate(empty_db_dsn))["queries.py"]
-    assert "pair: tuple[object, ...] | None" in source
+    files = await _generate(empty_db_dsn)
+    source = files["queries.py"]
+    assert "pair: MoneyPair | None" in source
+    assert "None if pair is None else _write_money_pair(pair)" in source
+    assert "pair: MoneyPair | None" in files["models.py"]
+    # What the generated code converts: asyncpg reads a record and writes a tuple.
     conn = await asyncpg.connect(empty_db_dsn)
     try:
         await conn.execute(
