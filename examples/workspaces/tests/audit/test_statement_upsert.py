@@ -495,7 +495,8 @@ async def test_the_connected_stack_takes_the_shape_of_its_server(
             BOB,
         )
         with structlog.testing.capture_logs() as events, as_subject(OWNER):
-            upsert = asyncio.create_task(_upsert(full, ["org-admin"]))
+            # The stack's first use is a transaction: the version is asked before it.
+            upsert = asyncio.create_task(full.in_tx(lambda tx: _upsert(tx, ["org-admin"])))
             await asyncio.wait_for(_waiting_for_a_lock(watcher), 30)
             await tx.commit()
             await asyncio.wait_for(upsert, 30)
