@@ -92,7 +92,9 @@ async def txstore_authz(dsn: str, world: World) -> Contender:
 
 
 async def txstore_audit(dsn: str, world: World) -> Contender:
-    return await _layered(dsn, world, "AuditStore", lambda pg: AuditStore(pg, AUDIT, server=pg.server_version))
+    return await _layered(
+        dsn, world, "AuditStore", lambda pg: AuditStore(pg, AUDIT, server=pg.server_version)
+    )
 
 
 async def txstore_full(dsn: str, world: World) -> Contender:
