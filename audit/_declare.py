@@ -64,7 +64,11 @@ class Audited:
     action with no ``old``; a ``DELETE`` its delete action with no ``old``
     (the returned row is the old one); a one-row ``UPDATE`` (``:one ...
     RETURNING *``) names the ``old`` lookup (a soft delete is an ``UPDATE``
-    with the delete action).
+    with the delete action). An upsert (``INSERT ... ON CONFLICT ... DO
+    UPDATE``, ``:one ... RETURNING *``) is declared as a one-row ``UPDATE``,
+    its ``old`` lookup reading the row its conflict target names; the rows it
+    inserts are recorded with the create action. ``ON CONFLICT DO NOTHING`` is
+    a plain ``INSERT``.
 
     A bulk mutation (``:exec``, ``:execrows``, or ``:many ... RETURNING *``)
     writes one entry per row in the same statement. A bulk ``UPDATE`` names

@@ -15,6 +15,7 @@ from audit._classify import auditable_tables, check_table
 from audit._declare import Audited, Lookup, Resource, Unaudited, Via
 from audit._field import Auditable, Field, Problem
 from audit._source import locate
+from audit._sqltext import conflict_action
 from audit.errors import AuditConfigError
 from store import FRAMEWORK_QUERIES, Kind, Query
 
@@ -45,7 +46,8 @@ class Plan:
     key: tuple[str, ...] = ()  # a bulk UPDATE's row identity
     bulk: bool = False  # :exec, :execrows or :many: one entry per row, one statement only
     batch: bool = False  # :batchexec, :batchmany, :batchone: one statement only
-    statement: str = ""  # INSERT, UPDATE or DELETE
+    statement: str = ""  # INSERT, UPDATE, DELETE or UPSERT (INSERT ... ON CONFLICT DO UPDATE)
+    created: str = ""  # an UPSERT's action for the rows it inserts (``action`` for updated ones)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +65,14 @@ class Plans:
 
 
 def _statement(sql: str) -> str:
-    return _LEADING.sub("", sql, count=1).split(None, 1)[0].upper() if sql.strip() else ""
+    word = _LEADING.sub("", sql, count=1).split(None, 1)[0].upper() if sql.strip() else ""
+    if word == "INSERT":
+        try:
+            upsert = conflict_action(sql) == "UPDATE"
+        except ValueError:
+            upsert = False  # PostgreSQL reports the broken literal when the query is prepared
+        return "UPSERT" if upsert else word
+    return word
 
 
 class _Checker:
@@ -180,6 +189,12 @@ class _Checker:
                 declared.action == delete and declared.old is None,
                 f"a DELETE ... RETURNING * is Audited({delete!r}) with no old lookup",
             ),
+            "UPSERT": (
+                declared.action != create and declared.old is not None and not bulk,
+                "an INSERT ... ON CONFLICT DO UPDATE is a ':one ... RETURNING *' "
+                f"Audited(an update action, Lookup(the get query of the conflicting row)); "
+                f"the rows it inserts are recorded as {create!r}",
+            ),
             "UPDATE": (
                 declared.action != create and declared.old is not None and not bulk,
                 f"an UPDATE is Audited(an update action or {delete!r}, Lookup(get query))",
@@ -196,6 +211,13 @@ class _Checker:
         }.get(statement, (False, f"cannot audit a {statement or 'blank'} statement"))
         if not expected[0]:
             self.problem(line, f"MUTATIONS[{name!r}]: {expected[1]}")
+            return
+        if statement == "UPSERT" and declared.old is not None and declared.old.lock is False:
+            self.problem(
+                line,
+                f"MUTATIONS[{name!r}]: an upsert's Lookup must lock (lock=True or a lock "
+                "query): its entry's old values are the row the upsert replaces",
+            )
             return
         if declared.key and not (bulk and statement == "UPDATE"):
             self.problem(line, f"MUTATIONS[{name!r}]: key is for bulk UPDATEs only")
@@ -224,6 +246,7 @@ class _Checker:
             key=declared.key,
             bulk=bulk,
             batch=kind is not query.kind,
+            created=create if statement == "UPSERT" else "",
         )
 
     def lookup(

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Token", "replace_params", "tokens"]
+__all__ = ["Token", "conflict_action", "replace_params", "tokens"]
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _PARAM = re.compile(r"\$(\d+)")
@@ -125,3 +125,21 @@ def replace_params(sql: str, by: Callable[[int], str]) -> str:
             last = token.end
     parts.append(sql[last:])
     return "".join(parts)
+
+
+def conflict_action(sql: str) -> str | None:
+    """``"UPDATE"`` or ``"NOTHING"`` for an ``INSERT ... ON CONFLICT ... DO <action>``; else None.
+
+    Raises:
+        ValueError: as :func:`tokens`.
+    """
+    words = [t for t in tokens(sql) if t.depth == 0 and t.kind == "word"]
+    if not words or words[0].text.upper() != "INSERT":
+        return None
+    upper = [w.text.upper() for w in words]
+    for i in range(len(upper) - 1):
+        if upper[i] == "ON" and upper[i + 1] == "CONFLICT":
+            for j in range(i + 2, len(upper) - 1):
+                if upper[j] == "DO" and upper[j + 1] in ("UPDATE", "NOTHING"):
+                    return upper[j + 1]
+    return None

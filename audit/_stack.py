@@ -33,7 +33,8 @@ async def connect_stack(
     the metrics layer is left out. ``options`` go to ``store.connect`` (pool
     sizes, timeouts, ``constraints``, ``poison_mode``...). The returned store's
     ``close()`` closes the pool; wrap it in the application's generated
-    ``Queries`` for typed methods.
+    ``Queries`` for typed methods. The audit layer's single statements are
+    derived for the server's version (``RETURNING OLD`` on PostgreSQL 18).
 
     Raises:
         store.errors.DatabaseUnavailable: the server cannot be reached.
@@ -47,7 +48,10 @@ async def connect_stack(
             from store.metrics import MetricsStore
 
             inner = MetricsStore(pg, metrics)
-        return AuditStore(AuthzStore(inner, authz), audit, auditor)
+        # The single statements take the shape this server runs best (RETURNING OLD
+        # on 18), asked once from a pooled connection's start-up message, when first
+        # needed: connecting does not need the server up.
+        return AuditStore(AuthzStore(inner, authz), audit, auditor, server=pg.server_version)
     except BaseException:
         await pg.close()
         raise

@@ -54,6 +54,9 @@ class Statement:
 
     query: Query[Any]
     bound: tuple[str, ...]  # entry fields ("user_id", "time", ...), in parameter order
+    #: An upsert's form that skips a row inserted concurrently after its snapshot (no row
+    #: comes back, nothing is written): running it again, with a new snapshot, is sound.
+    rerun_when_empty: bool = False
 
 
 def _ident(name: str) -> str:
@@ -327,6 +330,108 @@ def _sink(
     return rewritten, tuple(used)
 
 
+_OLD = "audit_o"  # RETURNING WITH (OLD AS audit_o, NEW AS audit_n): no clash with an alias
+_NEW = "audit_n"
+
+
+def _returning_old_new(
+    sql: str, columns: tuple[str, ...], *, inserted: bool
+) -> tuple[str, tuple[str, ...]]:
+    """The mutation returning its new rows and each one's old values (PostgreSQL 18).
+
+    ``RETURNING *`` becomes the new row plus the old row's columns under
+    aliases (and, for an upsert, whether the row was inserted): the exact row
+    the write replaced, read by the write itself, with no lookup and no lock
+    beyond the write's own.
+    """
+    returning = _returning_star(sql, tokens(sql))
+    aliases = tuple(f"audit_old_{i}" for i in range(len(columns)))
+    old = ", ".join(f"{_OLD}.{_ident(c)} AS {a}" for c, a in zip(columns, aliases, strict=True))
+    flag = f", ({_OLD}.ctid IS NULL) AS audit_inserted" if inserted else ""
+    rewritten = (
+        sql[: returning.start]
+        + f"RETURNING WITH (OLD AS {_OLD}, NEW AS {_NEW}) {_NEW}.*, {old}{flag}"
+    )
+    return rewritten, aliases
+
+
+def _insert_target(found: list[Token]) -> str:
+    """How an INSERT's existing (conflicting) row is named: its alias, else its table name."""
+    into = _top(found, "INTO")
+    after = [t for t in found if into is not None and t.start >= into.end]
+    if not after or after[0].kind != "word":
+        raise NoSingleStatement("the upsert must read INSERT INTO <table> ...")
+    name, i = after[0].text, 1
+    while i + 1 < len(after) and after[i].text == "." and after[i + 1].kind == "word":
+        name, i = after[i + 1].text, i + 2
+    if i + 1 < len(after) and after[i].kind == "word" and after[i].text.upper() == "AS":
+        return after[i + 1].text
+    return name
+
+
+def _upsert(
+    sql: str,
+    columns: tuple[str, ...],
+    lookup: Query[Any],
+    lookup_args: tuple[int, ...],
+    key: str,
+) -> tuple[str, str, tuple[str, ...]]:
+    """The upsert guarded by its locked lookup: (the lock CTE, the upsert, the old aliases).
+
+    The lookup reads the conflicting row ``FOR UPDATE``; the ``DO UPDATE``
+    gets the condition that the row it is about to update is that row. A row
+    inserted by another transaction after the statement's snapshot (the
+    lookup cannot see it, yet ``ON CONFLICT`` waits for it and would update
+    it) is then left alone: nothing is written, no row comes back, and
+    running the statement again reads it.
+    """
+    found = tokens(sql)
+    returning = _returning_star(sql, found)
+    conflict = _top(found, "CONFLICT")
+    do = next(
+        (
+            t
+            for t in found
+            if conflict is not None
+            and t.start > conflict.start
+            and t.depth == 0
+            and t.kind == "word"
+            and t.text.upper() == "DO"
+        ),
+        None,
+    )
+    if do is None:
+        raise NoSingleStatement("the upsert must read INSERT ... ON CONFLICT ... DO UPDATE")
+    target = _insert_target(found)
+    aliases = tuple(f"audit_old_{i}" for i in range(len(columns)))
+    by_column = dict(zip(columns, aliases, strict=True))
+    lookup_sql = replace_params(
+        lookup.sql.rstrip().rstrip(";"), lambda n: f"${lookup_args[n - 1] + 1}"
+    )
+    selected = ", ".join(
+        f"audit_l.{_ident(c)} AS {a}" for c, a in zip(columns, aliases, strict=True)
+    )
+    lock = f"SELECT {selected} FROM (\n{lookup_sql}\n) AS audit_l"
+    guard = (
+        f"EXISTS (SELECT FROM audit_lock WHERE audit_lock.{by_column[key]} = "
+        f"{_ident(target)}.{_ident(key)})"
+    )
+    where = _top(found, "WHERE", do.end)
+    if where is not None and where.start < returning.start:
+        rewritten = (
+            sql[: where.end]
+            + f" {guard} AND (\n"
+            + sql[where.end : returning.start].rstrip()
+            + "\n)\n"
+            + sql[returning.start :]
+        )
+    else:
+        rewritten = (
+            sql[: returning.start].rstrip() + f"\nWHERE {guard}\n" + sql[returning.start :]
+        )
+    return lock, rewritten, aliases
+
+
 def derive(
     query: Query[Any],
     *,
@@ -342,13 +447,19 @@ def derive(
     org: str | tuple[Query[Any], tuple[str, ...], str] | None,
     action: str,
     sink: Query[Any],
+    created: str = "",
+    old_new: bool = False,
 ) -> Statement:
     """The single-statement form of the audited ``query``.
 
-    ``statement`` is INSERT, UPDATE or DELETE; ``org`` a column of the row, or
-    (query, row columns for its parameters, result column) found through
-    another row. A one-row UPDATE reads its old row with ``lookup``; a bulk
-    one (any kind but ``:one``) pairs old and new rows by ``key``.
+    ``statement`` is INSERT, UPDATE, DELETE or UPSERT (``INSERT ... ON
+    CONFLICT ... DO UPDATE``, whose inserted rows are recorded as ``created``
+    and updated ones as ``action``); ``org`` a column of the row, or (query,
+    row columns for its parameters, result column) found through another row.
+    A one-row UPDATE and an upsert read their old row with ``lookup``; a bulk
+    UPDATE (any kind but ``:one``) pairs old and new rows by ``key``. With
+    ``old_new`` (PostgreSQL 18) an UPDATE or upsert reads its old rows with
+    ``RETURNING OLD`` instead: no lookup, no join.
 
     Raises:
         NoSingleStatement: the form cannot express this query, its sink or a field.
@@ -364,7 +475,33 @@ def derive(
         mutation += "\nRETURNING *"
     old: Callable[[str], str] | None
     new: Callable[[str], str] | None
-    if statement == "UPDATE":
+    lock = ""  # an upsert's locked lookup, a CTE of its own
+    source = "audit_change AS a"
+    upsert = statement == "UPSERT"
+    if upsert:
+        if query.kind is not Kind.ONE or lookup is None or not created:
+            raise NoSingleStatement(
+                "an audited upsert is a :one ... RETURNING * with its old-row lookup"
+            )
+        if old_new:
+            mutation, aliases = _returning_old_new(mutation, columns, inserted=True)
+        else:
+            lock, mutation, aliases = _upsert(mutation, columns, lookup, lookup_args, resource_id)
+            by_alias = dict(zip(columns, aliases, strict=True))
+            source = (
+                "(SELECT c.*, l.*, l." + by_alias[resource_id] + " IS NULL AS audit_inserted\n"
+                "FROM audit_change AS c LEFT JOIN audit_lock AS l\n"
+                f"ON l.{by_alias[resource_id]} = c.{_ident(resource_id)}) AS a"
+            )
+        by_column = dict(zip(columns, aliases, strict=True))
+        old = lambda c: f"a.{by_column[c]}"  # noqa: E731  # one-line column accessors
+        new = lambda c: f"a.{_ident(c)}"  # noqa: E731
+    elif statement == "UPDATE" and old_new:
+        mutation, aliases = _returning_old_new(mutation, columns, inserted=False)
+        by_column = dict(zip(columns, aliases, strict=True))
+        old = lambda c: f"a.{by_column[c]}"  # noqa: E731
+        new = lambda c: f"a.{_ident(c)}"  # noqa: E731
+    elif statement == "UPDATE":
         if query.kind is Kind.ONE:
             if lookup is None:
                 raise NoSingleStatement("an audited one-row UPDATE needs its old-row lookup")
@@ -385,6 +522,11 @@ def derive(
     else:
         raise NoSingleStatement(f"cannot audit a {statement} in one statement")
     diff = diff_sql(model, fields, old=old, new=new)
+    if upsert:
+        diff = (
+            f"CASE WHEN a.audit_inserted THEN {diff_sql(model, fields, old=None, new=new)}\n"
+            f"ELSE {diff} END"
+        )
 
     def row(column: str) -> str:
         return f"a.{_ident(column)}"
@@ -411,7 +553,20 @@ def derive(
         "additional_fields": "'{}'::jsonb",
         "query": _literal(query.name),
     }
-    entries, used = _sink(sink, values, "audit_rows", "a.audit_diff <> '{}'::jsonb")
+    changed = "a.audit_diff <> '{}'::jsonb"
+    if upsert:
+        # Two inserts of the sink, each with its action as a literal (the sink's
+        # parameter type takes an untyped literal, not a CASE of them).
+        creates, used = _sink(
+            sink,
+            {**values, "action": _literal(str(created))},
+            "audit_rows",
+            f"a.audit_inserted AND {changed}",
+        )
+        writes, _ = _sink(sink, values, "audit_rows", f"NOT a.audit_inserted AND {changed}")
+        entries = f"{creates}\n),\naudit_writes AS (\n{writes}"
+    else:
+        entries, used = _sink(sink, values, "audit_rows", changed)
     start = len(query.params)
     for i, field in enumerate(used):
         entries = entries.replace(f"\x00{field}\x00", f"${start + i + 1}::{_BOUND[field][1]}")
@@ -421,10 +576,12 @@ def derive(
         else "1"  # the command tag still counts the changed rows
     )
     sql = (
-        f"WITH audit_change AS (\n{mutation}\n),\n"
+        "WITH "
+        + (f"audit_lock AS (\n{lock}\n),\n" if lock else "")
+        + f"audit_change AS (\n{mutation}\n),\n"
         # OFFSET 0 keeps the planner from inlining the diff into both the sink's
         # WHERE and its values: it is built once a row.
-        f"audit_rows AS (\nSELECT a.*, {diff} AS audit_diff\nFROM audit_change AS a OFFSET 0\n),\n"
+        f"audit_rows AS (\nSELECT a.*, {diff} AS audit_diff\nFROM {source} OFFSET 0\n),\n"
         f"audit_entries AS (\n{entries}\n)\n"
         f"SELECT {result} FROM audit_change"
     )
@@ -432,4 +589,4 @@ def derive(
     variant = derive_query(
         query, sql=sql, params=params, authorize_filter=query.authorize_filter, for_below=True
     )
-    return Statement(variant, used)
+    return Statement(variant, used, rerun_when_empty=bool(lock))

@@ -26,7 +26,7 @@ from audit.errors import (
     UndeclaredMutation,
 )
 from authz import current_subject
-from store import Isolation, Query, Store, errors
+from store import Isolation, Query, ServerVersion, Store, errors
 from store._query import BATCH_INDEX, PRIMITIVE_KINDS, Kind, wrong_kind
 from store._query import derive as derive_query
 
@@ -37,31 +37,48 @@ RowT = TypeVar("RowT")
 
 _log = structlog.get_logger("txstore.audit")
 
+#: The server below: its version, how to ask for it, or None (the form every version runs).
+Server = ServerVersion | Callable[[], Awaitable[ServerVersion]] | None
+
 
 class _Shared:
     """What every handle of one AuditStore shares: the compiled plans, the auditor,
     and each audited query's single-statement form (None where the transaction
     form is kept)."""
 
-    __slots__ = ("auditor", "file", "plans", "statements")
+    __slots__ = ("ask", "auditor", "file", "newer", "old_new", "plans", "statements")
 
-    def __init__(self, plans: Plans, auditor: Auditor, file: str) -> None:
-        """Derive every audited query's single-statement form.
+    def __init__(self, plans: Plans, auditor: Auditor, file: str, server: Server) -> None:
+        """Derive every audited query's single-statement form, in each shape ``server`` may take.
 
         Raises:
-            AuditConfigError: a bulk mutation has no single-statement form.
+            AuditConfigError: a bulk mutation or an upsert has no single-statement form.
         """
         self.plans = plans
         self.auditor = auditor
         self.file = file
-        self.statements: dict[str, Statement | None] = {}
+        # Until the server is known (``ask`` answers), the form every version runs.
+        self.ask = None if isinstance(server, ServerVersion) or server is None else server
+        self.old_new = isinstance(server, ServerVersion) and server.returning_old_new
+        self.statements: dict[str, Statement | None] = {}  # every supported version
+        self.newer: dict[str, Statement | None] = {}  # RETURNING OLD (PostgreSQL 18)
+        maybe_newer = self.old_new or self.ask is not None
         refused: list[str] = []
         for name, plan in plans.audited.items():
-            statement, why = _single(plan, auditor)
+            statement, why = _single(plan, auditor, old_new=False)
             self.statements[name] = statement
-            if (plan.bulk or plan.batch) and statement is None:
+            if maybe_newer and statement is not None:
+                self.newer[name] = _single(plan, auditor, old_new=True)[0]
+            if statement is None and (plan.bulk or plan.batch or plan.statement == "UPSERT"):
+                what = (
+                    "a batch"
+                    if plan.batch
+                    else "a bulk mutation"
+                    if plan.bulk
+                    else "an upsert (INSERT ... ON CONFLICT)"
+                )
                 refused.append(
-                    f"{name} ({plan.query.source if plan.query else '?'}) is a bulk mutation "
+                    f"{name} ({plan.query.source if plan.query else '?'}) is {what} "
                     f"that cannot be audited per row in one statement ({why}); declare it "
                     f"Unaudited(reason) in {file}, or change the query or the auditor"
                 )
@@ -72,7 +89,23 @@ class _Shared:
         """The single-statement form to run for ``query`` (the declared query itself)."""
         if plan is None or query is not plan.query:
             return None
+        if self.old_new:
+            newer = self.newer.get(plan.name)
+            if newer is not None:
+                return newer
         return self.statements.get(plan.name)
+
+    async def know_server(self) -> None:
+        """Ask the store below for its version, once, before the first statement runs
+        (outside any transaction: inside one the outer store is not to be used).
+
+        Raises:
+            Whatever asking raises (``DatabaseUnavailable``...); asked again next time.
+        """
+        ask = self.ask
+        if ask is not None:
+            self.old_new = (await ask()).returning_old_new
+            self.ask = None
 
     def batch_args(
         self, query: Query[Any], statement: Statement, args: Sequence[tuple[object, ...]]
@@ -111,7 +144,16 @@ class _Shared:
     ) -> RowT:
         """The change and its entry in one statement on ``store``."""
         derived: Query[RowT] = statement.query
-        return await store.fetch_one(derived, args + self.bound(query, statement))
+        for attempt in range(1, _UPSERT_RUNS + 1):
+            try:
+                return await store.fetch_one(derived, args + self.bound(query, statement))
+            except errors.NotFound:
+                if not statement.rerun_when_empty or attempt == _UPSERT_RUNS:
+                    raise
+                # The upsert met a row committed after its snapshot and left it alone
+                # (its old values were not read); a new statement has a new snapshot.
+                _log.debug("audit upsert ran again: no row came back", query=query.name)
+        raise AssertionError("unreachable")
 
     def resolve(self, query: Query[RowT], primitive: str) -> tuple[Query[RowT], Plan | None]:
         """The declared query ``query`` stands for, and its plan if it is audited.
@@ -152,7 +194,19 @@ class _Shared:
     async def run(
         self, tx: Store, plan: Plan, query: Query[RowT], args: tuple[object, ...]
     ) -> RowT:
-        """Old row, mutation, diff, entry: all on ``tx``, one transaction."""
+        """Old row, mutation, diff, entry: all on ``tx``, one transaction.
+
+        Raises:
+            QueryRefused: ``plan`` is an upsert (only its single statement tells an
+                insert from an update soundly).
+        """
+        if plan.statement == "UPSERT":
+            _refuse(
+                query,
+                "fetch_one",
+                "an upsert is audited only in its single statement, which this variant of "
+                "the declared query cannot take; with AuthzStore, put AuditStore over it",
+            )
         subject = current_subject()
         if subject is None:
             raise MissingActor(query.name)
@@ -190,7 +244,12 @@ class _Shared:
         return row
 
 
-def _single(plan: Plan, auditor: Auditor) -> tuple[Statement | None, str]:
+#: How often an upsert's single statement runs when no row comes back (see
+#: ``Statement.rerun_when_empty``) before ``NotFound`` is the answer.
+_UPSERT_RUNS = 3
+
+
+def _single(plan: Plan, auditor: Auditor, *, old_new: bool) -> tuple[Statement | None, str]:
     """The plan's single-statement form, or None and why (also logged as a debug event)."""
     try:
         if not isinstance(auditor, DatabaseAuditor):
@@ -219,6 +278,8 @@ def _single(plan: Plan, auditor: Auditor) -> tuple[Statement | None, str]:
             org=org,
             action=plan.action,
             sink=auditor.insert,
+            created=plan.created,
+            old_new=old_new,
         )
         if plan.batch:
             statement = _batched(plan.query, statement, index)
@@ -340,6 +401,8 @@ class _AuditLayer:
         """
         shared = self._shared
         query, plan = shared.resolve(query, "fetch_many")
+        if shared.ask is not None and plan is not None:
+            await shared.know_server()
         statement = shared.statement(plan, query)
         if statement is None:
             return await self._inner.fetch_many(query, args)
@@ -356,6 +419,8 @@ class _AuditLayer:
         """
         shared = self._shared
         query, plan = shared.resolve(query, "execute")
+        if shared.ask is not None and plan is not None:
+            await shared.know_server()
         statement = shared.statement(plan, query)
         if statement is None:
             await self._inner.execute(query, args)
@@ -373,6 +438,8 @@ class _AuditLayer:
         """
         shared = self._shared
         query, plan = shared.resolve(query, "execute_rows")
+        if shared.ask is not None and plan is not None:
+            await shared.know_server()
         statement = shared.statement(plan, query)
         if statement is None:
             return await self._inner.execute_rows(query, args)
@@ -394,6 +461,8 @@ class _AuditLayer:
         query, plan = shared.resolve(query, "execute_batch")
         if plan is None:
             return await self._inner.execute_batch(query, args)
+        if shared.ask is not None:
+            await shared.know_server()
         statement = shared.statement(plan, query)
         if statement is None:
             # Construction refuses an audited batch without the form; a variant
@@ -420,6 +489,8 @@ class _AuditLayer:
         query, plan = shared.resolve(query, "fetch_batch")
         if plan is None:
             return await self._inner.fetch_batch(query, args)
+        if shared.ask is not None:
+            await shared.know_server()
         statement = shared.statement(plan, query)
         if statement is None:
             _refuse(query, "fetch_batch", "an audited batch runs only as its declared query")
@@ -453,6 +524,8 @@ class _AuditLayer:
         async def wrapped(tx: Store) -> T:
             return await fn(self._handle(tx))
 
+        if self._shared.ask is not None:
+            await self._shared.know_server()  # before the transaction, whose handles cannot ask
         return await self._inner.in_tx(
             wrapped, isolation=isolation, read_only=read_only, tx_id=tx_id, retries=retries
         )
@@ -471,7 +544,8 @@ class AuditStore(_AuditLayer):
     hands an :class:`AuditEntry` to the auditor, all in one transaction: a
     mutation called outside ``in_tx`` gets a transaction of its own. Either
     way the change and its entries commit together or not at all. A diff with
-    no tracked field writes no entry.
+    no tracked field writes no entry. An upsert writes a create or a write
+    entry by what happened to its row, in its single statement only.
     Each query runs only through the primitive of its kind (a batch through
     ``execute_batch`` or ``fetch_batch``, each argument set audited as its
     single call), and only the declared query (or a variant the framework
@@ -481,20 +555,37 @@ class AuditStore(_AuditLayer):
 
     __slots__ = ()
 
-    def __init__(self, inner: Store, config: Config, auditor: Auditor | None = None) -> None:
+    def __init__(
+        self,
+        inner: Store,
+        config: Config,
+        auditor: Auditor | None = None,
+        *,
+        server: Server = None,
+    ) -> None:
         """Wrap ``inner`` with ``config``; ``auditor`` overrides ``config.auditor``.
+
+        ``server`` is the version of the PostgreSQL below, or how to ask for it
+        (``PgStore.server_version``, which ``connect_stack`` passes: asked once,
+        before the first audited write or transaction): on 18 and later the
+        single statements read old rows with ``RETURNING OLD``. Without it they
+        take the form every supported version runs (a locked lookup joined in
+        the statement).
 
         Raises:
             AuditConfigError: the classification table or the declarations are
-                incomplete or stale (each problem names the file and line to edit).
+                incomplete or stale (each problem names the file and line to edit),
+                or a bulk mutation or an upsert cannot be audited in one statement.
         """
         self._inner = inner
         self._shared = _Shared(
-            config.plans(), config.auditor if auditor is None else auditor, config.file
+            config.plans(), config.auditor if auditor is None else auditor, config.file, server
         )
 
     async def _audited(self, plan: Plan, query: Query[RowT], args: tuple[object, ...]) -> RowT:
         shared = self._shared
+        if shared.ask is not None:
+            await shared.know_server()
         statement = shared.statement(plan, query)
         if statement is not None:
             # One statement is atomic on its own: no transaction around it.

@@ -92,7 +92,9 @@ async def txstore_authz(dsn: str, world: World) -> Contender:
 
 
 async def txstore_audit(dsn: str, world: World) -> Contender:
-    return await _layered(dsn, world, "AuditStore", lambda pg: AuditStore(pg, AUDIT))
+    return await _layered(
+        dsn, world, "AuditStore", lambda pg: AuditStore(pg, AUDIT, server=pg.server_version)
+    )
 
 
 async def txstore_full(dsn: str, world: World) -> Contender:
@@ -101,7 +103,10 @@ async def txstore_full(dsn: str, world: World) -> Contender:
         dsn,
         world,
         "full stack (audit→authz→metrics→pg)",
-        lambda pg: AuditStore(AuthzStore(MetricsStore(pg, metrics), MODEL), AUDIT),
+        # The version asked as connect_stack asks it: PostgreSQL 18 takes RETURNING OLD.
+        lambda pg: AuditStore(
+            AuthzStore(MetricsStore(pg, metrics), MODEL), AUDIT, server=pg.server_version
+        ),
     )
 
 

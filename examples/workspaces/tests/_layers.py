@@ -21,17 +21,20 @@ def with_authz(s: Store | Queries) -> Queries:
     return Queries(AuthzStore(raw(s), MODEL))
 
 
-#: The application's configuration with its bulk mutations unaudited: a sink that is
-#: not a table (a log, a failing test auditor) cannot take one entry per row in the
-#: statement, and AuditStore refuses bulk declarations it cannot honour.
+#: The application's upserts (INSERT ... ON CONFLICT DO UPDATE): audited in one statement only.
+UPSERTS = frozenset({"upsert_organization_member"})
+
+#: The application's configuration with its bulk mutations and upserts unaudited: a
+#: sink that is not a table (a log, a failing test auditor) cannot take one entry per
+#: row in the statement, and AuditStore refuses declarations it cannot honour.
 PER_CALL_ONLY = Config(
     queries=AUDIT.queries,
     table=AUDIT.table,
     not_audited=AUDIT.not_audited,
     mutations={
         name: (
-            Unaudited("bulk: needs a table sink")
-            if isinstance(d, Audited) and AUDIT.queries[name].kind != "one"
+            Unaudited("bulk or upsert: needs a table sink")
+            if isinstance(d, Audited) and (AUDIT.queries[name].kind != "one" or name in UPSERTS)
             else d
         )
         for name, d in MUTATIONS.items()

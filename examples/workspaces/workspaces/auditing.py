@@ -194,6 +194,9 @@ MUTATIONS: Final[Mapping[str, Audited | Unaudited]] = {
     "update_organization": Audited(WRITE, _ORGANIZATION),
     "delete_organization": Audited(DELETE),
     "insert_organization_member": Audited(CREATE),
+    # an upsert: a create entry when it adds the member, a write entry when it changes roles
+    "upsert_organization_member": Audited(WRITE, _MEMBER),
+    "insert_organization_member_if_absent": Audited(CREATE),  # ON CONFLICT DO NOTHING
     "update_member_roles": Audited(WRITE, _MEMBER),
     "delete_organization_member": Audited(DELETE),
     # workspaces

@@ -263,6 +263,13 @@ POLICIES: Mapping[str, Policy] = MappingProxyType(
         "update_organization": mutate(ORGANIZATION, _U, _ORG),
         "delete_organization": mutate(ORGANIZATION, _D, _ORG),
         "insert_organization_member": roles(insert(MEMBER), "roles", org="organization_id"),
+        # an upsert may replace roles: taking one away needs the right to assign it
+        "upsert_organization_member": roles(
+            insert(MEMBER), "roles", org="organization_id", get=_MEMBER
+        ),
+        "insert_organization_member_if_absent": roles(
+            insert(MEMBER), "roles", org="organization_id"
+        ),
         "get_organization_member": read(MEMBER),
         "update_member_roles": roles(
             mutate(MEMBER, Action.ASSIGN_ROLE, _MEMBER), "roles", org="organization_id", get=_MEMBER

@@ -56,6 +56,21 @@ INSERT INTO organization_members (organization_id, user_id, roles, created_at, u
 VALUES (@organization_id, @user_id, @roles::text[], @created_at, @created_at)
 RETURNING *;
 
+-- name: UpsertOrganizationMember :one
+-- Add a user to an organization with organization roles, or replace the roles
+-- of a member already in it.
+INSERT INTO organization_members (organization_id, user_id, roles, created_at, updated_at)
+VALUES (@organization_id, @user_id, @roles::text[], @created_at, @created_at)
+ON CONFLICT (organization_id, user_id) DO UPDATE
+SET roles = EXCLUDED.roles, updated_at = now()
+RETURNING *;
+
+-- name: InsertOrganizationMemberIfAbsent :execrows
+-- Add a user to an organization unless already a member (a member keeps its roles).
+INSERT INTO organization_members (organization_id, user_id, roles, created_at, updated_at)
+VALUES (@organization_id, @user_id, @roles::text[], @created_at, @created_at)
+ON CONFLICT (organization_id, user_id) DO NOTHING;
+
 -- name: GetOrganizationMember :one
 -- One membership, by organization and user.
 SELECT * FROM organization_members

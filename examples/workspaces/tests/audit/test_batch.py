@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Awaitable, Callable
 
 import audit
 import pytest
 from audit import Audited, Config, Lookup, Unaudited
 from audit.errors import AuditConfigError, MissingActor
 from authz import AuthzStore, as_subject
-from store import Store
+from store import PgStore, ServerVersion, Store
 from store.errors import NotFound, UniqueViolation
 
 from tests._batches import BATCHES, COPY_WORKSPACES, CREATE_EACH, RENAME_EACH, RENAME_WORKSPACES
@@ -22,6 +23,12 @@ from workspaces.auditing import AUDIT, MUTATIONS, WRITE
 from workspaces.db import Queries, SearchAuditLogsRow, models
 
 NOW = datetime.datetime(2024, 7, 1, 9, 30, tzinfo=datetime.UTC)
+
+
+def _version(pg: Queries) -> Callable[[], Awaitable[ServerVersion]]:
+    """How the stores below ask the server's version (as ``connect_stack`` passes it)."""
+    assert isinstance(pg.store, PgStore)
+    return pg.store.server_version
 
 
 def _config(**declared: Audited | Unaudited) -> Config:
@@ -78,7 +85,7 @@ async def test_an_audited_batch_writes_one_entry_per_row(
 ) -> None:
     one, two = await _workspace(pg, "one"), await _workspace(pg, "two")
     below: Store = pg.store if order == "audit" else AuthzStore(pg.store, MODEL)
-    audited = audit.AuditStore(below, _config())
+    audited = audit.AuditStore(below, _config(), server=_version(pg))
     sets = [("uno", one.id), ("dos", two.id)]
 
     async def run(s: Store) -> int:
@@ -96,7 +103,7 @@ async def test_an_audited_batch_writes_one_entry_per_row(
 
 async def test_a_failing_set_leaves_neither_changes_nor_entries(pg: Queries) -> None:
     one, two = await _workspace(pg, "one"), await _workspace(pg, "two")
-    audited = audit.AuditStore(pg.store, _config())
+    audited = audit.AuditStore(pg.store, _config(), server=_version(pg))
     with as_subject(OWNER), pytest.raises(UniqueViolation):
         # The second set takes the name the first one's row still has: a live
         # workspace's name is unique per owner.
@@ -108,7 +115,7 @@ async def test_a_failing_set_leaves_neither_changes_nor_entries(pg: Queries) -> 
 
 async def test_an_audited_batch_needs_an_actor(pg: Queries) -> None:
     one = await _workspace(pg, "one")
-    audited = audit.AuditStore(pg.store, _config())
+    audited = audit.AuditStore(pg.store, _config(), server=_version(pg))
     with pytest.raises(MissingActor):
         await audited.execute_batch(RENAME_WORKSPACES, [("uno", one.id)])
     assert (await pg.get_workspace_by_id(id=one.id)).name == "one"
@@ -117,7 +124,7 @@ async def test_an_audited_batch_needs_an_actor(pg: Queries) -> None:
 async def test_an_unaudited_copy_runs_and_an_audited_one_is_refused_at_construction(
     pg: Queries,
 ) -> None:
-    audited = audit.AuditStore(pg.store, _config())
+    audited = audit.AuditStore(pg.store, _config(), server=_version(pg))
     row = (uuid.uuid4(), ALICE, ACME, "copied", NOW)
     with as_subject(OWNER):
         assert await audited.execute_batch(COPY_WORKSPACES, [row]) == 1
@@ -135,11 +142,11 @@ async def test_an_audited_batchone_writes_one_entry_per_row_and_returns_the_rows
     config = _config()
     layered: Store
     if order == "audit":
-        layered = audit.AuditStore(pg.store, config)
+        layered = audit.AuditStore(pg.store, config, server=_version(pg))
     elif order == "audit>authz":
-        layered = audit.AuditStore(AuthzStore(pg.store, MODEL), config)
+        layered = audit.AuditStore(AuthzStore(pg.store, MODEL), config, server=_version(pg))
     else:
-        layered = AuthzStore(audit.AuditStore(pg.store, config), MODEL)
+        layered = AuthzStore(audit.AuditStore(pg.store, config, server=_version(pg)), MODEL)
     with as_subject(OWNER):
         rows = await layered.fetch_batch(RENAME_EACH, [("uno", one.id, 0), ("dos", two.id, 1)])
     assert [[(w.id, w.name) for w in group] for group in rows] == [
@@ -153,7 +160,7 @@ async def test_an_audited_batchone_writes_one_entry_per_row_and_returns_the_rows
 
 async def test_an_audited_batchone_set_without_a_row_writes_nothing(pg: Queries) -> None:
     one = await _workspace(pg, "one")
-    audited = audit.AuditStore(pg.store, _config())
+    audited = audit.AuditStore(pg.store, _config(), server=_version(pg))
     with as_subject(OWNER), pytest.raises(NotFound):
         await audited.fetch_batch(RENAME_EACH, [("uno", one.id, 0), ("gone", uuid.uuid4(), 1)])
     assert await _entries(pg, one) == []
@@ -161,7 +168,7 @@ async def test_an_audited_batchone_set_without_a_row_writes_nothing(pg: Queries)
 
 
 async def test_an_audited_batchmany_insert_writes_an_entry_per_row(pg: Queries) -> None:
-    audited = audit.AuditStore(pg.store, _config())
+    audited = audit.AuditStore(pg.store, _config(), server=_version(pg))
     ids = [uuid.uuid4(), uuid.uuid4()]
     sets = [(ws, ALICE, ACME, f"new-{i}", NOW, i) for i, ws in enumerate(ids)]
     with as_subject(OWNER):

@@ -169,3 +169,34 @@ def test_locking_lookups_append_for_update_to_the_get_query() -> None:
     assert lookup.sql.rstrip().endswith("FOR UPDATE")
     assert plans.audited["delete_api_key"].hard_delete
     assert "update_api_key_usage" in plans.unaudited
+
+
+def test_an_upsert_is_declared_as_an_update_with_its_lookup() -> None:
+    # Its inserted rows take the create action by themselves; declared as a plain
+    # insert it would record every update as a create.
+    for wrong in (
+        audit.Audited(models.AuditAction.CREATE),
+        audit.Audited(models.AuditAction.WRITE),
+    ):
+        [message] = _messages(mutations={**MUTATIONS, "upsert_organization_member": wrong})
+        assert "MUTATIONS['upsert_organization_member']: an INSERT ... ON CONFLICT DO UPDATE" in (
+            message
+        )
+    # ON CONFLICT DO NOTHING only ever inserts: a plain create.
+    [message] = _messages(
+        mutations={
+            **MUTATIONS,
+            "insert_organization_member_if_absent": audit.Audited(
+                models.AuditAction.WRITE, audit.Lookup("get_organization_member")
+            ),
+        }
+    )
+    assert "an INSERT is Audited('create') with no old lookup" in message
+
+
+def test_an_upsert_lookup_must_lock() -> None:
+    unlocked = audit.Audited(
+        models.AuditAction.WRITE, audit.Lookup("get_organization_member", lock=False)
+    )
+    [message] = _messages(mutations={**MUTATIONS, "upsert_organization_member": unlocked})
+    assert "MUTATIONS['upsert_organization_member']: an upsert's Lookup must lock" in message

@@ -279,6 +279,20 @@ CASES: dict[str, Case] = {
         _admin,
         _outsider,
     ),
+    "upsert_organization_member": Case(
+        lambda s, w: s.upsert_organization_member(
+            organization_id=w.org_a.id, user_id=w.member_a.id, roles=["org-admin"], created_at=T0
+        ),
+        _admin,
+        _outsider,
+    ),
+    "insert_organization_member_if_absent": Case(
+        lambda s, w: s.insert_organization_member_if_absent(
+            organization_id=w.org_a.id, user_id=w.loner.id, roles=["org-member"], created_at=T0
+        ),
+        _admin,
+        _outsider,
+    ),
     "get_organization_member": Case(
         lambda s, w: s.get_organization_member(organization_id=w.org_a.id, user_id=w.member_a.id),
         _member,

@@ -64,6 +64,7 @@ __all__ = [
     "INSERT_OAUTH2_PROVIDER_APP_SECRET",
     "INSERT_ORGANIZATION",
     "INSERT_ORGANIZATION_MEMBER",
+    "INSERT_ORGANIZATION_MEMBER_IF_ABSENT",
     "INSERT_USER",
     "INSERT_WORKSPACE",
     "LIST_API_KEYS_BY_USER_ID",
@@ -96,6 +97,7 @@ __all__ = [
     "UPDATE_WORKSPACE_LAST_USED_AT",
     "UPDATE_WORKSPACE_NAME",
     "UPDATE_WORKSPACE_TTL",
+    "UPSERT_ORGANIZATION_MEMBER",
     "Queries",
 ]
 
@@ -1553,6 +1555,63 @@ RETURNING *
     ),
 )
 
+UPSERT_ORGANIZATION_MEMBER: Query[OrganizationMember] = Query(
+    name="upsert_organization_member",
+    kind=Kind.ONE,
+    sql="""
+INSERT INTO organization_members (organization_id, user_id, roles, created_at, updated_at)
+VALUES ($1, $2, $3::text[], $4, $4)
+ON CONFLICT (organization_id, user_id) DO UPDATE
+SET roles = EXCLUDED.roles, updated_at = now()
+RETURNING *
+""",
+    params=(
+        Param("organization_id", "uuid"),
+        Param("user_id", "uuid"),
+        Param("roles", "text[]"),
+        Param("created_at", "timestamptz"),
+    ),
+    decode=_decode_organization_member,
+    source="db/queries/organizations.sql:59",
+    tables=("organization_members",),
+    mutates="organization_members",
+    authorize_filter=None,
+    doc=(
+        "Add a user to an organization with organization roles, or replace the roles\n"
+        "of a member already in it."
+    ),
+    columns=(
+        "user_id",
+        "organization_id",
+        "roles",
+        "created_at",
+        "updated_at",
+    ),
+)
+
+INSERT_ORGANIZATION_MEMBER_IF_ABSENT: Query[None] = Query(
+    name="insert_organization_member_if_absent",
+    kind=Kind.EXECROWS,
+    sql="""
+INSERT INTO organization_members (organization_id, user_id, roles, created_at, updated_at)
+VALUES ($1, $2, $3::text[], $4, $4)
+ON CONFLICT (organization_id, user_id) DO NOTHING
+""",
+    params=(
+        Param("organization_id", "uuid"),
+        Param("user_id", "uuid"),
+        Param("roles", "text[]"),
+        Param("created_at", "timestamptz"),
+    ),
+    decode=None,
+    source="db/queries/organizations.sql:68",
+    tables=("organization_members",),
+    mutates="organization_members",
+    authorize_filter=None,
+    doc="Add a user to an organization unless already a member (a member keeps its roles).",
+    columns=(),
+)
+
 GET_ORGANIZATION_MEMBER: Query[OrganizationMember] = Query(
     name="get_organization_member",
     kind=Kind.ONE,
@@ -1565,7 +1624,7 @@ WHERE organization_id = $1 AND user_id = $2
         Param("user_id", "uuid"),
     ),
     decode=_decode_organization_member,
-    source="db/queries/organizations.sql:59",
+    source="db/queries/organizations.sql:74",
     tables=("organization_members",),
     mutates=None,
     authorize_filter=None,
@@ -1595,7 +1654,7 @@ RETURNING *
         Param("user_id", "uuid"),
     ),
     decode=_decode_organization_member,
-    source="db/queries/organizations.sql:64",
+    source="db/queries/organizations.sql:79",
     tables=("organization_members",),
     mutates="organization_members",
     authorize_filter="organization_members",
@@ -1623,7 +1682,7 @@ RETURNING *
         Param("user_id", "uuid"),
     ),
     decode=_decode_organization_member,
-    source="db/queries/organizations.sql:72",
+    source="db/queries/organizations.sql:87",
     tables=("organization_members",),
     mutates="organization_members",
     authorize_filter="organization_members",
@@ -1657,7 +1716,7 @@ LIMIT $2 OFFSET $3
         Param("offset_rows", "int8"),
     ),
     decode=_decode_list_organization_members_row,
-    source="db/queries/organizations.sql:79",
+    source="db/queries/organizations.sql:94",
     tables=(
         "organization_members",
         "users",
@@ -2582,6 +2641,8 @@ QUERIES: Mapping[str, Query[Any]] = MappingProxyType(
         "update_organization": UPDATE_ORGANIZATION,
         "delete_organization": DELETE_ORGANIZATION,
         "insert_organization_member": INSERT_ORGANIZATION_MEMBER,
+        "upsert_organization_member": UPSERT_ORGANIZATION_MEMBER,
+        "insert_organization_member_if_absent": INSERT_ORGANIZATION_MEMBER_IF_ABSENT,
         "get_organization_member": GET_ORGANIZATION_MEMBER,
         "update_member_roles": UPDATE_MEMBER_ROLES,
         "delete_organization_member": DELETE_ORGANIZATION_MEMBER,
@@ -3061,6 +3122,46 @@ class Queries:
         """Add a user to an organization with organization roles."""
         return await self.store.fetch_one(
             INSERT_ORGANIZATION_MEMBER,
+            (
+                organization_id,
+                user_id,
+                roles,
+                created_at,
+            ),
+        )
+
+    async def upsert_organization_member(
+        self,
+        *,
+        organization_id: uuid.UUID,
+        user_id: uuid.UUID,
+        roles: list[str],
+        created_at: datetime.datetime,
+    ) -> OrganizationMember:
+        """Add a user to an organization with organization roles, or replace the roles
+        of a member already in it.
+        """
+        return await self.store.fetch_one(
+            UPSERT_ORGANIZATION_MEMBER,
+            (
+                organization_id,
+                user_id,
+                roles,
+                created_at,
+            ),
+        )
+
+    async def insert_organization_member_if_absent(
+        self,
+        *,
+        organization_id: uuid.UUID,
+        user_id: uuid.UUID,
+        roles: list[str],
+        created_at: datetime.datetime,
+    ) -> int:
+        """Add a user to an organization unless already a member (a member keeps its roles)."""
+        return await self.store.execute_rows(
+            INSERT_ORGANIZATION_MEMBER_IF_ABSENT,
             (
                 organization_id,
                 user_id,
