@@ -274,3 +274,18 @@ async def test_a_copy_of_a_type_without_a_binary_encoder_is_refused_clearly(
         assert await pg.execute_batch(as_batch, [(1, "(1,2)")]) == 1
     finally:
         await pg.close()
+
+
+async def test_a_failing_set_of_a_batchmany_write_writes_nothing(pg: PgStoreBase) -> None:
+    relabel: Query[dict[str, Any]] = dataclasses.replace(
+        RENAME_ITEM,
+        name="relabel_from",
+        kind=Kind.BATCHMANY,
+        sql="UPDATE items SET label = $2 WHERE id >= $1 RETURNING id, label\n, $3::int4",
+    )
+    await pg.execute_batch(INSERT_ITEMS, [(1, "a"), (2, "b")])
+    assert await pg.fetch_batch(relabel, [(2, "B", 0)]) == [[{"id": 2, "label": "B"}]]
+    with pytest.raises(NotNullViolation):
+        # No explicit transaction: the pipelined sets share the implicit one.
+        await pg.fetch_batch(relabel, [(1, "x", 0), (2, None, 1)])
+    assert await _labels(pg) == [(1, "a"), (2, "B")]
