@@ -360,9 +360,16 @@ async def test_every_mapped_type_round_trips_through_generated_code(gen: Generat
     conn = await asyncpg.connect(gen.dsn)
     try:
         user = await conn.fetchval("SELECT current_user")
+        try:
+            await conn.fetchval("SELECT xmlparse(content '<a/>')")
+            xml = True
+        except asyncpg.FeatureNotSupportedError:
+            xml = False  # a server built without libxml (the embedded PostgreSQL 18)
     finally:
         await conn.close()
     values = _every_type_values(gen.models, user)
+    if not xml:
+        values["doc"] = (None, None)  # the column still exists and maps; only NULL fits it
     await gen.q.insert_every_type(id=1, **{k: w for k, (w, _) in values.items()})
     row = await gen.q.get_every_type(id=1)
     assert _mismatches(row) == []
