@@ -315,8 +315,18 @@ def _substitute(
     found = list(_PARAMS.finditer(masked, 0, end))
     params = _Params()
     params.positional = {int(m.group("num")) for m in found if m.group("num")}
-    top = max(params.positional, default=0)
     named: dict[str, int] = {}
+    taken = set(params.positional)
+
+    def free() -> int:
+        # A name takes the lowest number no $n uses: it fills a gap the
+        # positional parameters leave ($1, @a, $3 number @a $2), as sqlc does.
+        number = 1
+        while number in taken:
+            number += 1
+        taken.add(number)
+        return number
+
     pieces: list[str] = []
     last = 0
     for m in found:
@@ -351,7 +361,7 @@ def _substitute(
             else:
                 name = m.group("name")
             if name not in named:
-                named[name] = top + len(named) + 1
+                named[name] = free()
                 params.names[named[name]] = name
             text = f"${named[name]}"
         pieces += [source[last : m.start()], text]

@@ -80,6 +80,10 @@ async def test_positional_parameters_are_named_from_what_they_meet(empty_db_dsn:
     assert [p.column for p in mixed.params] == ["total", "customer_id"]
     assert "customer_id = $2" in mixed.parsed.sql
     assert "total > $1" in mixed.parsed.sql
+    # a name takes the lowest number no $n uses: @state fills $2 between $1 and $3
+    gap = _query(plan, "OrdersInStateSince")
+    assert [p.column for p in gap.params] == ["customer_id", "state", "placed_at"]
+    assert "state = $2" in gap.parsed.sql
 
 
 async def test_parameters_filling_nullable_columns_take_none(empty_db_dsn: str) -> None:
@@ -163,6 +167,7 @@ ARGS: dict[str, tuple[object, ...]] = {
     "OrdersNotInStates": (["shipped"],),
     "SearchCustomers": (None, 0),
     "MixedParams": (decimal.Decimal(0), 1),
+    "OrdersInStateSince": (1, "open", datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)),
     "Series": (3,),
     "ScoreOffsets": (1, None),
     "SeriesInSelect": (None,),
