@@ -253,7 +253,7 @@ def _plan_query(
         return QueryPlan(q, method, tuple(params), q.copy_columns, batch_params=batch)
     if q.kind in (Kind.EXEC, Kind.EXECROWS, Kind.BATCHEXEC):
         return QueryPlan(q, method, tuple(params), columns, batch_params=batch)
-    if not columns:
+    if not columns and q.source_kind == "execlastid":
         problems.append(
             Problem(q.file, q.line, f"{q.name} is :{q.source_kind} but returns no columns")
         )

@@ -298,8 +298,9 @@ def _decoder(model: Model) -> str:
         for i, f in zip(starts, model.fields, strict=True)
     )
     fields = ", ".join(_str(f.name) for f in model.fields)
+    names = f"(({fields},))" if fields else "()"  # SELECT FROM t: a row of no column
     return (
-        f"\n\n{_fields_const(model)} = frozenset(({fields},))\n"
+        f"\n\n{_fields_const(model)} = frozenset{names}\n"
         f"\n\ndef {name}(r: Any) -> {model.name}:\n"
         f"    m = _new({model.name})\n"
         f'    _set(\n        m,\n        "__dict__",\n        {{\n{values}        }},\n    )\n'

@@ -167,6 +167,7 @@ ARGS: dict[str, tuple[object, ...]] = {
     "OrdersNotInStates": (["shipped"],),
     "SearchCustomers": (None, 0),
     "MixedParams": (decimal.Decimal(0), 1),
+    "OrderMarks": (1,),
     "OrdersInStateSince": (1, "open", datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)),
     "Series": (3,),
     "ScoreOffsets": (1, None),
@@ -267,6 +268,9 @@ async def test_generated_package_decodes_real_rows(
         states = await run("orders_not_in_states", ["open", "shipped"])
         assert states == [1]  # order 9 is open
         assert [s.value for s in await run("list_order_states")] == ["open", "paid", "shipped"]
+        marks = await run("order_marks", 1)  # SELECT FROM: one empty row per order of 1
+        assert len(marks) == 2
+        assert all(type(m).__name__ == "OrderMarksRow" and m.model_dump() == {} for m in marks)
     finally:
         await conn.close()
 

@@ -33,6 +33,10 @@ ORDER BY id;
 /* name: MixedParams :many */
 SELECT id FROM orders WHERE customer_id = @customer_id AND total > $1 ORDER BY id;
 
+-- name: OrderMarks :many
+-- A result with no columns: one empty row per order (PostgreSQL allows SELECT FROM).
+SELECT FROM orders WHERE customer_id = $1;
+
 -- name: OrdersInStateSince :many
 -- A name fills the gap its positional neighbours leave: @state is $2.
 SELECT id FROM orders WHERE customer_id = $1 AND state = @state AND placed_at > $3 ORDER BY id;
