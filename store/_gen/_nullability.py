@@ -266,9 +266,17 @@ Cols = list[tuple[str, bool]]  # (column name, non-null)
 @dataclass
 class _Scope:
     relations: dict[str, Cols | None] = field(default_factory=dict)
+    # names only a qualified reference reaches (RETURNING old.x, new.x)
+    qualified: dict[str, Cols | None] = field(default_factory=dict)
     merged: dict[str, bool] = field(default_factory=dict)  # USING columns
     star: Cols | None = field(default_factory=list)  # what ``*`` expands to
     grouped: bool = False  # the SELECT has GROUP BY: aggregates see non-empty groups
+
+    def named(self, name: str) -> Cols | None:
+        """The columns of the relation a qualifier names."""
+        if name in self.relations:
+            return self.relations[name]
+        return self.qualified.get(name)
 
 
 class _Analyzer:
@@ -443,7 +451,7 @@ class _Analyzer:
                 if len(val.fields) == 1:
                     cols = scope.star
                 else:
-                    cols = scope.relations.get(val.fields[-2].sval)
+                    cols = scope.named(val.fields[-2].sval)
                 if cols is None:
                     return None
                 out += cols
@@ -559,7 +567,7 @@ class _Analyzer:
             return False
         column = names[-1]
         if len(names) >= 2:
-            cols = scope.relations.get(names[-2])
+            cols = scope.named(names[-2])
             return dict(cols).get(column, False) if cols is not None else False
         if column in scope.merged:
             return scope.merged[column]
@@ -592,7 +600,7 @@ def _old_and_new(stmt: Any, scope: _Scope, cols: Cols | None) -> None:
         sides = {"old": everything_null, "new": cols}
     for side, name in names.items():
         if name not in scope.relations:
-            scope.relations[name] = sides[side]
+            scope.qualified[name] = sides[side]
 
 
 def _returning(stmt: Any) -> Any:
