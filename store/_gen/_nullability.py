@@ -448,10 +448,7 @@ class _Analyzer:
         for target in targets:
             val = target.val
             if isinstance(val, ast.ColumnRef) and isinstance(val.fields[-1], ast.A_Star):
-                if len(val.fields) == 1:
-                    cols = scope.star
-                else:
-                    cols = scope.named(val.fields[-2].sval)
+                cols = scope.star if len(val.fields) == 1 else scope.named(val.fields[-2].sval)
                 if cols is None:
                     return None
                 out += cols
