@@ -481,10 +481,14 @@ def _bulk_upsert(
     opening = next(
         (t for t in found if t.start > into.end and t.kind == "(" and t.depth == 0), None
     )
-    if opening is None or opening.start > on.start:
+    head = [t for t in found if opening is not None and into.end <= t.start < opening.start]
+    if (
+        opening is None
+        or opening.start > on.start
+        or any(t.text.upper() in ("VALUES", "SELECT", "WITH", "DEFAULT") for t in head)
+    ):
         raise NoSingleStatement("the bulk upsert must name its columns: INSERT INTO t (a, b) ...")
     closing = next(t for t in found if t.start > opening.start and t.kind == ")" and t.depth == 0)
-    head = [t for t in found if into.end <= t.start < opening.start]
     alias_at = next((i for i, t in enumerate(head) if t.text.upper() == "AS"), None)
     table = sql[into.end : head[alias_at].start if alias_at is not None else opening.start].strip()
     target = head[alias_at + 1].text if alias_at is not None else _insert_target(found)
@@ -526,7 +530,7 @@ def _bulk_upsert(
                 f"the conflict column {column!r} must be a column the bulk upsert inserts"
             )
     # The source's parameters take their declared types: in a CTE nothing else types them.
-    typed = replace_params(source, lambda n: f"${n}::{params[n - 1].type}")
+    typed = replace_params(source, lambda n: f"${n}::{params[n - 1].pg_type}")
     names = ", ".join(_ident(c) for c in inserted)
     src = f"audit_src ({names}) AS (\n{typed}\n)"
     aliases = tuple(f"audit_old_{i}" for i in range(len(columns)))

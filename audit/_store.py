@@ -405,8 +405,12 @@ class _AuditLayer:
             return await call(self._inner, args + shared.bound(query, statement))
         for attempt in range(1, _UPSERT_RUNS + 1):
             values = args + shared.bound(query, statement)
+
+            def run(s: Store, values: tuple[object, ...] = values) -> Awaitable[T]:
+                return call(s, values)
+
             try:
-                return await self._attempt(lambda s, v=values: call(s, v))
+                return await self._attempt(run)
             except errors.DatabaseError as exc:
                 if exc.sqlstate != RACED:
                     raise
