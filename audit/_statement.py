@@ -604,9 +604,11 @@ def derive(
     and updated ones as ``action``); ``org`` a column of the row, or (query,
     row columns for its parameters, result column) found through another row.
     A one-row UPDATE and an upsert read their old row with ``lookup``; a bulk
-    UPDATE (any kind but ``:one``) pairs old and new rows by ``key``. With
-    ``old_new`` (PostgreSQL 18) an UPDATE or upsert reads its old rows with
-    ``RETURNING OLD`` instead: no lookup, no join.
+    UPDATE (any kind but ``:one``) pairs old and new rows by ``key``; a bulk
+    upsert (any kind but ``:one``, no lookup) reads and locks the existing rows
+    its source names (see :func:`_bulk_upsert`). With ``old_new`` (PostgreSQL
+    18) an UPDATE or upsert reads its old rows with ``RETURNING OLD`` instead:
+    no lookup, no join.
 
     Raises:
         NoSingleStatement: the form cannot express this query, its sink or a field.
