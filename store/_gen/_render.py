@@ -275,7 +275,7 @@ def _composite_codec(model: Model) -> str:
     )
     fields = ", ".join(_str(f.name) for f in model.fields)
     encoded = "".join(f"{_encoded(f.type, f.nullable, f'm.{f.name}')}, " for f in model.fields)
-    names = f"(({fields},))" if fields else "()"  # CREATE TYPE x AS () has no attribute
+    names = f"(({fields},))" if fields else "[str]()"  # CREATE TYPE x AS () has no attribute
     return (
         f"\n\n{_fields_const(model)} = frozenset{names}\n"
         f"\n\ndef {_composite_decoder(model.name)}(r: Any) -> {model.name}:\n"
@@ -298,7 +298,7 @@ def _decoder(model: Model) -> str:
         for i, f in zip(starts, model.fields, strict=True)
     )
     fields = ", ".join(_str(f.name) for f in model.fields)
-    names = f"(({fields},))" if fields else "()"  # SELECT FROM t: a row of no column
+    names = f"(({fields},))" if fields else "[str]()"  # SELECT FROM t: a row of no column
     return (
         f"\n\n{_fields_const(model)} = frozenset{names}\n"
         f"\n\ndef {name}(r: Any) -> {model.name}:\n"

@@ -44,3 +44,6 @@ SELECT * FROM stores WHERE id = $1;
 
 -- name: Mappings :many
 SELECT * FROM mappings;
+
+-- name: Nothing :many
+SELECT FROM oddities;
