@@ -524,6 +524,24 @@ def _bulk_upsert(
             "ON CONFLICT (a, b) DO UPDATE"
         )
     do = rest[0]
+    # A DO UPDATE that sets a conflict column moves the row away from the key the
+    # statement locked it by: its old row could no longer be found.
+    assignments = [t for t in rest[2:] if t.start < returning.start and t.depth == 0]
+    for i, token in enumerate(assignments[:-1]):
+        if token.kind == "word" and token.text.upper() == "WHERE":
+            break
+        follows = assignments[i + 1].text
+        before = assignments[i - 1].text if i else ""
+        if (
+            token.kind == "word"
+            and token.text.strip('"') in conflict
+            and before != "."
+            and follows == "="
+        ) or (token.kind == "(" and i > 0 and before.upper() in ("SET", ",")):
+            raise NoSingleStatement(
+                "the bulk upsert's DO UPDATE must not set a conflict column (nor use the "
+                "SET (a, b) = ... form)"
+            )
     for column in conflict:
         if column not in columns or column not in inserted:
             raise NoSingleStatement(
@@ -565,16 +583,20 @@ def _bulk_upsert(
             sql[on.start : returning.start].rstrip() + f"\nWHERE {guard}\n" + sql[returning.start :]
         )
     mutation = sql[: closing.end] + f"\nSELECT {names} FROM audit_src\n" + tail
-    # A source row with no locked row that did not come back met a row it could not see.
-    locked = " AND ".join(f"audit_l.{by_column[c]} = audit_s.{_ident(c)}" for c in conflict)
-    came_back = " AND ".join(
-        f"audit_c.{_ident(c)} IS NOT DISTINCT FROM audit_s.{_ident(c)}" for c in conflict
-    )
+
+    # Every source row with no locked row goes the INSERT's way: it is inserted (and
+    # comes back, with no locked row) or it met a row the lock could not see. Two
+    # counts tell them apart (a key twice in the source fails the INSERT itself).
+    def unlocked(alias: str) -> str:
+        same_key = " AND ".join(f"audit_l.{by_column[c]} = {alias}.{_ident(c)}" for c in conflict)
+        return f"NOT EXISTS (SELECT FROM audit_lock AS audit_l WHERE {same_key})"
+
     check = (
-        "SELECT width_bucket(0.0::float8, 0.0::float8, (count(*) = 0)::int::float8, 1)"
-        " AS audit_ok\nFROM audit_src AS audit_s\n"
-        f"WHERE NOT EXISTS (SELECT FROM audit_lock AS audit_l WHERE {locked})\n"
-        f"AND NOT EXISTS (SELECT FROM audit_change AS audit_c WHERE {came_back})"
+        "SELECT width_bucket(0.0::float8, 0.0::float8, ((\n"
+        f"  SELECT count(*) FROM audit_src AS audit_s WHERE {unlocked('audit_s')}\n"
+        ") = (\n"
+        f"  SELECT count(*) FROM audit_change AS audit_c WHERE {unlocked('audit_c')}\n"
+        ")::bigint)::int::float8, 1) AS audit_ok"
     )
     return src, lock, mutation, check, aliases, tuple(conflict)
 

@@ -398,6 +398,16 @@ async def test_a_bulk_upsert_that_meets_a_row_it_cannot_see_fails_whole(
             "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
             "conflict column 'key'",
         ),
+        (
+            "INSERT INTO app.settings (key, value) VALUES ($1, 1), ($2, 2)\n"
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, key = EXCLUDED.key || 'x'",
+            "must not set a conflict column",
+        ),
+        (
+            "INSERT INTO app.settings (key, value) VALUES ($1, 1), ($2, 2)\n"
+            "ON CONFLICT (key) DO UPDATE SET (value, note) = (EXCLUDED.value, 'n')",
+            "must not set a conflict column",
+        ),
     ],
 )
 def test_a_bulk_upsert_the_statement_cannot_lock_by_its_columns_is_refused(
