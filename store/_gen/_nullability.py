@@ -286,9 +286,11 @@ class _Analyzer:
         if isinstance(stmt, ast.InsertStmt | ast.UpdateStmt | ast.DeleteStmt):
             scope = _Scope()
             self._add(scope, stmt.relation, ctes)
+            target = stmt.relation.alias.aliasname if stmt.relation.alias else stmt.relation.relname
             extra = getattr(stmt, "fromClause", None) or getattr(stmt, "usingClause", None)
             for item in extra or ():
                 self._add(scope, item, ctes)
+            _old_and_new(stmt, scope, scope.relations.get(target))
             return self.targets(_returning(stmt), scope)
         return None
 
@@ -565,6 +567,32 @@ class _Analyzer:
             dict(cols)[column] for cols in scope.relations.values() if cols and column in dict(cols)
         ]
         return len(hits) == 1 and hits[0]
+
+
+def _old_and_new(stmt: Any, scope: _Scope, cols: Cols | None) -> None:
+    """PostgreSQL 18's ``RETURNING old.x, new.x`` (or the names ``WITH (OLD AS o)`` gives).
+
+    An UPDATE has both rows, so both keep the table's NOT NULLs; a DELETE has
+    no new row and an INSERT no old one (an upsert that inserted neither), so
+    that side is all NULL. The names are not added over a relation of the
+    statement that already has them.
+    """
+    names = {"old": "old", "new": "new"}
+    clause = getattr(stmt, "returningClause", None)
+    for option in getattr(clause, "options", None) or ():
+        kind = getattr(option.option, "name", option.option)  # RETURNING_OPTION_OLD / _NEW
+        side = "old" if str(kind).upper().endswith("OLD") else "new"
+        names[side] = option.value
+    everything_null = None if cols is None else [(name, False) for name, _ in cols]
+    if isinstance(stmt, ast.UpdateStmt):
+        sides = {"old": cols, "new": cols}
+    elif isinstance(stmt, ast.DeleteStmt):
+        sides = {"old": cols, "new": everything_null}
+    else:
+        sides = {"old": everything_null, "new": cols}
+    for side, name in names.items():
+        if name not in scope.relations:
+            scope.relations[name] = sides[side]
 
 
 def _returning(stmt: Any) -> Any:
