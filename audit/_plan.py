@@ -194,6 +194,13 @@ class _Checker:
                 "an INSERT ... ON CONFLICT DO UPDATE is a ':one ... RETURNING *' "
                 f"Audited(an update action, Lookup(the get query of the conflicting row)); "
                 f"the rows it inserts are recorded as {create!r}",
+            )
+            if not bulk
+            else (
+                declared.action != create and declared.old is None,
+                "a bulk INSERT ... ON CONFLICT (columns) DO UPDATE (:exec, :execrows, :many) "
+                f"is Audited(an update action) with no old lookup; the rows it inserts are "
+                f"recorded as {create!r}",
             ),
             "UPDATE": (
                 declared.action != create and declared.old is not None and not bulk,

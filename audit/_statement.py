@@ -34,7 +34,7 @@ from audit.errors import NoSingleStatement
 from store import Kind, Param, Query
 from store._query import derive as derive_query
 
-__all__ = ["Statement", "derive", "diff_sql"]
+__all__ = ["RACED", "Statement", "derive", "diff_sql"]
 
 #: Entry fields the statement binds as parameters: (parameter, PostgreSQL type).
 _BOUND = {
@@ -57,6 +57,16 @@ class Statement:
     #: An upsert's form that skips a row inserted concurrently after its snapshot (no row
     #: comes back, nothing is written): running it again, with a new snapshot, is sound.
     rerun_when_empty: bool = False
+    #: A bulk upsert's form that fails as a whole (SQLSTATE :data:`RACED`, nothing written)
+    #: when a row of its source met a row inserted concurrently after its snapshot: running
+    #: it again, with a new snapshot, is sound.
+    rerun_when_raced: bool = False
+
+
+#: The SQLSTATE a bulk upsert's statement fails with when a row of its source met a row
+#: committed after its snapshot (``width_bucket`` with equal bounds: a condition no
+#: other part of the derived statement raises).
+RACED = "2201G"
 
 
 def _ident(name: str) -> str:
@@ -426,10 +436,169 @@ def _upsert(
             + sql[returning.start :]
         )
     else:
-        rewritten = (
-            sql[: returning.start].rstrip() + f"\nWHERE {guard}\n" + sql[returning.start :]
-        )
+        rewritten = sql[: returning.start].rstrip() + f"\nWHERE {guard}\n" + sql[returning.start :]
     return lock, rewritten, aliases
+
+
+def _bulk_upsert(
+    sql: str, params: tuple[Param, ...], columns: tuple[str, ...]
+) -> tuple[str, str, str, str, tuple[str, ...], tuple[str, ...]]:
+    """A bulk upsert split for the lookup shape (every supported version).
+
+    Returns (the source CTE, the lock CTE, the upsert reading the source, the
+    check CTE, the old-row aliases, the conflict columns). The INSERT's row
+    source (``VALUES`` of several rows, ``SELECT``, ``unnest``) becomes the CTE
+    ``audit_src`` named after the INSERT's columns, evaluated once; the
+    existing rows of the conflict target that the source names are read and
+    locked ``FOR UPDATE``; the ``DO UPDATE`` fires only for a locked row. A row
+    inserted by another transaction after the snapshot is invisible to the
+    lock, yet ``ON CONFLICT`` waits for it and would update it: the guard
+    leaves it alone, and the check CTE makes the whole statement fail with
+    SQLSTATE :data:`RACED` (nothing written), so the caller may run it again.
+
+    Raises:
+        NoSingleStatement: the upsert does not read ``INSERT INTO <table> (columns)
+            <rows> ON CONFLICT (columns) DO UPDATE ...``.
+    """
+    found = tokens(sql)
+    returning = _returning_star(sql, found)
+    into = _top(found, "INTO")
+    on = next(
+        (
+            t
+            for i, t in enumerate(found)
+            if t.depth == 0
+            and t.kind == "word"
+            and t.text.upper() == "ON"
+            and i + 1 < len(found)
+            and found[i + 1].text.upper() == "CONFLICT"
+        ),
+        None,
+    )
+    if into is None or on is None or _first_word(found) != "INSERT":
+        raise NoSingleStatement("the bulk upsert must read INSERT INTO <table> ... ON CONFLICT")
+    # INSERT INTO <table> [AS alias] (columns): the first top-level "(" after INTO.
+    opening = next(
+        (t for t in found if t.start > into.end and t.kind == "(" and t.depth == 0), None
+    )
+    head = [t for t in found if opening is not None and into.end <= t.start < opening.start]
+    if (
+        opening is None
+        or opening.start > on.start
+        or any(t.text.upper() in ("VALUES", "SELECT", "WITH", "DEFAULT") for t in head)
+    ):
+        raise NoSingleStatement("the bulk upsert must name its columns: INSERT INTO t (a, b) ...")
+    closing = next(t for t in found if t.start > opening.start and t.kind == ")" and t.depth == 0)
+    alias_at = next((i for i, t in enumerate(head) if t.text.upper() == "AS"), None)
+    table = sql[into.end : head[alias_at].start if alias_at is not None else opening.start].strip()
+    target = head[alias_at + 1].text if alias_at is not None else _insert_target(found)
+    if not table or any(t.kind not in ("word", "other") for t in head):
+        raise NoSingleStatement("the bulk upsert's target is not a plain table name")
+    inserted = [c.strip().strip('"') for c in sql[opening.end : closing.start].split(",")]
+    source = sql[closing.end : on.start].strip()
+    first = _first_word(tokens(source))
+    if first not in ("VALUES", "SELECT", "WITH") or any(
+        t.kind == "word" and t.text.upper() == "DEFAULT" for t in tokens(source)
+    ):
+        raise NoSingleStatement(
+            "the bulk upsert's rows must be VALUES, SELECT or WITH ... SELECT, with no DEFAULT"
+        )
+    after_on = [t for t in found if t.start >= on.end]
+    # ON CONFLICT (columns) DO UPDATE: an explicit column list, no index predicate.
+    if len(after_on) < 2 or after_on[1].kind != "(":
+        raise NoSingleStatement(
+            "the bulk upsert's conflict target must be its columns, ON CONFLICT (a, b): "
+            "ON CONFLICT ON CONSTRAINT names no columns the statement can lock by"
+        )
+    target_close = next(t for t in after_on[2:] if t.kind == ")" and t.depth == 0)
+    conflict = [c.strip().strip('"') for c in sql[after_on[1].end : target_close.start].split(",")]
+    rest = [t for t in after_on if t.start > target_close.start]
+    if (
+        not rest
+        or rest[0].text.upper() != "DO"
+        or len(rest) < 2
+        or rest[1].text.upper() != "UPDATE"
+    ):
+        raise NoSingleStatement(
+            "the bulk upsert's conflict target must be plain columns with no index predicate: "
+            "ON CONFLICT (a, b) DO UPDATE"
+        )
+    do = rest[0]
+    # A DO UPDATE that sets a conflict column moves the row away from the key the
+    # statement locked it by: its old row could no longer be found.
+    assignments = [t for t in rest[2:] if t.start < returning.start and t.depth == 0]
+    for i, token in enumerate(assignments[:-1]):
+        if token.kind == "word" and token.text.upper() == "WHERE":
+            break
+        follows = assignments[i + 1].text
+        before = assignments[i - 1].text if i else ""
+        if (
+            token.kind == "word"
+            and token.text.strip('"') in conflict
+            and before != "."
+            and follows == "="
+        ) or (token.kind == "(" and i > 0 and before.upper() in ("SET", ",")):
+            raise NoSingleStatement(
+                "the bulk upsert's DO UPDATE must not set a conflict column (nor use the "
+                "SET (a, b) = ... form)"
+            )
+    for column in conflict:
+        if column not in columns or column not in inserted:
+            raise NoSingleStatement(
+                f"the conflict column {column!r} must be a column the bulk upsert inserts"
+            )
+    # The source's parameters take their declared types: in a CTE nothing else types them.
+    typed = replace_params(source, lambda n: f"${n}::{params[n - 1].pg_type}")
+    names = ", ".join(_ident(c) for c in inserted)
+    src = f"audit_src ({names}) AS (\n{typed}\n)"
+    aliases = tuple(f"audit_old_{i}" for i in range(len(columns)))
+    by_column = dict(zip(columns, aliases, strict=True))
+    selected = ", ".join(
+        f"audit_t.{_ident(c)} AS {a}" for c, a in zip(columns, aliases, strict=True)
+    )
+    same = " AND ".join(f"audit_s.{_ident(c)} = audit_t.{_ident(c)}" for c in conflict)
+    lock = (
+        f"SELECT {selected} FROM {table} AS audit_t\n"
+        f"WHERE EXISTS (SELECT FROM audit_src AS audit_s WHERE {same})\n"
+        "FOR UPDATE OF audit_t"
+    )
+    guard = (
+        "EXISTS (SELECT FROM audit_lock WHERE "
+        + " AND ".join(
+            f"audit_lock.{by_column[c]} = {_ident(target)}.{_ident(c)}" for c in conflict
+        )
+        + ")"
+    )
+    where = _top(found, "WHERE", do.end)
+    if where is not None and where.start < returning.start:
+        tail = (
+            sql[on.start : where.end]
+            + f" {guard} AND (\n"
+            + sql[where.end : returning.start].rstrip()
+            + "\n)\n"
+            + sql[returning.start :]
+        )
+    else:
+        tail = (
+            sql[on.start : returning.start].rstrip() + f"\nWHERE {guard}\n" + sql[returning.start :]
+        )
+    mutation = sql[: closing.end] + f"\nSELECT {names} FROM audit_src\n" + tail
+
+    # Every source row with no locked row goes the INSERT's way: it is inserted (and
+    # comes back, with no locked row) or it met a row the lock could not see. Two
+    # counts tell them apart (a key twice in the source fails the INSERT itself).
+    def unlocked(alias: str) -> str:
+        same_key = " AND ".join(f"audit_l.{by_column[c]} = {alias}.{_ident(c)}" for c in conflict)
+        return f"NOT EXISTS (SELECT FROM audit_lock AS audit_l WHERE {same_key})"
+
+    check = (
+        "SELECT width_bucket(0.0::float8, 0.0::float8, ((\n"
+        f"  SELECT count(*) FROM audit_src AS audit_s WHERE {unlocked('audit_s')}\n"
+        ") = (\n"
+        f"  SELECT count(*) FROM audit_change AS audit_c WHERE {unlocked('audit_c')}\n"
+        ")::bigint)::int::float8, 1) AS audit_ok"
+    )
+    return src, lock, mutation, check, aliases, tuple(conflict)
 
 
 def derive(
@@ -457,9 +626,11 @@ def derive(
     and updated ones as ``action``); ``org`` a column of the row, or (query,
     row columns for its parameters, result column) found through another row.
     A one-row UPDATE and an upsert read their old row with ``lookup``; a bulk
-    UPDATE (any kind but ``:one``) pairs old and new rows by ``key``. With
-    ``old_new`` (PostgreSQL 18) an UPDATE or upsert reads its old rows with
-    ``RETURNING OLD`` instead: no lookup, no join.
+    UPDATE (any kind but ``:one``) pairs old and new rows by ``key``; a bulk
+    upsert (any kind but ``:one``, no lookup) reads and locks the existing rows
+    its source names (see :func:`_bulk_upsert`). With ``old_new`` (PostgreSQL
+    18) an UPDATE or upsert reads its old rows with ``RETURNING OLD`` instead:
+    no lookup, no join.
 
     Raises:
         NoSingleStatement: the form cannot express this query, its sink or a field.
@@ -476,9 +647,31 @@ def derive(
     old: Callable[[str], str] | None
     new: Callable[[str], str] | None
     lock = ""  # an upsert's locked lookup, a CTE of its own
+    src = ""  # a bulk upsert's rows, a CTE of their own (before PostgreSQL 18)
+    check = ""  # a bulk upsert's check that no row met a row it could not see
     source = "audit_change AS a"
     upsert = statement == "UPSERT"
-    if upsert:
+    bulk_upsert = upsert and query.kind is not Kind.ONE
+    if bulk_upsert:
+        if lookup is not None or not created:
+            raise NoSingleStatement("an audited bulk upsert has no old-row lookup")
+        if old_new:
+            mutation, aliases = _returning_old_new(mutation, columns, inserted=True)
+        else:
+            src, lock, mutation, check, aliases, conflict = _bulk_upsert(
+                mutation, query.params, columns
+            )
+            by_alias = dict(zip(columns, aliases, strict=True))
+            # Inserted: no locked row has its key (a NULL key never conflicts).
+            joined = " AND ".join(f"l.{by_alias[c]} = c.{_ident(c)}" for c in conflict)
+            source = (
+                f"(SELECT c.*, l.*, l.{by_alias[conflict[0]]} IS NULL AS audit_inserted\n"
+                f"FROM audit_change AS c LEFT JOIN audit_lock AS l\nON {joined}) AS a"
+            )
+        by_column = dict(zip(columns, aliases, strict=True))
+        old = lambda c: f"a.{by_column[c]}"  # noqa: E731  # one-line column accessors
+        new = lambda c: f"a.{_ident(c)}"  # noqa: E731
+    elif upsert:
         if query.kind is not Kind.ONE or lookup is None or not created:
             raise NoSingleStatement(
                 "an audited upsert is a :one ... RETURNING * with its old-row lookup"
@@ -577,16 +770,23 @@ def derive(
     )
     sql = (
         "WITH "
+        + (f"{src},\n" if src else "")
         + (f"audit_lock AS (\n{lock}\n),\n" if lock else "")
         + f"audit_change AS (\n{mutation}\n),\n"
         # OFFSET 0 keeps the planner from inlining the diff into both the sink's
         # WHERE and its values: it is built once a row.
         f"audit_rows AS (\nSELECT a.*, {diff} AS audit_diff\nFROM {source} OFFSET 0\n),\n"
-        f"audit_entries AS (\n{entries}\n)\n"
-        f"SELECT {result} FROM audit_change"
+        f"audit_entries AS (\n{entries}\n)"
+        + (f",\naudit_check AS (\n{check}\n)" if check else "")
+        + f"\nSELECT {result} FROM audit_change"
+        # A condition of no row: evaluated once, before the first row, even when none
+        # comes back; it fails the whole statement when a source row was left alone.
+        + ("\nWHERE (SELECT audit_ok FROM audit_check) > 0" if check else "")
     )
     params = query.params + tuple(Param(_BOUND[f][0], _BOUND[f][1], True) for f in used)
     variant = derive_query(
         query, sql=sql, params=params, authorize_filter=query.authorize_filter, for_below=True
     )
-    return Statement(variant, used, rerun_when_empty=bool(lock))
+    return Statement(
+        variant, used, rerun_when_empty=bool(lock) and not check, rerun_when_raced=bool(check)
+    )

@@ -17,7 +17,7 @@ from audit._config import Config
 from audit._diff import diff
 from audit._entry import AuditEntry, current_request
 from audit._plan import SINGLE_KIND, Plan, Plans
-from audit._statement import Statement, derive
+from audit._statement import RACED, Statement, derive
 from audit.errors import (
     AuditConfigError,
     MissingActor,
@@ -316,6 +316,11 @@ def _batched(batch: Query[Any], statement: Statement, index: bool) -> Statement:
     The entry values bind after the call's own arguments; the batch index comes last, so
     each set runs as ``args[:-1] + entry values + (index,)`` (:meth:`_Shared.batch_args`).
     """
+    if statement.rerun_when_raced:
+        raise NoSingleStatement(
+            "a batch of a bulk upsert cannot run its statement again when a row races it "
+            "(before PostgreSQL 18): make it one bulk upsert"
+        )
     sql, params = statement.query.sql, statement.query.params
     if index:
         head, found, tail = sql.rpartition("\nSELECT ")
@@ -377,6 +382,53 @@ class _AuditLayer:
     async def _audited(self, plan: Plan, query: Query[RowT], args: tuple[object, ...]) -> RowT:
         raise NotImplementedError
 
+    async def _attempt(self, call: Callable[[Store], Awaitable[T]]) -> T:
+        """One run of a statement that may fail as a whole and run again."""
+        raise NotImplementedError
+
+    async def _bulk(
+        self,
+        statement: Statement,
+        query: Query[Any],
+        args: tuple[object, ...],
+        call: Callable[[Store, tuple[object, ...]], Awaitable[T]],
+    ) -> T:
+        """A bulk mutation's single statement; a bulk upsert's runs again when a row raced it.
+
+        Raises:
+            MissingActor: no subject is acting.
+            store.errors.SerializationFailure: every run of a bulk upsert met a row
+                inserted concurrently after its snapshot (nothing was written).
+        """
+        shared = self._shared
+        if not statement.rerun_when_raced:
+            return await call(self._inner, args + shared.bound(query, statement))
+        for attempt in range(1, _UPSERT_RUNS + 1):
+            values = args + shared.bound(query, statement)
+
+            def run(s: Store, values: tuple[object, ...] = values) -> Awaitable[T]:
+                return call(s, values)
+
+            try:
+                return await self._attempt(run)
+            except errors.DatabaseError as exc:
+                if exc.sqlstate != RACED:
+                    raise
+                if attempt == _UPSERT_RUNS:
+                    raise errors.SerializationFailure(
+                        f"{query.name}: in each of {attempt} runs a row of the bulk upsert met "
+                        "a row inserted by a concurrent transaction after the statement's "
+                        "snapshot; nothing was written",
+                        attempts=attempt,
+                        sqlstate="40001",
+                    ) from exc
+                # The statement wrote nothing: a row it upserts was committed after its
+                # snapshot (its old values were not read); a new statement sees it.
+                _log.debug(
+                    "audit upsert ran again: a row was inserted concurrently", query=query.name
+                )
+        raise AssertionError("unreachable")
+
     async def fetch_one(self, query: Query[RowT], args: tuple[object, ...]) -> RowT:
         """Run a ``:one`` query; a declared mutation is audited in one transaction.
 
@@ -407,7 +459,9 @@ class _AuditLayer:
         if statement is None:
             return await self._inner.fetch_many(query, args)
         derived: Query[RowT] = statement.query
-        return await self._inner.fetch_many(derived, args + shared.bound(query, statement))
+        return await self._bulk(
+            statement, query, args, lambda s, values: s.fetch_many(derived, values)
+        )
 
     async def execute(self, query: Query[None], args: tuple[object, ...]) -> None:
         """Run an ``:exec`` query; an audited bulk mutation writes one entry per row with it.
@@ -425,7 +479,8 @@ class _AuditLayer:
         if statement is None:
             await self._inner.execute(query, args)
             return
-        await self._inner.execute(statement.query, args + shared.bound(query, statement))
+        derived = statement.query
+        await self._bulk(statement, query, args, lambda s, values: s.execute(derived, values))
 
     async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int:
         """Run an ``:execrows`` (or ``:exec``) query and return the affected row count;
@@ -443,8 +498,10 @@ class _AuditLayer:
         statement = shared.statement(plan, query)
         if statement is None:
             return await self._inner.execute_rows(query, args)
-        bound = shared.bound(query, statement)
-        return await self._inner.execute_rows(statement.query, args + bound)
+        derived = statement.query
+        return await self._bulk(
+            statement, query, args, lambda s, values: s.execute_rows(derived, values)
+        )
 
     async def execute_batch(self, query: Query[None], args: Sequence[tuple[object, ...]]) -> int:
         """Run a ``:batchexec`` or ``:copyfrom`` query; an audited ``:batchexec`` runs its
@@ -596,6 +653,10 @@ class AuditStore(_AuditLayer):
 
         return await self._inner.in_tx(change, tx_id=query.name)
 
+    async def _attempt(self, call: Callable[[Store], Awaitable[T]]) -> T:
+        # One statement outside a transaction: its failure leaves nothing behind.
+        return await call(self._inner)
+
 
 class AuditTx(_AuditLayer):
     """The audited handle an ``AuditStore.in_tx`` closure receives."""
@@ -619,6 +680,10 @@ class AuditTx(_AuditLayer):
         # A savepoint: if the entry cannot be written, the change is undone even
         # when the caller catches the error and goes on with the transaction.
         return await self._inner.in_tx(change)
+
+    async def _attempt(self, call: Callable[[Store], Awaitable[T]]) -> T:
+        # A savepoint: the transaction goes on after the statement failed to run again.
+        return await self._inner.in_tx(call)
 
 
 _: type[Store] = AuditStore

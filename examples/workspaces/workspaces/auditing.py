@@ -197,6 +197,9 @@ MUTATIONS: Final[Mapping[str, Audited | Unaudited]] = {
     # an upsert: a create entry when it adds the member, a write entry when it changes roles
     "upsert_organization_member": Audited(WRITE, _MEMBER),
     "insert_organization_member_if_absent": Audited(CREATE),  # ON CONFLICT DO NOTHING
+    # a bulk upsert: per member, a create entry when it adds it, a write entry when it
+    # adds roles; no lookup (the statement reads and locks the rows it replaces)
+    "upsert_organization_members": Audited(WRITE),
     "update_member_roles": Audited(WRITE, _MEMBER),
     "delete_organization_member": Audited(DELETE),
     # workspaces

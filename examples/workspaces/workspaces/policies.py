@@ -192,6 +192,8 @@ OAUTH2_APP_SECRET = Resource(
 )
 # The list of an app's secrets joins the app (alias ``a``) for its organization.
 OAUTH2_APP_SECRET_OF_APP = Resource("oauth2_app_secret", ("id",), None, org="organization_id")
+# Every membership of one organization (a change of several members at once).
+MEMBERS_OF_ORG = Resource("organization_member", (), owner=None, org="organization_id")
 # Every workspace of one organization (an organization-wide change).
 WORKSPACES_OF_ORG = Resource("workspace", (), owner=None, org="organization_id")
 API_KEY = Resource("api_key", ("id",), owner="user_id", org=None)
@@ -266,6 +268,11 @@ POLICIES: Mapping[str, Policy] = MappingProxyType(
         # an upsert may replace roles: taking one away needs the right to assign it
         "upsert_organization_member": roles(
             insert(MEMBER), "roles", org="organization_id", get=_MEMBER
+        ),
+        # adds members or roles to members, never takes a role away: the roles it
+        # grants must be assignable in the organization
+        "upsert_organization_members": roles(
+            check_args(MEMBERS_OF_ORG, _C), "roles", org="organization_id"
         ),
         "insert_organization_member_if_absent": roles(
             insert(MEMBER), "roles", org="organization_id"

@@ -65,6 +65,21 @@ ON CONFLICT (organization_id, user_id) DO UPDATE
 SET roles = EXCLUDED.roles, updated_at = now()
 RETURNING *;
 
+-- name: UpsertOrganizationMembers :many
+-- Add several users to one organization with organization roles; a user already
+-- a member gains the roles it lacks (none is taken away). Each row is audited.
+INSERT INTO organization_members (organization_id, user_id, roles, created_at, updated_at)
+SELECT @organization_id, u.user_id, @roles::text[], @created_at, @created_at
+FROM unnest(@user_ids::uuid[]) AS u(user_id)
+ON CONFLICT (organization_id, user_id) DO UPDATE
+SET roles = ARRAY(
+        SELECT DISTINCT r FROM unnest(organization_members.roles || EXCLUDED.roles) AS r
+        ORDER BY r
+    ),
+    updated_at = now()
+WHERE NOT EXCLUDED.roles <@ organization_members.roles
+RETURNING *;
+
 -- name: InsertOrganizationMemberIfAbsent :execrows
 -- Add a user to an organization unless already a member (a member keeps its roles).
 INSERT INTO organization_members (organization_id, user_id, roles, created_at, updated_at)

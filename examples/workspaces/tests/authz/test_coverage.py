@@ -286,6 +286,16 @@ CASES: dict[str, Case] = {
         _admin,
         _outsider,
     ),
+    "upsert_organization_members": Case(
+        lambda s, w: s.upsert_organization_members(
+            organization_id=w.org_a.id,
+            user_ids=[w.loner.id, w.member_a.id],
+            roles=["org-auditor"],
+            created_at=T0,
+        ),
+        _admin,
+        _member,
+    ),
     "insert_organization_member_if_absent": Case(
         lambda s, w: s.insert_organization_member_if_absent(
             organization_id=w.org_a.id, user_id=w.loner.id, roles=["org-member"], created_at=T0

@@ -219,7 +219,7 @@ class SearchAuditLogsRow(BaseModel):
 
 
 class ListOrganizationMembersRow(BaseModel):
-    """A row of ``ListOrganizationMembers`` (db/queries/organizations.sql:94)."""
+    """A row of ``ListOrganizationMembers`` (db/queries/organizations.sql:109)."""
 
     organization_id: uuid.UUID
     user_id: uuid.UUID

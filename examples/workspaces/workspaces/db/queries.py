@@ -98,6 +98,7 @@ __all__ = [
     "UPDATE_WORKSPACE_NAME",
     "UPDATE_WORKSPACE_TTL",
     "UPSERT_ORGANIZATION_MEMBER",
+    "UPSERT_ORGANIZATION_MEMBERS",
     "Queries",
 ]
 
@@ -1589,6 +1590,46 @@ RETURNING *
     ),
 )
 
+UPSERT_ORGANIZATION_MEMBERS: Query[OrganizationMember] = Query(
+    name="upsert_organization_members",
+    kind=Kind.MANY,
+    sql="""
+INSERT INTO organization_members (organization_id, user_id, roles, created_at, updated_at)
+SELECT $1, u.user_id, $2::text[], $3, $3
+FROM unnest($4::uuid[]) AS u(user_id)
+ON CONFLICT (organization_id, user_id) DO UPDATE
+SET roles = ARRAY(
+        SELECT DISTINCT r FROM unnest(organization_members.roles || EXCLUDED.roles) AS r
+        ORDER BY r
+    ),
+    updated_at = now()
+WHERE NOT EXCLUDED.roles <@ organization_members.roles
+RETURNING *
+""",
+    params=(
+        Param("organization_id", "uuid"),
+        Param("roles", "text[]"),
+        Param("created_at", "timestamptz"),
+        Param("user_ids", "uuid[]"),
+    ),
+    decode=_decode_organization_member,
+    source="db/queries/organizations.sql:68",
+    tables=("organization_members",),
+    mutates="organization_members",
+    authorize_filter=None,
+    doc=(
+        "Add several users to one organization with organization roles; a user already\n"
+        "a member gains the roles it lacks (none is taken away). Each row is audited."
+    ),
+    columns=(
+        "user_id",
+        "organization_id",
+        "roles",
+        "created_at",
+        "updated_at",
+    ),
+)
+
 INSERT_ORGANIZATION_MEMBER_IF_ABSENT: Query[None] = Query(
     name="insert_organization_member_if_absent",
     kind=Kind.EXECROWS,
@@ -1604,7 +1645,7 @@ ON CONFLICT (organization_id, user_id) DO NOTHING
         Param("created_at", "timestamptz"),
     ),
     decode=None,
-    source="db/queries/organizations.sql:68",
+    source="db/queries/organizations.sql:83",
     tables=("organization_members",),
     mutates="organization_members",
     authorize_filter=None,
@@ -1624,7 +1665,7 @@ WHERE organization_id = $1 AND user_id = $2
         Param("user_id", "uuid"),
     ),
     decode=_decode_organization_member,
-    source="db/queries/organizations.sql:74",
+    source="db/queries/organizations.sql:89",
     tables=("organization_members",),
     mutates=None,
     authorize_filter=None,
@@ -1654,7 +1695,7 @@ RETURNING *
         Param("user_id", "uuid"),
     ),
     decode=_decode_organization_member,
-    source="db/queries/organizations.sql:79",
+    source="db/queries/organizations.sql:94",
     tables=("organization_members",),
     mutates="organization_members",
     authorize_filter="organization_members",
@@ -1682,7 +1723,7 @@ RETURNING *
         Param("user_id", "uuid"),
     ),
     decode=_decode_organization_member,
-    source="db/queries/organizations.sql:87",
+    source="db/queries/organizations.sql:102",
     tables=("organization_members",),
     mutates="organization_members",
     authorize_filter="organization_members",
@@ -1716,7 +1757,7 @@ LIMIT $2 OFFSET $3
         Param("offset_rows", "int8"),
     ),
     decode=_decode_list_organization_members_row,
-    source="db/queries/organizations.sql:94",
+    source="db/queries/organizations.sql:109",
     tables=(
         "organization_members",
         "users",
@@ -2642,6 +2683,7 @@ QUERIES: Mapping[str, Query[Any]] = MappingProxyType(
         "delete_organization": DELETE_ORGANIZATION,
         "insert_organization_member": INSERT_ORGANIZATION_MEMBER,
         "upsert_organization_member": UPSERT_ORGANIZATION_MEMBER,
+        "upsert_organization_members": UPSERT_ORGANIZATION_MEMBERS,
         "insert_organization_member_if_absent": INSERT_ORGANIZATION_MEMBER_IF_ABSENT,
         "get_organization_member": GET_ORGANIZATION_MEMBER,
         "update_member_roles": UPDATE_MEMBER_ROLES,
@@ -3148,6 +3190,27 @@ class Queries:
                 user_id,
                 roles,
                 created_at,
+            ),
+        )
+
+    async def upsert_organization_members(
+        self,
+        *,
+        organization_id: uuid.UUID,
+        roles: list[str],
+        created_at: datetime.datetime,
+        user_ids: list[uuid.UUID],
+    ) -> list[OrganizationMember]:
+        """Add several users to one organization with organization roles; a user already
+        a member gains the roles it lacks (none is taken away). Each row is audited.
+        """
+        return await self.store.fetch_many(
+            UPSERT_ORGANIZATION_MEMBERS,
+            (
+                organization_id,
+                roles,
+                created_at,
+                user_ids,
             ),
         )
 
