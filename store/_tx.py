@@ -119,15 +119,27 @@ def refuse_naive(query: Query[Any], args: tuple[object, ...]) -> None:
     argument (naming the parameter, never quoting the value).
     """
     for index, (param, value) in enumerate(zip(query.params, args, strict=False), 1):
-        if (
-            isinstance(value, datetime.datetime)
-            and value.tzinfo is None
-            and param.pg_type == "timestamptz"
-        ):
+        if param.pg_type in _ZONED and _naive(value):
             raise asyncpg.DataError(f"invalid input for query argument ${index}") from TypeError(
-                "a naive datetime for a timestamptz parameter; pass an aware datetime "
+                f"a naive datetime for a {param.pg_type} parameter; pass an aware datetime "
                 "(datetime.now(datetime.UTC), or .replace(tzinfo=...) on a known zone)"
             )
+
+
+#: Parameter types whose datetimes asyncpg would read as UTC when naive: the
+#: timestamp itself, its arrays, and the ranges and multiranges of it.
+_ZONED = frozenset({"timestamptz", "timestamptz[]", "tstzrange", "tstzrange[]", "tstzmultirange"})
+
+
+def _naive(value: object) -> bool:
+    """A naive datetime in ``value``: itself, an element (at any depth) or a range bound."""
+    if isinstance(value, datetime.datetime):
+        return value.tzinfo is None
+    if isinstance(value, asyncpg.Range):
+        return _naive(value.lower) or _naive(value.upper)
+    if isinstance(value, list | tuple):
+        return any(_naive(item) for item in value)
+    return False
 
 
 async def run_driver(

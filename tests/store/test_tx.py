@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -12,6 +13,8 @@ import pytest
 import pytest_asyncio
 import structlog
 
+import store
+from store import Kind, Param, Query, errors
 from store._pg import PgStoreBase, open_pool
 from store._tx import PgTxBase, TxState
 from store.errors import (
@@ -586,3 +589,44 @@ async def test_a_cancelled_nested_closure_rolls_back_to_its_savepoint(pg: PgStor
         await pg.in_tx(work)
     assert await _labels(pg) == ["outer", "after"]
     assert pg.pool.get_idle_size() == pg.pool.get_size()
+
+
+# -- naive datetimes ------------------------------------------------------------------
+
+_NAIVE = datetime.datetime(2024, 3, 1, 12, 0)
+_AWARE = _NAIVE.replace(tzinfo=datetime.UTC)
+
+
+def _echo(pg_type: str) -> Query[Any]:
+    return Query(
+        name=f"echo_{pg_type.replace('[]', '_array')}",
+        kind=Kind.ONE,
+        sql=f"SELECT $1::{pg_type} AS v",
+        params=(Param("v", pg_type),),
+        decode=lambda r: r["v"],
+        source="tests/store/test_tx.py",
+    )
+
+
+@pytest.mark.parametrize(
+    ("pg_type", "naive", "aware"),
+    [
+        ("timestamptz", _NAIVE, _AWARE),
+        ("timestamptz[]", [_AWARE, _NAIVE], [_AWARE, _AWARE]),
+        ("timestamptz[]", [[_AWARE], [_NAIVE]], [[_AWARE], [_AWARE]]),
+        ("tstzrange", asyncpg.Range(_AWARE, _NAIVE), asyncpg.Range(_AWARE, None)),
+        ("tstzmultirange", [asyncpg.Range(None, _NAIVE)], [asyncpg.Range(None, _AWARE)]),
+    ],
+    ids=["scalar", "array", "nested-array", "range", "multirange"],
+)
+async def test_a_naive_datetime_is_refused_inside_arrays_and_ranges_too(
+    empty_db_dsn: str, pg_type: str, naive: object, aware: object
+) -> None:
+    # asyncpg would read the naive one as UTC: a local wall-clock time stored hours off.
+    pg = await store.connect(empty_db_dsn, min_size=1, max_size=1)
+    try:
+        with pytest.raises(errors.DatabaseError, match="naive datetime"):
+            await pg.fetch_one(_echo(pg_type), (naive,))
+        assert await pg.fetch_one(_echo(pg_type), (aware,)) is not None
+    finally:
+        await pg.close()
