@@ -514,19 +514,11 @@ class _AuditLayer:
             MissingActor: an audited batch ran with no subject.
             UndeclaredMutation: the query writes an auditable table undeclared.
         """
-        shared = self._shared
-        query, plan = shared.resolve(query, "execute_batch")
-        if plan is None:
-            return await self._inner.execute_batch(query, args)
-        if shared.ask is not None:
-            await shared.know_server()
-        statement = shared.statement(plan, query)
+        query, statement = await self._batch(query, "execute_batch")
         if statement is None:
-            # Construction refuses an audited batch without the form; a variant
-            # of the declared query would run unaudited, so it is refused too.
-            _refuse(query, "execute_batch", "an audited batch runs only as its declared query")
+            return await self._inner.execute_batch(query, args)
         return await self._inner.execute_batch(
-            statement.query, shared.batch_args(query, statement, args)
+            statement.query, self._shared.batch_args(query, statement, args)
         )
 
     async def fetch_batch(
@@ -542,17 +534,34 @@ class _AuditLayer:
             UndeclaredMutation: the query writes an auditable table undeclared.
             store.errors.NotFound: a ``:batchone`` set found no row (nothing written).
         """
-        shared = self._shared
-        query, plan = shared.resolve(query, "fetch_batch")
-        if plan is None:
+        query, statement = await self._batch(query, "fetch_batch")
+        if statement is None:
             return await self._inner.fetch_batch(query, args)
+        derived: Query[RowT] = statement.query
+        return await self._inner.fetch_batch(
+            derived, self._shared.batch_args(query, statement, args)
+        )
+
+    async def _batch(
+        self, query: Query[RowT], primitive: str
+    ) -> tuple[Query[RowT], Statement | None]:
+        """The declared query a batch runs, and its single-statement form if it is audited.
+
+        Raises:
+            QueryRefused: as ``resolve``; or a variant of an audited batch (construction
+                refuses an audited batch without the form, and a variant would run
+                unaudited).
+        """
+        shared = self._shared
+        query, plan = shared.resolve(query, primitive)
+        if plan is None:
+            return query, None
         if shared.ask is not None:
             await shared.know_server()
         statement = shared.statement(plan, query)
         if statement is None:
-            _refuse(query, "fetch_batch", "an audited batch runs only as its declared query")
-        derived: Query[RowT] = statement.query
-        return await self._inner.fetch_batch(derived, shared.batch_args(query, statement, args))
+            _refuse(query, primitive, "an audited batch runs only as its declared query")
+        return query, statement
 
     async def ping(self) -> None:
         """Check the store below answers."""

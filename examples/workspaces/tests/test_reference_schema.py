@@ -32,8 +32,5 @@ async def test_reference_schema_round_trips(
     assert await up(empty_db_dsn, directory=MIGRATIONS, fixtures=FIXTURES) == versions
     assert await asyncio.to_thread(dump, "second.sql") == first
     # Each down file undoes exactly its up file, one step at a time too.
-    assert (
-        await down(empty_db_dsn, directory=MIGRATIONS, steps=len(versions))
-        == (versions[::-1])
-    )
+    assert await down(empty_db_dsn, directory=MIGRATIONS, steps=len(versions)) == (versions[::-1])
     assert await asyncio.to_thread(dump, "stepped.sql") == empty

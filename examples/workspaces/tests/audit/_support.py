@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import datetime
@@ -10,8 +11,13 @@ import uuid
 from collections.abc import Iterable, Mapping
 
 import asyncpg
+import audit
+import store
 from authz import Subject
+from store import ServerVersion
 
+from tests._layers import raw
+from workspaces.auditing import AUDIT
 from workspaces.db import Queries, models
 
 ACME = uuid.UUID("0a000000-0000-4000-8000-000000000001")
@@ -107,3 +113,29 @@ async def seed(pg: Queries) -> None:
         metadata={"contacts": ["ci@acme.example"], "logo_uri": None},
         created_at=_T0,
     )
+
+
+#: The two shapes of the single statement, by the server version that selects each.
+SHAPES = {"lookup": ServerVersion(15, 0), "returning_old_new": ServerVersion(18, 0)}
+
+
+async def server_of(pg: Queries) -> ServerVersion:
+    """The version of the server below ``pg``'s layers."""
+    pg_store = raw(pg)
+    assert isinstance(pg_store, store.PgStore)
+    return await pg_store.server_version()
+
+
+def audited_in(s: Queries | store.Store, shape: ServerVersion) -> Queries:
+    """The reference application's audit layer over ``s``'s PgStore, in ``shape``."""
+    return Queries(audit.AuditStore(raw(s), AUDIT, server=shape))
+
+
+async def waiting_for_a_lock(conn: asyncpg.Connection) -> None:
+    """Until some other backend of this database waits for a row lock (a transaction's)."""
+    # Polled: the server has no notification for another session starting to wait.
+    while not await conn.fetchval(  # noqa: ASYNC110
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+    ):
+        await asyncio.sleep(0.01)

@@ -8,8 +8,17 @@ import pytest
 import pytest_asyncio
 import store
 import structlog
+from store import ServerVersion
 
-from tests.audit._support import LEDGER, Ledger, audit_row_texts, event_texts, seed
+from tests.audit._support import (
+    LEDGER,
+    SHAPES,
+    Ledger,
+    audit_row_texts,
+    event_texts,
+    seed,
+    server_of,
+)
 from workspaces.db import CONSTRAINTS, Queries
 
 
@@ -33,3 +42,12 @@ async def pg(db_dsn: str) -> AsyncIterator[Queries]:
         await pg.store.close()
     leaked = LEDGER.leaks(await audit_row_texts(db_dsn))
     assert not leaked, f"secret values in audit_logs rows: {leaked}"
+
+
+@pytest.fixture(params=sorted(SHAPES))
+async def shape(request: pytest.FixtureRequest, pg: Queries) -> ServerVersion:
+    """The server version the audit layer derives its single statement for (one per shape)."""
+    version = SHAPES[request.param]
+    if version.returning_old_new and not (await server_of(pg)).returning_old_new:
+        pytest.skip(f"RETURNING OLD needs PostgreSQL 18; the server is {await server_of(pg)}")
+    return version

@@ -29,9 +29,7 @@ from workspaces.auditing import TABLE
 
 _CHARACTERS = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
 _TEXT = st.text(_CHARACTERS, max_size=6)
-_ZONES = st.sampled_from(
-    [datetime.UTC, datetime.timezone(datetime.timedelta(hours=5, minutes=45))]
-)
+_ZONES = st.sampled_from([datetime.UTC, datetime.timezone(datetime.timedelta(hours=5, minutes=45))])
 _TIMES = st.datetimes(
     min_value=datetime.datetime(1, 1, 2),
     max_value=datetime.datetime(9999, 12, 30),

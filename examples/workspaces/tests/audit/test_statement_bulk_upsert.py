@@ -28,34 +28,14 @@ from store import ServerVersion
 
 from tests._layers import raw, with_authz
 from tests.audit._config import variant
-from tests.audit._support import ACME, ALICE, BOB, GLOBEX, OWNER
+from tests.audit._support import ACME, ALICE, BOB, GLOBEX, OWNER, audited_in, waiting_for_a_lock
 from workspaces import db
 from workspaces.auditing import AUDIT, MUTATIONS
 from workspaces.db import Queries, models
 
 NOW = datetime.datetime(2024, 7, 1, 9, 30, tzinfo=datetime.UTC)
 OUTSIDER = Subject.user(uuid.uuid4(), org_roles={GLOBEX: ("org-admin",)})
-SHAPES = {"lookup": ServerVersion(15, 0), "returning_old_new": ServerVersion(18, 0)}
 RAN_AGAIN = "audit upsert ran again: a row was inserted concurrently"
-
-
-async def _server(pg: Queries) -> ServerVersion:
-    pg_store = raw(pg)
-    assert isinstance(pg_store, store.PgStore)
-    return await pg_store.server_version()
-
-
-@pytest.fixture(params=sorted(SHAPES))
-async def shape(request: pytest.FixtureRequest, pg: Queries) -> ServerVersion:
-    """The server version the audit layer derives its statements for (one per shape)."""
-    version = SHAPES[request.param]
-    if version.returning_old_new and not (await _server(pg)).returning_old_new:
-        pytest.skip(f"RETURNING OLD needs PostgreSQL 18; the server is {await _server(pg)}")
-    return version
-
-
-def _audited(s: Queries | store.Store, shape: ServerVersion) -> Queries:
-    return Queries(audit.AuditStore(raw(s), AUDIT, server=shape))
 
 
 async def _add(
@@ -107,7 +87,7 @@ async def _members(db_dsn: str, org: uuid.UUID = GLOBEX) -> dict[uuid.UUID, list
 async def test_a_bulk_upsert_records_a_create_per_added_member_and_a_write_per_changed_one(
     pg: Queries, shape: ServerVersion
 ) -> None:
-    audited = _audited(pg, shape)
+    audited = audited_in(pg, shape)
     with as_subject(OWNER):
         first = await _add(audited, [ALICE], ["org-member"])
         # One statement: Alice gains a role (a write), Bob is added (a create).
@@ -133,16 +113,6 @@ async def test_a_bulk_upsert_records_a_create_per_added_member_and_a_write_per_c
     )
 
 
-async def _waiting_for_a_lock(conn: asyncpg.Connection) -> None:
-    """Until some other backend of this database waits for a row lock (a transaction's)."""
-    # Polled: the server has no notification for another session starting to wait.
-    while not await conn.fetchval(  # noqa: ASYNC110
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
-    ):
-        await asyncio.sleep(0.01)
-
-
 @pytest.mark.parametrize("in_tx", [False, True], ids=["alone", "in_tx"])
 async def test_a_bulk_upsert_that_meets_a_concurrent_insert_records_a_write_against_it(
     pg: Queries, shape: ServerVersion, db_dsn: str, in_tx: bool
@@ -151,7 +121,7 @@ async def test_a_bulk_upsert_that_meets_a_concurrent_insert_records_a_write_agai
     # snapshot cannot see that row, yet ON CONFLICT waits for it and then takes the
     # update path. Bob's entry must be a write against that row, never a create, and
     # Alice (inserted by the same statement) must get exactly one create.
-    audited = _audited(pg, shape)
+    audited = audited_in(pg, shape)
 
     async def add() -> list[models.OrganizationMember]:
         if in_tx:
@@ -171,7 +141,7 @@ async def test_a_bulk_upsert_that_meets_a_concurrent_insert_records_a_write_agai
         )
         with structlog.testing.capture_logs() as events, as_subject(OWNER):
             running = asyncio.create_task(add())
-            await asyncio.wait_for(_waiting_for_a_lock(watcher), 30)
+            await asyncio.wait_for(waiting_for_a_lock(watcher), 30)
             await tx.commit()
             members = await asyncio.wait_for(running, 30)
     finally:
@@ -195,12 +165,12 @@ async def test_a_bulk_upsert_that_meets_a_concurrent_insert_records_a_write_agai
     )
 
 
-async def test_a_denied_bulk_upsert_is_neither_changed_nor_audited(
+async def test_a_denied_bulk_upsert_is_neither_changed_noraudited(
     pg: Queries, shape: ServerVersion, db_dsn: str
 ) -> None:
     for authorized in (
         Queries(audit.AuditStore(raw(with_authz(pg)), AUDIT, server=shape)),
-        with_authz(_audited(pg, shape)),  # either order of the layers
+        with_authz(audited_in(pg, shape)),  # either order of the layers
     ):
         # An admin of globex only: Bob's acme membership is not its to change.
         with as_subject(OUTSIDER), pytest.raises(NotAuthorized):
@@ -212,7 +182,7 @@ async def test_a_denied_bulk_upsert_is_neither_changed_nor_audited(
 async def test_a_bulk_upsert_with_a_failing_row_writes_nothing(
     pg: Queries, shape: ServerVersion, db_dsn: str
 ) -> None:
-    audited = _audited(pg, shape)
+    audited = audited_in(pg, shape)
     with as_subject(OWNER):
         await _add(audited, [ALICE], ["org-member"])
         with pytest.raises(store.errors.ForeignKeyViolation):
@@ -225,7 +195,7 @@ async def test_a_bulk_upsert_with_a_failing_row_writes_nothing(
 async def test_a_rolled_back_savepoint_keeps_neither_its_bulk_upsert_nor_its_entries(
     pg: Queries, shape: ServerVersion, db_dsn: str
 ) -> None:
-    audited = _audited(pg, shape)
+    audited = audited_in(pg, shape)
 
     async def fails(tx: Queries) -> None:
         await _add(tx, [ALICE, BOB], ["org-admin"])
@@ -249,7 +219,7 @@ async def test_a_rolled_back_savepoint_keeps_neither_its_bulk_upsert_nor_its_ent
 async def test_a_retried_transaction_records_its_bulk_upsert_once(
     pg: Queries, shape: ServerVersion, db_dsn: str
 ) -> None:
-    audited = _audited(pg, shape)
+    audited = audited_in(pg, shape)
     with as_subject(OWNER):
         await _add(audited, [ALICE], ["org-member"])
     other = await asyncpg.connect(db_dsn, statement_cache_size=0)

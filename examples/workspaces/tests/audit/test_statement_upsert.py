@@ -27,40 +27,28 @@ from store import ServerVersion
 from store.errors import NotFound
 
 from tests._layers import raw, with_authz
-from tests.audit._support import ACME, ALICE, BOB, GLOBEX, OWNER
+from tests.audit._support import (
+    ACME,
+    ALICE,
+    BOB,
+    GLOBEX,
+    OWNER,
+    SHAPES,
+    audited_in,
+    server_of,
+    waiting_for_a_lock,
+)
 from workspaces.auditing import AUDIT
 from workspaces.db import Queries, models
 
 NOW = datetime.datetime(2024, 7, 1, 9, 30, tzinfo=datetime.UTC)
 OUTSIDER = Subject.user(uuid.uuid4(), org_roles={GLOBEX: ("org-admin",)})
 
-#: The two shapes of the statement, by the server version that selects each.
-SHAPES = {"lookup": ServerVersion(15, 0), "returning_old_new": ServerVersion(18, 0)}
-
 
 async def _connect(db_dsn: str) -> asyncpg.Connection:
     """A side connection of the test's own (no prepared statements: the suite also runs
     through PgBouncer in transaction pooling)."""
     return await asyncpg.connect(db_dsn, statement_cache_size=0)
-
-
-async def _server(pg: Queries) -> ServerVersion:
-    pg_store = raw(pg)
-    assert isinstance(pg_store, store.PgStore)
-    return await pg_store.server_version()
-
-
-@pytest.fixture(params=sorted(SHAPES))
-async def shape(request: pytest.FixtureRequest, pg: Queries) -> ServerVersion:
-    """The server version the audit layer derives its statements for (one per shape)."""
-    version = SHAPES[request.param]
-    if version.returning_old_new and not (await _server(pg)).returning_old_new:
-        pytest.skip(f"RETURNING OLD needs PostgreSQL 18; the server is {await _server(pg)}")
-    return version
-
-
-def _audited(s: Queries | store.Store, shape: ServerVersion) -> Queries:
-    return Queries(audit.AuditStore(raw(s), AUDIT, server=shape))
 
 
 async def _upsert(s: Queries, roles: list[str], user: uuid.UUID = BOB) -> models.OrganizationMember:
@@ -104,7 +92,7 @@ async def _roles(pg: Queries, user: uuid.UUID = BOB) -> list[str]:
 async def test_an_upsert_records_a_create_when_it_inserts_and_a_write_when_it_updates(
     pg: Queries, shape: ServerVersion
 ) -> None:
-    audited = _audited(pg, shape)
+    audited = audited_in(pg, shape)
     with as_subject(OWNER):
         created = await _upsert(audited, ["org-member"])
         updated = await _upsert(audited, ["org-admin", "org-member"])
@@ -195,14 +183,14 @@ async def _all_entries(pg: Queries, db_dsn: str) -> list[tuple[Any, ...]]:
 
 
 async def test_both_shapes_write_the_same_entries(pg: Queries, db_dsn: str) -> None:
-    if not (await _server(pg)).returning_old_new:
+    if not (await server_of(pg)).returning_old_new:
         pytest.skip("RETURNING OLD needs PostgreSQL 18")
     seen: dict[str, list[tuple[Any, ...]]] = {}
     side = await _connect(db_dsn)
     try:
         for name, version in SHAPES.items():
             with as_subject(OWNER):
-                await _every_kind_of_write(_audited(pg, version))
+                await _every_kind_of_write(audited_in(pg, version))
             seen[name] = await _all_entries(pg, db_dsn)
             await side.execute("DELETE FROM audit_logs")
             await side.execute("DELETE FROM workspaces WHERE organization_id = $1", GLOBEX)
@@ -216,7 +204,7 @@ async def test_every_kind_of_write_records_its_old_rows_in_either_shape(
     pg: Queries, shape: ServerVersion, db_dsn: str
 ) -> None:
     with as_subject(OWNER):
-        await _every_kind_of_write(_audited(pg, shape))
+        await _every_kind_of_write(audited_in(pg, shape))
     member, workspace = "organization_member", "workspace"
     write, delete = models.AuditAction.WRITE, models.AuditAction.DELETE
     changes = [e for e in await _all_entries(pg, db_dsn) if e[2] is not models.AuditAction.CREATE]
@@ -242,7 +230,7 @@ async def test_every_kind_of_write_records_its_old_rows_in_either_shape(
 async def test_an_upsert_that_does_nothing_on_conflict_records_only_what_it_inserts(
     pg: Queries, shape: ServerVersion
 ) -> None:
-    audited = _audited(pg, shape)
+    audited = audited_in(pg, shape)
     with as_subject(OWNER):
         first = await audited.insert_organization_member_if_absent(
             organization_id=GLOBEX, user_id=BOB, roles=["org-member"], created_at=NOW
@@ -257,16 +245,6 @@ async def test_an_upsert_that_does_nothing_on_conflict_records_only_what_it_inse
     assert _diff(entry)["roles"] == {"old": None, "new": ["org-member"]}
 
 
-async def _waiting_for_a_lock(conn: asyncpg.Connection) -> None:
-    """Until some other backend of this database waits for a row lock (a transaction's)."""
-    # Polled: the server has no notification for another session starting to wait.
-    while not await conn.fetchval(  # noqa: ASYNC110
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
-    ):
-        await asyncio.sleep(0.01)
-
-
 @pytest.mark.parametrize("in_tx", [False, True], ids=["alone", "in_tx"])
 async def test_an_upsert_that_meets_a_concurrent_insert_records_a_write_against_it(
     pg: Queries, shape: ServerVersion, db_dsn: str, in_tx: bool
@@ -275,7 +253,7 @@ async def test_an_upsert_that_meets_a_concurrent_insert_records_a_write_against_
     # upsert's snapshot cannot see that row, yet ON CONFLICT waits for it and then takes
     # the update path. The entry must be a write against that row, never a create; in a
     # READ COMMITTED transaction the statement runs again in the same transaction.
-    audited = _audited(pg, shape)
+    audited = audited_in(pg, shape)
 
     async def upsert() -> models.OrganizationMember:
         if in_tx:
@@ -295,7 +273,7 @@ async def test_an_upsert_that_meets_a_concurrent_insert_records_a_write_against_
         )
         with structlog.testing.capture_logs() as events, as_subject(OWNER):
             running = asyncio.create_task(upsert())
-            await asyncio.wait_for(_waiting_for_a_lock(watcher), 30)
+            await asyncio.wait_for(waiting_for_a_lock(watcher), 30)
             await tx.commit()
             member = await asyncio.wait_for(running, 30)
     finally:
@@ -323,7 +301,7 @@ async def test_concurrent_upserts_of_one_member_chain_their_entries(
 ) -> None:
     names = ("org-admin", "org-member", "org-auditor")
     choices = [list(p) for n in (1, 2, 3) for p in itertools.permutations(names, n)][:12]
-    audited = _audited(pg, shape)
+    audited = audited_in(pg, shape)
     with as_subject(OWNER):
         await asyncio.gather(*(_upsert(audited, roles) for roles in choices))
     entries = await _entries(pg)
@@ -344,7 +322,7 @@ async def test_concurrent_updates_of_one_member_chain_their_entries(
 ) -> None:
     names = ("org-admin", "org-member", "org-auditor")
     choices = [list(p) for n in (2, 3) for p in itertools.permutations(names, n)]
-    audited = _audited(pg, shape)
+    audited = audited_in(pg, shape)
     with as_subject(OWNER):
         await _upsert(audited, ["org-member"])
         await asyncio.gather(
@@ -365,7 +343,7 @@ async def test_concurrent_updates_of_one_member_chain_their_entries(
     assert value == await _roles(pg)
 
 
-async def test_a_denied_upsert_is_neither_changed_nor_audited(
+async def test_a_denied_upsert_is_neither_changed_noraudited(
     pg: Queries, shape: ServerVersion
 ) -> None:
     audited = Queries(audit.AuditStore(raw(with_authz(pg)), AUDIT, server=shape))
@@ -400,7 +378,7 @@ async def test_a_denied_upsert_is_neither_changed_nor_audited(
 async def test_a_rolled_back_savepoint_keeps_neither_its_upsert_nor_its_entry(
     pg: Queries, shape: ServerVersion
 ) -> None:
-    audited = _audited(pg, shape)
+    audited = audited_in(pg, shape)
 
     async def fails(tx: Queries) -> None:
         await _upsert(tx, ["org-admin"])
@@ -424,7 +402,7 @@ async def test_a_rolled_back_savepoint_keeps_neither_its_upsert_nor_its_entry(
 async def test_a_retried_transaction_records_its_upsert_once(
     pg: Queries, shape: ServerVersion, db_dsn: str
 ) -> None:
-    audited = _audited(pg, shape)
+    audited = audited_in(pg, shape)
     with as_subject(OWNER):
         await _upsert(audited, ["org-member"])
     other = await _connect(db_dsn)
@@ -458,7 +436,7 @@ async def test_a_retried_transaction_records_its_upsert_once(
 async def test_an_upsert_of_a_member_of_a_missing_organization_changes_nothing(
     pg: Queries, shape: ServerVersion
 ) -> None:
-    audited = _audited(pg, shape)
+    audited = audited_in(pg, shape)
     with as_subject(OWNER), pytest.raises(store.errors.ForeignKeyViolation):
         await audited.upsert_organization_member(
             organization_id=uuid.uuid4(), user_id=BOB, roles=["org-member"], created_at=NOW
@@ -477,9 +455,7 @@ def test_an_upsert_a_log_cannot_take_in_one_statement_is_refused_at_construction
     assert "is an upsert (INSERT ... ON CONFLICT)" in str(refused.value)
 
 
-async def test_the_connected_stack_takes_the_shape_of_its_server(
-    pg: Queries, db_dsn: str
-) -> None:
+async def test_the_connected_stack_takes_the_shape_of_its_server(pg: Queries, db_dsn: str) -> None:
     from workspaces import stack
 
     full = await stack.connect(db_dsn)
@@ -497,7 +473,7 @@ async def test_the_connected_stack_takes_the_shape_of_its_server(
         with structlog.testing.capture_logs() as events, as_subject(OWNER):
             # The stack's first use is a transaction: the version is asked before it.
             upsert = asyncio.create_task(full.in_tx(lambda tx: _upsert(tx, ["org-admin"])))
-            await asyncio.wait_for(_waiting_for_a_lock(watcher), 30)
+            await asyncio.wait_for(waiting_for_a_lock(watcher), 30)
             await tx.commit()
             await asyncio.wait_for(upsert, 30)
     finally:
@@ -511,9 +487,9 @@ async def test_the_connected_stack_takes_the_shape_of_its_server(
         number = int(await side.fetchval("SHOW server_version_num"))
     finally:
         await side.close()
-    assert (await _server(pg)).major == number // 10000
+    assert (await server_of(pg)).major == number // 10000
     reran = any(e["event"] == "audit upsert ran again: no row came back" for e in events)
-    assert reran is not (await _server(pg)).returning_old_new
+    assert reran is not (await server_of(pg)).returning_old_new
     [entry] = await _entries(pg)
     assert entry.diff == {"roles": {"old": ["org-auditor"], "new": ["org-admin"]}}
 

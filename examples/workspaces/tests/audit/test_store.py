@@ -312,9 +312,7 @@ async def test_unaudited_and_read_queries_pass_through(pg: Queries) -> None:
     assert await _entries(pg, "user", BOB) == []
 
 
-async def test_an_api_key_lifecycle_is_audited_under_its_owner(
-    pg: Queries, ledger: Ledger
-) -> None:
+async def test_an_api_key_lifecycle_is_audited_under_its_owner(pg: Queries, ledger: Ledger) -> None:
     audited = with_audit(pg, audit.combine(AUDIT.auditor, audit.LogAuditor()))
     raw = ledger.secret(os.urandom(24).hex().encode())  # the token's secret part
     subject = Subject.user(BOB)

@@ -114,9 +114,7 @@ def test_a_written_table_that_is_neither_classified_nor_excused_fails() -> None:
     [problem] = problems
     assert "table 'api_keys' is written by" in problem.message
     assert "delete_api_key" in problem.message
-    assert _check_table(not_audited={})[0].message.startswith(
-        "table 'audit_logs' is written by"
-    )
+    assert _check_table(not_audited={})[0].message.startswith("table 'audit_logs' is written by")
 
 
 def test_diffing_an_unclassified_field_is_refused_not_dropped() -> None:

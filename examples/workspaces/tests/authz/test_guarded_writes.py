@@ -113,9 +113,7 @@ async def test_a_missing_row_is_not_found_not_a_denial(pg: Queries, world: World
     assert not isinstance(exec_.value, NotAuthorized)
 
 
-async def test_a_row_excluded_by_the_write_itself_is_not_found(
-    pg: Queries, world: World
-) -> None:
+async def test_a_row_excluded_by_the_write_itself_is_not_found(pg: Queries, world: World) -> None:
     guarded = with_authz(pg)
     with authz.as_subject(world.subject(world.member_a)):
         await guarded.soft_delete_workspace(id=world.ws.id)

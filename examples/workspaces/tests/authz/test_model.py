@@ -86,9 +86,7 @@ async def test_an_open_row_is_readable_by_any_user_one_row_at_a_time(
             await s.get_organization_by_id(id=world.org_b.id)
     with authz.as_subject(stranger), pytest.raises(NotAuthorized):
         # Without the condition the same read is denied: the grant is the row's.
-        await Queries(authz.AuthzStore(pg.store, MODEL)).get_organization_by_id(
-            id=world.org_a.id
-        )
+        await Queries(authz.AuthzStore(pg.store, MODEL)).get_organization_by_id(id=world.org_a.id)
     with authz.as_system(SYSTEM_RESTRICTED):  # identities keep to their permission sets
         assert (await s.get_organization_by_id(id=world.org_b.id)).id == world.org_b.id
 

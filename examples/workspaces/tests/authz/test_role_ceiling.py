@@ -58,9 +58,7 @@ async def test_a_user_admin_cannot_make_anyone_owner(pg: Queries, world: World) 
     assert (await pg.get_user_by_id(id=world.user_admin.id)).rbac_roles == ["user-admin"]
 
 
-async def test_taking_a_role_away_needs_the_right_to_assign_it(
-    pg: Queries, world: World
-) -> None:
+async def test_taking_a_role_away_needs_the_right_to_assign_it(pg: Queries, world: World) -> None:
     s = with_authz(pg)
     with (
         authz.as_subject(world.subject(world.user_admin)),
@@ -89,9 +87,7 @@ async def test_a_user_admin_cannot_create_an_owner(pg: Queries, world: World) ->
         await pg.get_user_by_id(id=new_id)
 
 
-async def test_organization_roles_are_assigned_only_where_held(
-    pg: Queries, world: World
-) -> None:
+async def test_organization_roles_are_assigned_only_where_held(pg: Queries, world: World) -> None:
     s = with_authz(pg)
     with authz.as_subject(world.subject(world.admin_a)):
         promoted = await s.update_member_roles(

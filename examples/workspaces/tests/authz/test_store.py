@@ -87,9 +87,7 @@ async def test_subject_reaches_awaits_and_spawned_tasks(pg: Queries, world: Worl
     assert authz.current_subject() is None
 
 
-async def test_denied_read_is_not_found_and_logs_no_row_data(
-    pg: Queries, world: World
-) -> None:
+async def test_denied_read_is_not_found_and_logs_no_row_data(pg: Queries, world: World) -> None:
     s = with_authz(pg)
     with (
         structlog.testing.capture_logs() as logs,
@@ -147,9 +145,7 @@ async def test_outer_store_inside_its_transaction_is_still_poisoned(
             await s.in_tx(nested, tx_id="poison")
 
 
-async def test_derived_list_queries_are_reused_across_subjects(
-    pg: Queries, world: World
-) -> None:
+async def test_derived_list_queries_are_reused_across_subjects(pg: Queries, world: World) -> None:
     layer = authz.AuthzStore(pg.store, MODEL)
     s = Queries(layer)
     for who in (world.member_a, world.admin_a, world.outsider, world.member_a):
@@ -184,9 +180,7 @@ async def test_a_query_outside_the_table_is_refused(pg: Queries, world: World) -
         await s.store.fetch_one(forged, (world.ws.id,))
 
 
-async def test_repeated_decisions_in_one_binding_hit_the_cache(
-    pg: Queries, world: World
-) -> None:
+async def test_repeated_decisions_in_one_binding_hit_the_cache(pg: Queries, world: World) -> None:
     s = with_authz(pg)
     with authz.as_subject(world.subject(world.member_a)):
         decisions = authz.current_decisions()
