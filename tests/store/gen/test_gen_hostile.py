@@ -8,20 +8,17 @@ kept as golden files (``TXSTORE_UPDATE_GOLDEN=1`` refreshes them).
 
 from __future__ import annotations
 
-import asyncio
 import decimal
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import asyncpg
 
 from store._gen import generate
+from tests.store.gen._package import assert_imports_type_checks_and_lints, write_package
 
 HOSTILE = Path(__file__).parent / "hostile"
 EXPECTED = HOSTILE / "expected"
-BIN = Path(sys.executable).parent
 
 
 async def _generate(dsn: str) -> dict[str, str]:
@@ -31,45 +28,11 @@ async def _generate(dsn: str) -> dict[str, str]:
     return files
 
 
-def _write(files: dict[str, str], tmp_path: Path) -> Path:
-    package = tmp_path / "hostile_gen"
-    package.mkdir()
-    for name, text in files.items():
-        (package / name).write_text(text, encoding="utf-8")
-    return package
-
-
-ROOT = Path(__file__).parents[3]
-
-
-def _run(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    # mypy does not follow the editable install's import hook: point it at the checkout.
-    env = {**os.environ, "MYPYPATH": str(ROOT)}
-    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False, env=env)
-
-
 async def test_hostile_corpus_generates_code_that_imports_type_checks_and_lints(
     empty_db_dsn: str, tmp_path: Path
 ) -> None:
-    package = _write(await _generate(empty_db_dsn), tmp_path)
-    imported = await asyncio.to_thread(
-        _run, sys.executable, "-c", "import hostile_gen.queries", cwd=tmp_path
-    )
-    assert imported.returncode == 0, imported.stderr
-    mypy = await asyncio.to_thread(
-        _run, str(BIN / "mypy"), "--strict", "--no-incremental", "hostile_gen", cwd=tmp_path
-    )
-    assert mypy.returncode == 0, mypy.stdout
-    ruff = await asyncio.to_thread(
-        _run,
-        str(BIN / "ruff"),
-        "check",
-        "--config",
-        str(ROOT / "pyproject.toml"),
-        str(package),
-        cwd=tmp_path,  # as in an application: txstore (store) is a third-party package
-    )
-    assert ruff.returncode == 0, ruff.stdout
+    package = write_package(await _generate(empty_db_dsn), tmp_path, "hostile_gen")
+    await assert_imports_type_checks_and_lints(package)
 
 
 async def test_hostile_corpus_matches_golden_files(empty_db_dsn: str) -> None:

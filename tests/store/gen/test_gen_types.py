@@ -10,15 +10,12 @@ golden files (``TXSTORE_UPDATE_GOLDEN=1`` refreshes them).
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import decimal
 import importlib
 import ipaddress
 import json
 import os
-import subprocess
-import sys
 import types
 import typing
 import uuid
@@ -33,11 +30,10 @@ from pydantic import BaseModel, JsonValue
 import store
 from store._gen import generate
 from store._gen.errors import GenError
+from tests.store.gen._package import assert_imports_type_checks_and_lints, write_package
 
 TYPES = Path(__file__).parent / "types"
 EXPECTED = TYPES / "expected"
-ROOT = Path(__file__).parents[3]
-BIN = Path(sys.executable).parent
 
 
 async def _files(dsn: str) -> dict[str, str]:
@@ -45,14 +41,6 @@ async def _files(dsn: str) -> dict[str, str]:
         queries=TYPES / "queries", migration_dir=TYPES / "migrations", dsn=dsn, root=TYPES
     )
     return files
-
-
-def _write(files: dict[str, str], tmp_path: Path, name: str) -> Path:
-    package = tmp_path / name
-    package.mkdir()
-    for file, text in files.items():
-        (package / file).write_text(text, encoding="utf-8")
-    return package
 
 
 class Generated:
@@ -70,7 +58,7 @@ async def gen(
     empty_db_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Generated]:
     name = f"types_gen_{next(_COUNT)}"  # a fresh module per test: sys.modules caches imports
-    _write(await _files(empty_db_dsn), tmp_path, name)
+    write_package(await _files(empty_db_dsn), tmp_path, name)
     monkeypatch.syspath_prepend(str(tmp_path))
     models = importlib.import_module(f"{name}.models")
     queries = importlib.import_module(f"{name}.queries")
@@ -137,34 +125,11 @@ async def test_types_corpus_matches_golden_files(empty_db_dsn: str) -> None:
         assert text == expected[name], f"{name} differs; TXSTORE_UPDATE_GOLDEN=1 refreshes it"
 
 
-def _run(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    # mypy does not follow the editable install's import hook: point it at the checkout.
-    env = {**os.environ, "MYPYPATH": str(ROOT)}
-    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False, env=env)
-
-
 async def test_types_corpus_generates_code_that_imports_type_checks_and_lints(
     empty_db_dsn: str, tmp_path: Path
 ) -> None:
-    package = _write(await _files(empty_db_dsn), tmp_path, "types_gen")
-    imported = await asyncio.to_thread(
-        _run, sys.executable, "-c", "import types_gen.queries", cwd=tmp_path
-    )
-    assert imported.returncode == 0, imported.stderr
-    mypy = await asyncio.to_thread(
-        _run, str(BIN / "mypy"), "--strict", "--no-incremental", "types_gen", cwd=tmp_path
-    )
-    assert mypy.returncode == 0, mypy.stdout
-    ruff = await asyncio.to_thread(
-        _run,
-        str(BIN / "ruff"),
-        "check",
-        "--config",
-        str(ROOT / "pyproject.toml"),
-        str(package),
-        cwd=tmp_path,
-    )
-    assert ruff.returncode == 0, ruff.stdout
+    package = write_package(await _files(empty_db_dsn), tmp_path, "types_gen")
+    await assert_imports_type_checks_and_lints(package)
 
 
 async def test_composite_types_are_generated_models_with_optional_fields(gen: Generated) -> None:

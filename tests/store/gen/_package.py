@@ -1,0 +1,50 @@
+"""A generated package written to disk, and the checks an application would run on it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[3]
+BIN = Path(sys.executable).parent
+
+
+def write_package(files: dict[str, str], tmp_path: Path, name: str) -> Path:
+    """Write ``txstore gen``'s files as the package ``name`` under ``tmp_path``."""
+    package = tmp_path / name
+    package.mkdir()
+    for file, text in files.items():
+        (package / file).write_text(text, encoding="utf-8")
+    return package
+
+
+def _run(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    # mypy does not follow the editable install's import hook: point it at the checkout.
+    env = {**os.environ, "MYPYPATH": str(ROOT)}
+    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False, env=env)
+
+
+async def assert_imports_type_checks_and_lints(package: Path) -> None:
+    """``package`` imports, passes ``mypy --strict`` and the project's ruff settings."""
+    name, cwd = package.name, package.parent
+    imported = await asyncio.to_thread(
+        _run, sys.executable, "-c", f"import {name}.queries", cwd=cwd
+    )
+    assert imported.returncode == 0, imported.stderr
+    mypy = await asyncio.to_thread(
+        _run, str(BIN / "mypy"), "--strict", "--no-incremental", name, cwd=cwd
+    )
+    assert mypy.returncode == 0, mypy.stdout
+    ruff = await asyncio.to_thread(
+        _run,
+        str(BIN / "ruff"),
+        "check",
+        "--config",
+        str(ROOT / "pyproject.toml"),
+        str(package),
+        cwd=cwd,  # as in an application: txstore (store) is a third-party package
+    )
+    assert ruff.returncode == 0, ruff.stdout
