@@ -273,19 +273,10 @@ def _composite_codec(model: Model) -> str:
         f"            {_str(f.name)}: {_decoded(f.type, f.nullable, f'r[{i}]')},\n"
         for i, f in enumerate(model.fields)
     )
-    fields = ", ".join(_str(f.name) for f in model.fields)
     encoded = "".join(f"{_encoded(f.type, f.nullable, f'm.{f.name}')}, " for f in model.fields)
-    names = f"(({fields},))" if fields else "[str]()"  # CREATE TYPE x AS () has no attribute
     return (
-        f"\n\n{_fields_const(model)} = frozenset{names}\n"
-        f"\n\ndef {_composite_decoder(model.name)}(r: Any) -> {model.name}:\n"
-        f"    m = _new({model.name})\n"
-        f'    _set(\n        m,\n        "__dict__",\n        {{\n{values}        }},\n    )\n'
-        f'    _set(m, "__pydantic_fields_set__", set({_fields_const(model)}))\n'
-        '    _set(m, "__pydantic_extra__", None)\n'
-        '    _set(m, "__pydantic_private__", None)\n'
-        "    return m\n"
-        f"\n\ndef {_composite_encoder(model.name)}(m: {model.name}) -> tuple[object, ...]:\n"
+        _builder(model, _composite_decoder(model.name), values)
+        + f"\n\ndef {_composite_encoder(model.name)}(m: {model.name}) -> tuple[object, ...]:\n"
         f"    return ({encoded.rstrip(' ')})\n"
     )
 
@@ -297,8 +288,14 @@ def _decoder(model: Model) -> str:
         f"            {_str(f.name)}: {_value(f, i)},\n"
         for i, f in zip(starts, model.fields, strict=True)
     )
+    return _builder(model, name, values)
+
+
+def _builder(model: Model, name: str, values: str) -> str:
+    """The model's field-name set and ``name(r)``, which builds it from ``values`` unvalidated."""
     fields = ", ".join(_str(f.name) for f in model.fields)
-    names = f"(({fields},))" if fields else "[str]()"  # SELECT FROM t: a row of no column
+    # A model may have no field: SELECT FROM t, or CREATE TYPE x AS ().
+    names = f"(({fields},))" if fields else "[str]()"
     return (
         f"\n\n{_fields_const(model)} = frozenset{names}\n"
         f"\n\ndef {name}(r: Any) -> {model.name}:\n"
