@@ -34,7 +34,7 @@ from audit.errors import NoSingleStatement
 from store import Kind, Param, Query
 from store._query import derive as derive_query
 
-__all__ = ["RACED", "Statement", "derive", "diff_sql"]
+__all__ = ["RACED", "Statement", "derive", "diff_sql", "raced"]
 
 #: Entry fields the statement binds as parameters: (parameter, PostgreSQL type).
 _BOUND = {
@@ -57,16 +57,24 @@ class Statement:
     #: An upsert's form that skips a row inserted concurrently after its snapshot (no row
     #: comes back, nothing is written): running it again, with a new snapshot, is sound.
     rerun_when_empty: bool = False
-    #: A bulk upsert's form that fails as a whole (SQLSTATE :data:`RACED`, nothing written)
+    #: A bulk upsert's form that fails as a whole (:func:`raced`, nothing written)
     #: when a row of its source met a row inserted concurrently after its snapshot: running
     #: it again, with a new snapshot, is sound.
     rerun_when_raced: bool = False
 
 
-#: The SQLSTATE a bulk upsert's statement fails with when a row of its source met a row
-#: committed after its snapshot (``width_bucket`` with equal bounds: a condition no
-#: other part of the derived statement raises).
-RACED = "2201G"
+#: The name a bulk upsert's statement fails to find when a row of its source met a row
+#: committed after its snapshot: SQL has no RAISE, so the check casts this name (and
+#: the number of such rows) to ``regclass``, and the server answers SQLSTATE 42P01,
+#: ``relation "txstore_audit_upsert_raced_<n>" does not exist``. No other part of
+#: the statement, and no application query, fails naming it (:func:`raced`).
+RACED = "txstore_audit_upsert_raced_"
+_UNDEFINED_TABLE = "42P01"
+
+
+def raced(exc: BaseException) -> bool:
+    """Whether ``exc`` is a bulk upsert's statement failing its race check (nothing written)."""
+    return getattr(exc, "sqlstate", None) == _UNDEFINED_TABLE and f'"{RACED}' in str(exc)
 
 
 def _ident(name: str) -> str:
@@ -453,8 +461,8 @@ def _bulk_upsert(
     locked ``FOR UPDATE``; the ``DO UPDATE`` fires only for a locked row. A row
     inserted by another transaction after the snapshot is invisible to the
     lock, yet ``ON CONFLICT`` waits for it and would update it: the guard
-    leaves it alone, and the check CTE makes the whole statement fail with
-    SQLSTATE :data:`RACED` (nothing written), so the caller may run it again.
+    leaves it alone, and the check CTE makes the whole statement fail naming
+    :data:`RACED` (nothing written, see :func:`raced`), so the caller may run it again.
 
     Raises:
         NoSingleStatement: the upsert does not read ``INSERT INTO <table> (columns)
@@ -592,11 +600,13 @@ def _bulk_upsert(
         return f"NOT EXISTS (SELECT FROM audit_lock AS audit_l WHERE {same_key})"
 
     check = (
-        "SELECT width_bucket(0.0::float8, 0.0::float8, ((\n"
+        "SELECT CASE WHEN audit_n.missed = 0 THEN 1\n"
+        f"ELSE ({_literal(RACED)} || audit_n.missed)::regclass::oid::int END AS audit_ok\n"
+        "FROM (SELECT (\n"
         f"  SELECT count(*) FROM audit_src AS audit_s WHERE {unlocked('audit_s')}\n"
-        ") = (\n"
+        ") - (\n"
         f"  SELECT count(*) FROM audit_change AS audit_c WHERE {unlocked('audit_c')}\n"
-        ")::bigint)::int::float8, 1) AS audit_ok"
+        ") AS missed) AS audit_n"
     )
     return src, lock, mutation, check, aliases, tuple(conflict)
 

@@ -17,7 +17,7 @@ from audit._config import Config
 from audit._diff import diff
 from audit._entry import AuditEntry, current_request
 from audit._plan import SINGLE_KIND, Plan, Plans
-from audit._statement import RACED, Statement, derive
+from audit._statement import Statement, derive, raced
 from audit.errors import (
     AuditConfigError,
     MissingActor,
@@ -412,7 +412,7 @@ class _AuditLayer:
             try:
                 return await self._attempt(run)
             except errors.DatabaseError as exc:
-                if exc.sqlstate != RACED:
+                if not raced(exc):
                     raise
                 if attempt == _UPSERT_RUNS:
                     raise errors.SerializationFailure(

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 import store
 from audit import Field
-from audit._statement import RACED, Statement, derive
+from audit._statement import Statement, derive, raced
 from audit.errors import NoSingleStatement
 from store import Kind, Param, Query
 from store.errors import NotFound
@@ -349,13 +349,14 @@ async def test_a_bulk_upsert_that_meets_a_row_it_cannot_see_fails_whole(
         ):
             await asyncio.sleep(0.01)
         await tx.commit()
-        with pytest.raises(store.errors.DatabaseError) as raced:
+        with pytest.raises(store.errors.DatabaseError) as failed:
             await asyncio.wait_for(running, 30)
         settings = await watcher.fetch("SELECT key, value FROM app.settings ORDER BY key")
     finally:
         await other.close()
         await watcher.close()
-    assert raced.value.sqlstate == RACED
+    assert raced(failed.value)
+    assert 'relation "txstore_audit_upsert_raced_1" does not exist' in str(failed.value)
     assert [(r["key"], r["value"]) for r in settings] == [("late", 100)]
     assert await _log(db_dsn) == []
     # A new statement sees the row: a write against it, the early row a create.

@@ -28,7 +28,16 @@ from store import ServerVersion
 
 from tests._layers import raw, with_authz
 from tests.audit._config import variant
-from tests.audit._support import ACME, ALICE, BOB, GLOBEX, OWNER, audited_in, waiting_for_a_lock
+from tests.audit._support import (
+    ACME,
+    ALICE,
+    BOB,
+    GLOBEX,
+    OWNER,
+    SHAPES,
+    audited_in,
+    waiting_for_a_lock,
+)
 from workspaces import db
 from workspaces.auditing import AUDIT, MUTATIONS
 from workspaces.db import Queries, models
@@ -163,6 +172,70 @@ async def test_a_bulk_upsert_that_meets_a_concurrent_insert_records_a_write_agai
     assert len([e for e in events if e["event"] == RAN_AGAIN]) == (
         0 if shape.returning_old_new else 1
     )
+
+
+async def _failing_inserts(db_dsn: str, raising: str) -> None:
+    """Every insert into organization_members fails with ``raising`` (a PL/pgSQL
+    statement); a sequence, untouched by rollbacks, counts the statements that ran."""
+    conn = await asyncpg.connect(db_dsn, statement_cache_size=0)
+    try:
+        # Test-owned DDL: the text is the test's own constant, not input.
+        await conn.execute(
+            "CREATE SEQUENCE member_insert_runs;\n"
+            "CREATE FUNCTION fail_member_insert() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+            f"BEGIN PERFORM nextval('member_insert_runs'); {raising}; RETURN NEW; END $$;\n"
+            "CREATE TRIGGER fail_member_insert BEFORE INSERT ON organization_members\n"
+            "FOR EACH STATEMENT EXECUTE FUNCTION fail_member_insert()"
+        )
+    finally:
+        await conn.close()
+
+
+async def _runs(db_dsn: str) -> int:
+    conn = await asyncpg.connect(db_dsn, statement_cache_size=0)
+    try:
+        runs: int = await conn.fetchval("SELECT last_value FROM member_insert_runs")
+    finally:
+        await conn.close()
+    return runs
+
+
+async def test_a_bulk_upsert_raced_in_every_run_gives_up_after_three_saying_so(
+    pg: Queries, db_dsn: str
+) -> None:
+    # A race in each of three runs (here every run fails as the race check fails, naming
+    # its relation): the layer stops, nothing is written, and the caller learns why.
+    await _failing_inserts(db_dsn, """PERFORM 'txstore_audit_upsert_raced_1'::regclass""")
+    audited = audited_in(pg, SHAPES["lookup"])
+    with structlog.testing.capture_logs() as events, as_subject(OWNER):
+        with pytest.raises(store.errors.SerializationFailure) as failed:
+            await _add(audited, [ALICE, BOB], ["org-admin"])
+    assert failed.value.attempts == 3
+    assert "upsert_organization_members: in each of 3 runs" in str(failed.value)
+    assert await _runs(db_dsn) == 3
+    assert len([e for e in events if e["event"] == RAN_AGAIN]) == 2
+    assert await _members(db_dsn) == {}
+    assert await _entries(pg) == []
+
+
+@pytest.mark.parametrize(
+    "raising",
+    [
+        "PERFORM 'some_missing_table'::regclass",  # the race check's SQLSTATE, another name
+        "PERFORM width_bucket(0.0::float8, 0.0::float8, 0.0::float8, 1)",  # any other error
+    ],
+    ids=["undefined-table", "width-bucket"],
+)
+async def test_a_bulk_upsert_failing_otherwise_is_not_run_again(
+    pg: Queries, db_dsn: str, raising: str
+) -> None:
+    await _failing_inserts(db_dsn, raising)
+    audited = audited_in(pg, SHAPES["lookup"])
+    with as_subject(OWNER), pytest.raises(store.errors.DatabaseError) as failed:
+        await _add(audited, [ALICE, BOB], ["org-admin"])
+    assert not isinstance(failed.value, store.errors.SerializationFailure)
+    assert await _runs(db_dsn) == 1
+    assert await _members(db_dsn) == {}
 
 
 async def test_a_denied_bulk_upsert_is_neither_changed_noraudited(
