@@ -11,18 +11,26 @@ import datetime
 import json
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import asyncpg
 from prometheus_client import CollectorRegistry
 from workspaces.auditing import AUDIT
-from workspaces.db import Queries
+from workspaces.db import (
+    INSERT_WORKSPACE,
+    UPDATE_WORKSPACE_NAME,
+    UPDATE_WORKSPACES_TTL_BY_ORGANIZATION_ID,
+    Queries,
+)
 from workspaces.policies import MODEL
 
 import store
 from audit import AuditStore
 from authz import AuthzStore, Subject, as_subject
-from bench._contenders import Contender, Op, World, store_ops
+from bench._contenders import NOW, Contender, Op, World, store_ops
+from store import Kind, Param, Query
+from store._query import derive
 from store.metrics import MetricsStore, StoreMetrics
 
 GET_WS_SQL = "SELECT * FROM workspaces WHERE id = $1"
@@ -159,6 +167,61 @@ async def asyncpg_by_hand(dsn: str, world: World) -> Contender:
     )
 
 
+def with_fixed_entry(base: Query[Any], action: str) -> Query[Any]:
+    """``base`` plus one fixed audit entry per written row, in the same statement.
+
+    No old row, no diff, no layer: the least an audited write costs on this
+    schema (the entry row's insert into ``audit_logs``, its indexes and checks),
+    whatever builds it. The entry's time and actor are its last two parameters.
+    """
+    mutation = base.sql.strip().rstrip(";").replace("TRUE /*authorize_filter*/", "TRUE")
+    if base.kind is not Kind.ONE:
+        mutation += "\nRETURNING *"
+    n = len(base.params)
+    sql = (
+        f"WITH audit_change AS (\n{mutation}\n),\n"
+        "audit_entries AS (\nINSERT INTO audit_logs (id, time, user_id, organization_id,"
+        " resource_type, resource_id, resource_target, action, diff)\n"
+        f"SELECT gen_random_uuid(), ${n + 1}::timestamptz, ${n + 2}::uuid, c.organization_id,"
+        f" 'workspace', c.id::text, c.name, '{action}',"
+        """ '{"name": {"old": "before", "new": "after"}}'::jsonb FROM audit_change AS c\n)\n"""
+        "SELECT "
+        + (", ".join(base.columns) if base.kind is Kind.ONE else "1")
+        + " FROM audit_change"
+    )
+    params = (*base.params, Param("audit_time", "timestamptz"), Param("audit_user_id", "uuid"))
+    return derive(base, sql=sql, params=params)
+
+
+async def txstore_floor(dsn: str, world: World) -> Contender:
+    """PgStore running each audited write with a fixed entry row: the floor the layers build on."""
+    pg = await store.connect(dsn, min_size=8, max_size=8)
+    insert = with_fixed_entry(INSERT_WORKSPACE, "create")
+    rename = with_fixed_entry(UPDATE_WORKSPACE_NAME, "write")
+    bulk = with_fixed_entry(UPDATE_WORKSPACES_TTL_BY_ORGANIZATION_ID, "write")
+    actor = world.list_owner_id
+
+    def entry() -> tuple[object, ...]:
+        return (datetime.datetime.now(datetime.UTC), actor)
+
+    def add(i: int) -> Awaitable[object]:
+        name = f"f{i}x{uuid.uuid4().hex[:10]}"
+        row = (uuid.uuid4(), actor, world.org_id, name, None, None, NOW)
+        return pg.fetch_one(insert, row + entry())
+
+    ops: dict[str, Op] = {
+        "insert": add,
+        "audited_update": lambda i: pg.fetch_one(
+            rename, (_rename(i), world.workspace(i), *entry())
+        ),
+    }
+    bulk_org = world.bulk_org_id
+    if bulk_org is not None:
+        base = secrets.randbelow(2000) * 10**6 + 10**9  # apart from the layered contenders'
+        ops["bulk_update"] = lambda i: pg.execute_rows(bulk, (base + i + 1, bulk_org, *entry()))
+    return Contender("PgStore: write + fixed entry (the floor)", ops, pg.close)
+
+
 LAYERED = {
     "asyncpg-by-hand": asyncpg_by_hand,
     "txstore-pg-layered": txstore_pg_layered,
@@ -166,4 +229,5 @@ LAYERED = {
     "txstore-authz": txstore_authz,
     "txstore-audit": txstore_audit,
     "txstore-full": txstore_full,
+    "txstore-floor": txstore_floor,
 }
