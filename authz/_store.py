@@ -51,10 +51,11 @@ class _Guard:
 
     def check(self, query: Query[Any], action: str, obj: Object) -> None:
         decisions = self.bound.decisions
-        allowed = decisions.get(action, obj)
+        model = self.table.model
+        allowed = decisions.get(action, obj, model)
         if allowed is None:
-            allowed = self.table.model.authorize(self.bound.subject, action, obj)
-            decisions.put(action, obj, allowed)
+            allowed = model.authorize(self.bound.subject, action, obj)
+            decisions.put(action, obj, allowed, model)
         if not allowed:
             self.deny(query, action, obj)
 
@@ -81,9 +82,16 @@ class _Guard:
     def filtered(
         self, query: Query[Any], resource: Resource, action: str
     ) -> tuple[Query[Any], tuple[object, ...]]:
-        subject = self.bound.subject
-        grants = self.table.model.grants(subject, action, resource.type)
-        return self.table.filters.apply(query, resource, grants, subject.id, action)
+        bound = self.bound
+        model = self.table.model
+        key = (id(model), action, resource.type)
+        known = bound.grants.get(key)
+        if known is not None and known[0] is model:
+            grants = known[1]
+        else:
+            grants = model.grants(bound.subject, action, resource.type)
+            bound.grants[key] = (model, grants)
+        return self.table.filters.apply(query, resource, grants, bound.subject.id, action)
 
 
 class AuthzStore:

@@ -8,8 +8,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from authz._rbac import Object, Perms, Scope
+
+if TYPE_CHECKING:
+    from authz._authorize import Grants
+    from authz._model import Model
 
 __all__ = [
     "Acting",
@@ -86,33 +91,36 @@ class Subject:
 class DecisionCache:
     """Decisions of one subject binding (a request or a worker tick).
 
-    Decisions are pure functions of an immutable subject, an action and an
-    object, so a cached answer never goes stale; the bound keeps memory flat
-    for long bindings.
+    Decisions are pure functions of an immutable subject, the model that
+    decides, an action and an object, so a cached answer never goes stale; the
+    bound keeps memory flat for long bindings. ``model`` tells apart the
+    decisions of two models asked under one binding (two ``AuthzStore``
+    instances built on different models).
     """
 
     __slots__ = ("_d", "hits", "max_size", "misses")
 
     def __init__(self, max_size: int = 4096) -> None:
-        self._d: dict[tuple[str, Object], bool] = {}
+        # (id of the model, action, object) -> (the model, to compare; the decision)
+        self._d: dict[tuple[int, str, Object], tuple[object, bool]] = {}
         self.max_size = max_size
         self.hits = 0
         self.misses = 0
 
-    def get(self, action: str, obj: Object) -> bool | None:
+    def get(self, action: str, obj: Object, model: object = None) -> bool | None:
         """The cached decision, or None when there is none yet."""
-        found = self._d.get((action, obj))
-        if found is None:
+        found = self._d.get((id(model), action, obj))
+        if found is None or found[0] is not model:
             self.misses += 1
-        else:
-            self.hits += 1
-        return found
+            return None
+        self.hits += 1
+        return found[1]
 
-    def put(self, action: str, obj: Object, allowed: bool) -> None:
+    def put(self, action: str, obj: Object, allowed: bool, model: object = None) -> None:
         """Remember a decision; a full cache starts over rather than grow."""
         if len(self._d) >= self.max_size:
             self._d.clear()
-        self._d[(action, obj)] = allowed
+        self._d[(id(model), action, obj)] = (model, allowed)
 
 
 @dataclass(eq=False, slots=True)
@@ -123,6 +131,9 @@ class Acting:
     subject: Subject
     decisions: DecisionCache = field(default_factory=DecisionCache)
     revoked: bool | None = None  # None: not checked yet
+    #: A list filter's grants, by (model, action, object type): pure functions of the
+    #: subject, so they are summarised once per binding (the model kept to compare).
+    grants: dict[tuple[int, str, str], tuple[Model, Grants]] = field(default_factory=dict)
 
 
 _ACTING: ContextVar[Acting | None] = ContextVar("txstore_authz_subject", default=None)

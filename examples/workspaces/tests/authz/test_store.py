@@ -17,7 +17,7 @@ from tests.authz._model import variant
 from tests.authz._world import World
 from workspaces import db
 from workspaces.db import Queries
-from workspaces.policies import MODEL, POLICIES
+from workspaces.policies import MODEL, ORG_ROLES, POLICIES
 
 
 def test_policy_table_covers_every_query_method() -> None:
@@ -188,3 +188,48 @@ async def test_repeated_decisions_in_one_binding_hit_the_cache(pg: Queries, worl
         for _ in range(3):
             await s.get_workspace_by_id(id=world.ws.id)
         assert (decisions.hits, decisions.misses) == (2, 1)
+
+
+async def test_two_models_in_one_binding_each_filter_by_their_own_grants(
+    pg: Queries, world: World
+) -> None:
+    # A list filter's grants are summarised once per binding; a second model (here, one
+    # where an organization member may not read apps) must not get the first one's.
+    stricter = variant(
+        org_roles=tuple(
+            dataclasses.replace(r, org=authz.perms({"organization": ["read"]}))
+            if r.name == "org-member"
+            else r
+            for r in ORG_ROLES
+        )
+    )
+    lenient = Queries(authz.AuthzStore(pg.store, MODEL))
+    strict = Queries(authz.AuthzStore(pg.store, stricter))
+    with authz.as_subject(world.subject(world.member_a)):
+        for _ in range(2):
+            assert [
+                a.id for a in await lenient.list_oauth2_provider_apps(organization_id=None)
+            ] == [world.app.id]
+            assert await strict.list_oauth2_provider_apps(organization_id=None) == []
+
+
+async def test_two_models_in_one_binding_each_decide_by_their_own_roles(
+    pg: Queries, world: World
+) -> None:
+    # The binding's decision cache answers for the model that asked: a read the first
+    # model allowed is decided again, and refused, by a model that does not allow it.
+    stricter = variant(
+        org_roles=tuple(
+            dataclasses.replace(r, org=authz.perms({"organization": ["read"]}))
+            if r.name == "org-member"
+            else r
+            for r in ORG_ROLES
+        )
+    )
+    lenient = Queries(authz.AuthzStore(pg.store, MODEL))
+    strict = Queries(authz.AuthzStore(pg.store, stricter))
+    with authz.as_subject(world.subject(world.member_a)):
+        for _ in range(2):
+            assert (await lenient.get_oauth2_provider_app_by_id(id=world.app.id)).id == world.app.id
+            with pytest.raises(NotAuthorized):
+                await strict.get_oauth2_provider_app_by_id(id=world.app.id)
