@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 import asyncpg
 import structlog
 
-from store._query import DriverRunner, Kind, Query, batch_groups
+from store._query import DriverRunner, Kind, Param, Query, batch_groups
 from store._sqlstate import is_retryable, translate
 from store.errors import (
     ConcurrentTransactionUse,
@@ -118,12 +118,28 @@ def refuse_naive(query: Query[Any], args: tuple[object, ...]) -> None:
     argument its codec refused, so it is translated like every other invalid
     argument (naming the parameter, never quoting the value).
     """
-    for index, (param, value) in enumerate(zip(query.params, args, strict=False), 1):
-        if param.pg_type in _ZONED and _naive(value):
-            raise asyncpg.DataError(f"invalid input for query argument ${index}") from TypeError(
-                f"a naive datetime for a {param.pg_type} parameter; pass an aware datetime "
-                "(datetime.now(datetime.UTC), or .replace(tzinfo=...) on a known zone)"
+    params = query.params
+    known = _ZONED_AT.get(id(params))
+    if known is None or known[0] is not params:
+        known = (params, tuple(i for i, p in enumerate(params) if p.pg_type in _ZONED))
+        if len(_ZONED_AT) >= _ZONED_AT_MAX:  # queries built per call: start over, stay small
+            _ZONED_AT.clear()
+        _ZONED_AT[id(params)] = known
+    for index in known[1]:
+        if index < len(args) and _naive(args[index]):
+            raise asyncpg.DataError(f"invalid input for query argument ${index + 1}") from (
+                TypeError(
+                    f"a naive datetime for a {params[index].pg_type} parameter; pass an aware "
+                    "datetime (datetime.now(datetime.UTC), or .replace(tzinfo=...) on a known "
+                    "zone)"
+                )
             )
+
+
+#: Each parameter list's positions of zoned types, by the list's identity (kept to
+#: compare): a query's parameters are read once, not on every call.
+_ZONED_AT: dict[int, tuple[tuple[Param, ...], tuple[int, ...]]] = {}
+_ZONED_AT_MAX = 4096
 
 
 #: Parameter types whose datetimes asyncpg would read as UTC when naive: the

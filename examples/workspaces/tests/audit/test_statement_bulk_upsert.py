@@ -207,9 +207,12 @@ async def test_a_bulk_upsert_raced_in_every_run_gives_up_after_three_saying_so(
     # its relation): the layer stops, nothing is written, and the caller learns why.
     await _failing_inserts(db_dsn, """PERFORM 'txstore_audit_upsert_raced_1'::regclass""")
     audited = audited_in(pg, SHAPES["lookup"])
-    with structlog.testing.capture_logs() as events, as_subject(OWNER):
-        with pytest.raises(store.errors.SerializationFailure) as failed:
-            await _add(audited, [ALICE, BOB], ["org-admin"])
+    with (
+        structlog.testing.capture_logs() as events,
+        as_subject(OWNER),
+        pytest.raises(store.errors.SerializationFailure) as failed,
+    ):
+        await _add(audited, [ALICE, BOB], ["org-admin"])
     assert failed.value.attempts == 3
     assert "upsert_organization_members: in each of 3 runs" in str(failed.value)
     assert await _runs(db_dsn) == 3
