@@ -133,19 +133,26 @@ class AuthzStore:
         store._locked = {}  # a transaction handle: rows it locks stay as read
         return store
 
-    async def _admit(self, bound: Acting) -> bool:
+    async def _revoked(self, bound: Acting) -> bool:
         """Check a binding's subject against the model, then ask the application's
-        revocation (once per binding); True when it is revoked.
+        revocation (once per binding and model); True when it is revoked.
 
         Subjects are built by trusted code (authentication), so a role is taken
         as given once it exists in the model; what the database can still say
         is that the subject lost access since its session began.
         """
         model = self._table.model
+        known = bound.revoked.get(id(model))
+        if known is not None and known[0] is model:
+            return known[1]
         model.check_subject(bound.subject)
-        if model.revoked is None or bound.subject.system is not None:
-            return False
-        return await model.revoked(self._inner, bound.subject)
+        revoked = (
+            model.revoked is not None
+            and bound.subject.system is None
+            and await model.revoked(self._inner, bound.subject)
+        )
+        bound.revoked[id(model)] = (model, revoked)
+        return revoked
 
     @property
     def derived_queries(self) -> int:
@@ -232,12 +239,16 @@ class AuthzStore:
         if bound is None:
             raise NoSubject(query.name)
         query, policy = self._declared(bound, query, primitive)
-        if bound.revoked is None:
+        model = self._table.model
+        known = bound.revoked.get(id(model))
+        if known is not None and known[0] is model:
+            revoked = known[1]
+        else:
             try:
-                bound.revoked = await self._admit(bound)
+                revoked = await self._revoked(bound)
             except OuterStoreUsedInTransaction as misuse:  # name the call that was made
                 raise OuterStoreUsedInTransaction(query.name, misuse.tx_id) from None
-        if bound.revoked:
+        if revoked:
             _log.warning(
                 "authorization denied: subject revoked",
                 subject_id=str(bound.subject.id),
@@ -334,8 +345,7 @@ class AuthzStore:
         bound = acting()
         if bound is None:
             raise NoSubject("in_tx")
-        if bound.revoked is None:
-            bound.revoked = await self._admit(bound)
+        await self._revoked(bound)  # checks the subject against the model (raises if unknown)
         table = self._table
         return await self._inner.in_tx(
             lambda tx: fn(AuthzStore._wrap(tx, table)),

@@ -126,11 +126,14 @@ class DecisionCache:
 @dataclass(eq=False, slots=True)
 class Acting:
     """One binding of a subject: the subject, its decision cache, and whether it
-    was checked against the model and for revocation (done once per binding)."""
+    was checked against the model and for revocation (done once per binding and
+    model)."""
 
     subject: Subject
     decisions: DecisionCache = field(default_factory=DecisionCache)
-    revoked: bool | None = None  # None: not checked yet
+    #: Whether the subject is revoked, by the model that asked (its own ``revoked``
+    #: callable): asked once per binding and model, the model kept to compare.
+    revoked: dict[int, tuple[Model, bool]] = field(default_factory=dict)
     #: A list filter's grants, by (model, action, object type): pure functions of the
     #: subject, so they are summarised once per binding (the model kept to compare).
     grants: dict[tuple[int, str, str], tuple[Model, Grants]] = field(default_factory=dict)

@@ -75,6 +75,19 @@ async def test_revocation_is_the_applications_and_none_by_default(
     assert found.status is UserStatus.SUSPENDED
 
 
+async def test_each_model_asks_its_own_revocation_in_one_binding(pg: Queries, world: World) -> None:
+    # A binding remembers whether its subject is revoked per model: a model without
+    # revocation answering first must not let a revoking model's store through.
+    await pg.update_user_status(id=world.member_a.id, status=UserStatus.SUSPENDED, updated_at=NOW)
+    lenient = Queries(authz.AuthzStore(pg.store, variant(revoked=None)))
+    revoking = Queries(authz.AuthzStore(pg.store, MODEL))
+    with authz.as_subject(world.subject(world.member_a)):
+        for _ in range(2):
+            assert (await lenient.get_user_by_id(id=world.member_a.id)).id == world.member_a.id
+            with pytest.raises(NotAuthorized):
+                await revoking.get_user_by_id(id=world.member_a.id)
+
+
 async def test_an_open_row_is_readable_by_any_user_one_row_at_a_time(
     pg: Queries, world: World
 ) -> None:
