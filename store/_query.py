@@ -63,13 +63,28 @@ PRIMITIVE_KINDS: Mapping[str, frozenset[Kind]] = {
 }
 
 
+#: Parameter types whose datetimes asyncpg would read as UTC when naive: the
+#: timestamp itself, its arrays, and the ranges and multiranges of it.
+ZONED_TYPES = frozenset(
+    {"timestamptz", "timestamptz[]", "tstzrange", "tstzrange[]", "tstzmultirange"}
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Param:
-    """One bind parameter, in ``$n`` order."""
+    """One bind parameter, in ``$n`` order.
+
+    ``zoned`` lists where a composite argument holds ``timestamptz`` values (or
+    their arrays and ranges): each path is attribute positions, outermost
+    first, an array on the way standing for each of its elements. The store
+    refuses a naive ``datetime`` there, as it does for a ``timestamptz``
+    parameter itself. ``txstore gen`` writes it.
+    """
 
     name: str
     pg_type: str
     nullable: bool = False
+    zoned: tuple[tuple[int, ...], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, eq=False)

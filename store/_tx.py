@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 import asyncpg
 import structlog
 
-from store._query import DriverRunner, Kind, Param, Query, batch_groups
+from store._query import ZONED_TYPES, DriverRunner, Kind, Param, Query, batch_groups
 from store._sqlstate import is_retryable, translate
 from store.errors import (
     ConcurrentTransactionUse,
@@ -111,7 +111,7 @@ def exit_scope(scope: Scope, token: object) -> None:
 
 
 def refuse_naive(query: Query[Any], args: tuple[object, ...]) -> None:
-    """Refuse a naive ``datetime`` for a ``timestamptz`` parameter.
+    """Refuse a naive ``datetime`` for a ``timestamptz`` parameter, or inside a composite one.
 
     asyncpg would take it as UTC, so a local wall-clock time (``datetime.now()``)
     would be stored hours off without a word. Raised the way asyncpg reports an
@@ -121,30 +121,47 @@ def refuse_naive(query: Query[Any], args: tuple[object, ...]) -> None:
     params = query.params
     known = _ZONED_AT.get(id(params))
     if known is None or known[0] is not params:
-        known = (params, tuple(i for i, p in enumerate(params) if p.pg_type in _ZONED))
+        where = tuple(
+            (i, ((),) if p.pg_type in ZONED_TYPES else p.zoned)
+            for i, p in enumerate(params)
+            if p.pg_type in ZONED_TYPES or p.zoned
+        )
+        known = (params, where)
         if len(_ZONED_AT) >= _ZONED_AT_MAX:  # queries built per call: start over, stay small
             _ZONED_AT.clear()
         _ZONED_AT[id(params)] = known
-    for index in known[1]:
-        if index < len(args) and _naive(args[index]):
+    for index, paths in known[1]:
+        if index < len(args) and any(_naive_at(args[index], path) for path in paths):
+            param = params[index]
+            inside = " inside the composite" if param.zoned else ""
             raise asyncpg.DataError(f"invalid input for query argument ${index + 1}") from (
                 TypeError(
-                    f"a naive datetime for a {params[index].pg_type} parameter; pass an aware "
+                    f"a naive datetime{inside} for a {param.pg_type} parameter; pass an aware "
                     "datetime (datetime.now(datetime.UTC), or .replace(tzinfo=...) on a known "
                     "zone)"
                 )
             )
 
 
-#: Each parameter list's positions of zoned types, by the list's identity (kept to
+#: Each parameter list's positions that may hold a zoned value, with the paths to it
+#: inside a composite (``()``: the argument itself), by the list's identity (kept to
 #: compare): a query's parameters are read once, not on every call.
-_ZONED_AT: dict[int, tuple[tuple[Param, ...], tuple[int, ...]]] = {}
+_ZONED_AT: dict[
+    int, tuple[tuple[Param, ...], tuple[tuple[int, tuple[tuple[int, ...], ...]], ...]]
+] = {}
 _ZONED_AT_MAX = 4096
 
 
-#: Parameter types whose datetimes asyncpg would read as UTC when naive: the
-#: timestamp itself, its arrays, and the ranges and multiranges of it.
-_ZONED = frozenset({"timestamptz", "timestamptz[]", "tstzrange", "tstzrange[]", "tstzmultirange"})
+def _naive_at(value: object, path: tuple[int, ...]) -> bool:
+    """A naive datetime at ``path`` inside a composite ``value`` (a tuple; an array on
+    the way, a list, stands for each of its elements)."""
+    if not path:
+        return _naive(value)
+    if isinstance(value, list):
+        return any(_naive_at(item, path) for item in value)
+    if isinstance(value, tuple) and path[0] < len(value):
+        return _naive_at(value[path[0]], path[1:])
+    return False  # NULL, or a composite given some other way (a mapping): not looked into
 
 
 def _naive(value: object) -> bool:

@@ -16,7 +16,7 @@ from pathlib import Path
 from store._gen._model import Field, Model, Plan, QueryPlan
 from store._gen._naming import snake_case, unique_names, upper_snake
 from store._gen._types import PyType
-from store._query import Kind
+from store._query import ZONED_TYPES, Kind
 
 __all__ = ["HEADER", "render"]
 
@@ -378,14 +378,31 @@ def _call(q: QueryPlan) -> str:
     return f"        return await self.store.{runner}({q.const}, {args})\n"
 
 
-def _query_object(q: QueryPlan) -> str:
+def _zoned(model: str | None, composites: dict[str, Model]) -> tuple[tuple[int, ...], ...]:
+    """Where a value of composite ``model`` holds timestamptz values: attribute positions
+    (see ``store.Param.zoned``), nested composites included."""
+    found: list[tuple[int, ...]] = []
+    for i, f in enumerate(composites[model].fields if model in composites else ()):
+        if f.type.pg_name in ZONED_TYPES:
+            found.append((i,))
+        elif f.type.model is not None:
+            found += [(i, *path) for path in _zoned(f.type.model, composites)]
+    return tuple(found)
+
+
+def _query_object(q: QueryPlan, composites: dict[str, Model]) -> str:
     p = q.parsed
-    params = "".join(
-        f"Param({_str(f.column)}, {_str(f.type.pg_name)}"
-        + (", nullable=True" if f.nullable else "")
-        + "), "
-        for f in q.params
-    )
+
+    def param(f: Field) -> str:
+        zoned = _zoned(f.type.model, composites)
+        return (
+            f"Param({_str(f.column)}, {_str(f.type.pg_name)}"
+            + (", nullable=True" if f.nullable else "")
+            + (f", zoned={zoned!r}" if zoned else "")
+            + "), "
+        )
+
+    params = "".join(param(f) for f in q.params)
     row = "None" if q.model is None and q.scalar is None else q.returns
     tables = "".join(f"{_str(t)}, " for t in p.tables)
     return (
@@ -466,7 +483,8 @@ def render_queries(plan: Plan) -> str:
             )
     out += [_params_class(q) for q in batches]
     out.append("\n")
-    out += [_query_object(q) for q in plan.queries]
+    by_name = {m.name: m for m in plan.composites}
+    out += [_query_object(q, by_name) for q in plan.queries]
     out.append("\n#: Every query of the application, by method name.\n")
     out.append("QUERIES: Mapping[str, Query[Any]] = MappingProxyType(\n    {\n")
     out += [f"        {_str(q.method)}: {q.const},\n" for q in plan.queries]

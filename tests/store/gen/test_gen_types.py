@@ -241,6 +241,29 @@ async def test_a_domain_over_a_composite_keeps_its_check(gen: Generated) -> None
         )
 
 
+async def test_a_naive_datetime_inside_a_composite_parameter_is_refused(gen: Generated) -> None:
+    # asyncpg would read it as UTC: a wall-clock time stored hours off, nested in a
+    # composite or an array of them as much as at the top level.
+    m = gen.models
+    aware = datetime.datetime(2024, 3, 1, 12, 0, tzinfo=datetime.UTC)
+    naive = aware.replace(tzinfo=None)
+
+    def stamped(at: datetime.datetime, seen: datetime.datetime) -> Any:
+        return m.Stamped(label="x", at=at, seen=[aware, seen], wall=naive)
+
+    fine = m.StampLog(first=stamped(aware, aware), rest=[stamped(aware, aware)])
+    assert await gen.q.echo_stamp_log(log=fine) == fine  # a zoneless timestamp takes a naive one
+    for log in (
+        m.StampLog(first=stamped(naive, aware), rest=[]),
+        m.StampLog(first=stamped(aware, naive), rest=None),
+        m.StampLog(first=None, rest=[stamped(aware, aware), stamped(aware, naive)]),
+    ):
+        with pytest.raises(
+            store.errors.DatabaseError, match=r"\$1 \(log stamp_log\).*naive datetime inside"
+        ):
+            await gen.q.echo_stamp_log(log=log)
+
+
 def _every_type_values(m: types.ModuleType, user: str) -> dict[str, tuple[object, object]]:
     """Column -> (the value written, the value read back)."""
     at = datetime.datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=datetime.UTC)

@@ -1,1 +1,1 @@
-DROP TABLE every_type, baskets, money_amounts; DROP TYPE query; DROP DOMAIN strict_text, checked_price; DROP TYPE priced_item, feeling, money_amount, mood; DROP EXTENSION ltree; DROP EXTENSION citext; DROP EXTENSION hstore;
+DROP TABLE every_type, baskets, money_amounts; DROP TYPE query; DROP TYPE stamp_log, stamped; DROP DOMAIN strict_text, checked_price; DROP TYPE priced_item, feeling, money_amount, mood; DROP EXTENSION ltree; DROP EXTENSION citext; DROP EXTENSION hstore;

@@ -12,6 +12,9 @@ CREATE DOMAIN strict_text AS text NOT NULL;
 -- Named like what the generated modules define or import, and a dropped attribute.
 CREATE TYPE query AS ("Query" strict_text, "class" int, gone int, "1st" hstore);
 ALTER TYPE query DROP ATTRIBUTE gone;
+-- Timestamps inside composites, nested and in arrays, beside one without a zone.
+CREATE TYPE stamped AS (label text, at timestamptz, seen timestamptz[], wall timestamp);
+CREATE TYPE stamp_log AS (first stamped, rest stamped[]);
 -- A table whose model takes the plain name first.
 CREATE TABLE money_amounts (id bigint PRIMARY KEY);
 

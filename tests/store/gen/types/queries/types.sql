@@ -9,6 +9,10 @@ VALUES (@id, @item, @items, @feeling, @cap, @q, @attrs, @attrs_list);
 -- name: EchoItem :one
 SELECT @item::priced_item AS item;
 
+-- A composite parameter holding timestamps: a naive one is refused inside it too.
+-- name: EchoStampLog :one
+SELECT @log::stamp_log AS log;
+
 -- name: BasketItem :one
 SELECT item FROM baskets WHERE id = @id;
 
