@@ -2,6 +2,8 @@
 
 The reference application declares no batch query of its own; the layers'
 batch tests add these to its model and audit configuration.
+tests/test_batches_are_what_gen_writes.py generates the same queries from
+tests/batches/batches.sql and compares them field by field.
 """
 
 from __future__ import annotations
