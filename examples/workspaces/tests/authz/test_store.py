@@ -190,21 +190,26 @@ async def test_repeated_decisions_in_one_binding_hit_the_cache(pg: Queries, worl
         assert (decisions.hits, decisions.misses) == (2, 1)
 
 
+def _lenient_and_strict(pg: Queries) -> tuple[Queries, Queries]:
+    """The application's model, and one where an organization member may not read apps."""
+    members_read_no_apps = tuple(
+        dataclasses.replace(r, org=authz.perms({"organization": ["read"]}))
+        if r.name == "org-member"
+        else r
+        for r in ORG_ROLES
+    )
+    return (
+        Queries(authz.AuthzStore(pg.store, MODEL)),
+        Queries(authz.AuthzStore(pg.store, variant(org_roles=members_read_no_apps))),
+    )
+
+
 async def test_two_models_in_one_binding_each_filter_by_their_own_grants(
     pg: Queries, world: World
 ) -> None:
-    # A list filter's grants are summarised once per binding; a second model (here, one
-    # where an organization member may not read apps) must not get the first one's.
-    stricter = variant(
-        org_roles=tuple(
-            dataclasses.replace(r, org=authz.perms({"organization": ["read"]}))
-            if r.name == "org-member"
-            else r
-            for r in ORG_ROLES
-        )
-    )
-    lenient = Queries(authz.AuthzStore(pg.store, MODEL))
-    strict = Queries(authz.AuthzStore(pg.store, stricter))
+    # A list filter's grants are summarised once per binding; a second model must not
+    # get the first one's.
+    lenient, strict = _lenient_and_strict(pg)
     with authz.as_subject(world.subject(world.member_a)):
         for _ in range(2):
             assert [
@@ -218,16 +223,7 @@ async def test_two_models_in_one_binding_each_decide_by_their_own_roles(
 ) -> None:
     # The binding's decision cache answers for the model that asked: a read the first
     # model allowed is decided again, and refused, by a model that does not allow it.
-    stricter = variant(
-        org_roles=tuple(
-            dataclasses.replace(r, org=authz.perms({"organization": ["read"]}))
-            if r.name == "org-member"
-            else r
-            for r in ORG_ROLES
-        )
-    )
-    lenient = Queries(authz.AuthzStore(pg.store, MODEL))
-    strict = Queries(authz.AuthzStore(pg.store, stricter))
+    lenient, strict = _lenient_and_strict(pg)
     with authz.as_subject(world.subject(world.member_a)):
         for _ in range(2):
             assert (await lenient.get_oauth2_provider_app_by_id(id=world.app.id)).id == world.app.id
