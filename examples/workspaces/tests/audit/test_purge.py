@@ -194,10 +194,12 @@ async def test_sigterm_mid_batch_stops_cleanly_with_whole_batches(db_dsn: str) -
             env={**os.environ, "PYTHONPATH": os.getcwd()},
         )
         async with asyncio.timeout(30):
-            # Polling the server is the only way to see the child's statement.
+            # Polling the server is the only way to see the child's statement; only this
+            # database's: a test on another worker may be deleting audit rows of its own.
             while not await conn.fetchval(  # noqa: ASYNC110
                 "SELECT count(*) FROM pg_stat_activity"
                 " WHERE query LIKE '%DELETE FROM audit_logs%' AND pid <> pg_backend_pid()"
+                " AND datname = current_database()"
             ):
                 await asyncio.sleep(0.01)
         await asyncio.sleep(0.12)  # a couple of batches in

@@ -125,11 +125,12 @@ async def test_a_row_excluded_by_the_write_itself_is_not_found(pg: Queries, worl
 
 async def _wait_for_lock_wait(admin: asyncpg.Connection) -> None:
     # By the statement, not the application name: behind PgBouncer a server
-    # session does not carry the client's.
+    # session does not carry the client's. Only this database's: a test on another
+    # worker may be waiting on a workspace lock of its own.
     while not await admin.fetchval(  # noqa: ASYNC110  # polling the server
         "SELECT count(*) FROM pg_stat_activity"
         " WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE workspaces%'"
-        " AND pid <> pg_backend_pid()"
+        " AND pid <> pg_backend_pid() AND datname = current_database()"
     ):
         await asyncio.sleep(0.01)
 
