@@ -89,7 +89,9 @@ async def _lock_held(admin: asyncpg.Connection) -> bool:
     key = migrations.LOCK_KEY
     held = await admin.fetchval(
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-        "AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1",
+        "AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1 "
+        # this database's runner only: another test may be migrating a database of its own
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
         key >> 32,
         key & 0xFFFF_FFFF,
     )
