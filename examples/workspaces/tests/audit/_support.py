@@ -8,12 +8,14 @@ import contextlib
 import datetime
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from typing import Any, TypeVar
 
 import asyncpg
 import audit
 import store
-from authz import Subject
+import structlog
+from authz import Subject, as_subject
 from store import ServerVersion
 
 from tests._layers import raw
@@ -139,3 +141,38 @@ async def waiting_for_a_lock(conn: asyncpg.Connection) -> None:
         "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
     ):
         await asyncio.sleep(0.01)
+
+
+T = TypeVar("T")
+
+
+async def racing_bob_into_globex(
+    db_dsn: str, write: Callable[[], Awaitable[T]]
+) -> tuple[T, list[MutableMapping[str, Any]]]:
+    """``write`` (as the owner) while another transaction holds Bob's globex membership
+    inserted and uncommitted; that transaction commits once ``write`` waits on it.
+
+    Returns what ``write`` returned and the structlog events of the run. Bob's row
+    was committed after ``write``'s snapshot: the race an upsert must get right.
+    """
+    # No prepared statements: the suite also runs through PgBouncer in transaction pooling.
+    other = await asyncpg.connect(db_dsn, statement_cache_size=0)
+    watcher = await asyncpg.connect(db_dsn, statement_cache_size=0)
+    try:
+        tx = other.transaction()
+        await tx.start()
+        await other.execute(
+            "INSERT INTO organization_members (organization_id, user_id, roles) "
+            "VALUES ($1, $2, ARRAY['org-auditor'])",
+            GLOBEX,
+            BOB,
+        )
+        with structlog.testing.capture_logs() as events, as_subject(OWNER):
+            running = asyncio.ensure_future(write())
+            await asyncio.wait_for(waiting_for_a_lock(watcher), 30)
+            await tx.commit()
+            result = await asyncio.wait_for(running, 30)
+    finally:
+        await other.close()
+        await watcher.close()
+    return result, events

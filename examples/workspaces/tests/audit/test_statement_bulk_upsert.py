@@ -10,7 +10,6 @@ locked in the statement, every supported version) and ``returning_old_new``
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime
 import uuid
@@ -36,7 +35,7 @@ from tests.audit._support import (
     OWNER,
     SHAPES,
     audited_in,
-    waiting_for_a_lock,
+    racing_bob_into_globex,
 )
 from workspaces import db
 from workspaces.auditing import AUDIT, MUTATIONS
@@ -137,25 +136,7 @@ async def test_a_bulk_upsert_that_meets_a_concurrent_insert_records_a_write_agai
             return await audited.in_tx(lambda tx: _add(tx, [ALICE, BOB], ["org-admin"]))
         return await _add(audited, [ALICE, BOB], ["org-admin"])
 
-    other = await asyncpg.connect(db_dsn, statement_cache_size=0)
-    watcher = await asyncpg.connect(db_dsn, statement_cache_size=0)
-    try:
-        tx = other.transaction()
-        await tx.start()
-        await other.execute(
-            "INSERT INTO organization_members (organization_id, user_id, roles) "
-            "VALUES ($1, $2, ARRAY['org-auditor'])",
-            GLOBEX,
-            BOB,
-        )
-        with structlog.testing.capture_logs() as events, as_subject(OWNER):
-            running = asyncio.create_task(add())
-            await asyncio.wait_for(waiting_for_a_lock(watcher), 30)
-            await tx.commit()
-            members = await asyncio.wait_for(running, 30)
-    finally:
-        await other.close()
-        await watcher.close()
+    members, events = await racing_bob_into_globex(db_dsn, add)
 
     assert sorted((m.user_id, m.roles) for m in members) == sorted(
         [(ALICE, ["org-admin"]), (BOB, ["org-admin", "org-auditor"])]

@@ -20,7 +20,6 @@ import asyncpg
 import audit
 import pytest
 import store
-import structlog
 from authz import Subject, as_subject
 from authz.errors import NotAuthorized
 from store import ServerVersion
@@ -35,8 +34,8 @@ from tests.audit._support import (
     OWNER,
     SHAPES,
     audited_in,
+    racing_bob_into_globex,
     server_of,
-    waiting_for_a_lock,
 )
 from workspaces.auditing import AUDIT
 from workspaces.db import Queries, models
@@ -260,25 +259,7 @@ async def test_an_upsert_that_meets_a_concurrent_insert_records_a_write_against_
             return await audited.in_tx(lambda tx: _upsert(tx, ["org-admin"]))
         return await _upsert(audited, ["org-admin"])
 
-    other = await _connect(db_dsn)
-    watcher = await _connect(db_dsn)
-    try:
-        tx = other.transaction()
-        await tx.start()
-        await other.execute(
-            "INSERT INTO organization_members (organization_id, user_id, roles) "
-            "VALUES ($1, $2, ARRAY['org-auditor'])",
-            GLOBEX,
-            BOB,
-        )
-        with structlog.testing.capture_logs() as events, as_subject(OWNER):
-            running = asyncio.create_task(upsert())
-            await asyncio.wait_for(waiting_for_a_lock(watcher), 30)
-            await tx.commit()
-            member = await asyncio.wait_for(running, 30)
-    finally:
-        await other.close()
-        await watcher.close()
+    member, events = await racing_bob_into_globex(db_dsn, upsert)
 
     assert member.roles == ["org-admin"]
     assert _facts(await _entries(pg)) == [
@@ -459,26 +440,12 @@ async def test_the_connected_stack_takes_the_shape_of_its_server(pg: Queries, db
     from workspaces import stack
 
     full = await stack.connect(db_dsn)
-    other = await _connect(db_dsn)
-    watcher = await _connect(db_dsn)
     try:
-        tx = other.transaction()
-        await tx.start()
-        await other.execute(
-            "INSERT INTO organization_members (organization_id, user_id, roles) "
-            "VALUES ($1, $2, ARRAY['org-auditor'])",
-            GLOBEX,
-            BOB,
+        # The stack's first use is a transaction: the version is asked before it.
+        _, events = await racing_bob_into_globex(
+            db_dsn, lambda: full.in_tx(lambda tx: _upsert(tx, ["org-admin"]))
         )
-        with structlog.testing.capture_logs() as events, as_subject(OWNER):
-            # The stack's first use is a transaction: the version is asked before it.
-            upsert = asyncio.create_task(full.in_tx(lambda tx: _upsert(tx, ["org-admin"])))
-            await asyncio.wait_for(waiting_for_a_lock(watcher), 30)
-            await tx.commit()
-            await asyncio.wait_for(upsert, 30)
     finally:
-        await other.close()
-        await watcher.close()
         await full.store.close()
     # The version the pool reports (from the start-up message, also through PgBouncer)
     # is the server's own.
