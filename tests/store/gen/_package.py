@@ -1,4 +1,5 @@
-"""A generated package written to disk, and the checks an application would run on it."""
+"""A generated package written to disk, the checks an application would run on it, and
+the comparison with a corpus's golden files."""
 
 from __future__ import annotations
 
@@ -48,3 +49,19 @@ async def assert_imports_type_checks_and_lints(package: Path) -> None:
         cwd=cwd,  # as in an application: txstore (store) is a third-party package
     )
     assert ruff.returncode == 0, ruff.stdout
+
+
+def assert_matches_golden(files: dict[str, str], expected_dir: Path) -> None:
+    """``files`` are the ``*.golden`` files of ``expected_dir``, file for file.
+
+    With ``TXSTORE_UPDATE_GOLDEN`` set, they are written there first (a refresh).
+    """
+    if os.environ.get("TXSTORE_UPDATE_GOLDEN"):
+        for name, text in files.items():
+            (expected_dir / f"{name}.golden").write_text(text, encoding="utf-8")
+    expected = {
+        p.name.removesuffix(".golden"): p.read_text() for p in expected_dir.glob("*.golden")
+    }
+    assert sorted(files) == sorted(expected)
+    for name, text in files.items():
+        assert text == expected[name], f"{name} differs; TXSTORE_UPDATE_GOLDEN=1 refreshes it"

@@ -9,13 +9,16 @@ kept as golden files (``TXSTORE_UPDATE_GOLDEN=1`` refreshes them).
 from __future__ import annotations
 
 import decimal
-import os
 from pathlib import Path
 
 import asyncpg
 
 from store._gen import generate
-from tests.store.gen._package import assert_imports_type_checks_and_lints, write_package
+from tests.store.gen._package import (
+    assert_imports_type_checks_and_lints,
+    assert_matches_golden,
+    write_package,
+)
 
 HOSTILE = Path(__file__).parent / "hostile"
 EXPECTED = HOSTILE / "expected"
@@ -37,13 +40,7 @@ async def test_hostile_corpus_generates_code_that_imports_type_checks_and_lints(
 
 async def test_hostile_corpus_matches_golden_files(empty_db_dsn: str) -> None:
     files = await _generate(empty_db_dsn)
-    if os.environ.get("TXSTORE_UPDATE_GOLDEN"):
-        for name, text in files.items():
-            (EXPECTED / f"{name}.golden").write_text(text, encoding="utf-8")
-    expected = {p.name.removesuffix(".golden"): p.read_text() for p in EXPECTED.glob("*.golden")}
-    assert sorted(files) == sorted(expected)
-    for name, text in files.items():
-        assert text == expected[name], f"{name} differs; TXSTORE_UPDATE_GOLDEN=1 refreshes it"
+    assert_matches_golden(files, EXPECTED)
 
 
 async def test_composite_parameters_and_results_are_the_generated_model(

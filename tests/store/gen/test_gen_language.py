@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 import decimal
 import importlib
-import os
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from store._gen._model import Plan, QueryPlan
 from store._gen.errors import GenError
 from store._query import Query
 from store.errors import NotFound
+from tests.store.gen._package import assert_matches_golden
 
 LANGUAGE = Path(__file__).parent / "language"
 EXPECTED = LANGUAGE / "expected"
@@ -59,13 +59,7 @@ async def test_language_corpus_matches_golden_files(empty_db_dsn: str) -> None:
         dsn=empty_db_dsn,
         root=LANGUAGE,
     )
-    if os.environ.get("TXSTORE_UPDATE_GOLDEN"):
-        for name, text in files.items():
-            (EXPECTED / f"{name}.golden").write_text(text, encoding="utf-8")
-    expected = {p.name.removesuffix(".golden"): p.read_text() for p in EXPECTED.glob("*.golden")}
-    assert sorted(files) == sorted(expected)
-    for name, text in files.items():
-        assert text == expected[name], f"{name} differs; TXSTORE_UPDATE_GOLDEN=1 refreshes it"
+    assert_matches_golden(files, EXPECTED)
 
 
 async def test_positional_parameters_are_named_from_what_they_meet(empty_db_dsn: str) -> None:

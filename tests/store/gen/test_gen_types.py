@@ -15,7 +15,6 @@ import decimal
 import importlib
 import ipaddress
 import json
-import os
 import types
 import typing
 import uuid
@@ -30,7 +29,11 @@ from pydantic import BaseModel, JsonValue
 import store
 from store._gen import generate
 from store._gen.errors import GenError
-from tests.store.gen._package import assert_imports_type_checks_and_lints, write_package
+from tests.store.gen._package import (
+    assert_imports_type_checks_and_lints,
+    assert_matches_golden,
+    write_package,
+)
 
 TYPES = Path(__file__).parent / "types"
 EXPECTED = TYPES / "expected"
@@ -116,13 +119,7 @@ def _mismatches(model: BaseModel) -> list[str]:
 
 async def test_types_corpus_matches_golden_files(empty_db_dsn: str) -> None:
     files = await _files(empty_db_dsn)
-    if os.environ.get("TXSTORE_UPDATE_GOLDEN"):
-        for name, text in files.items():
-            (EXPECTED / f"{name}.golden").write_text(text, encoding="utf-8")
-    expected = {p.name.removesuffix(".golden"): p.read_text() for p in EXPECTED.glob("*.golden")}
-    assert sorted(files) == sorted(expected)
-    for name, text in files.items():
-        assert text == expected[name], f"{name} differs; TXSTORE_UPDATE_GOLDEN=1 refreshes it"
+    assert_matches_golden(files, EXPECTED)
 
 
 async def test_types_corpus_generates_code_that_imports_type_checks_and_lints(
