@@ -176,3 +176,25 @@ async def racing_bob_into_globex(
         await other.close()
         await watcher.close()
     return result, events
+
+
+async def search_entries(
+    s: Queries,
+    *,
+    resource_type: str | None = None,
+    resource_id: object = None,
+    organization_id: uuid.UUID | None = None,
+) -> list[models.SearchAuditLogsRow]:
+    """The audit entries ``s`` may see (newest first), of a resource type, one resource
+    (any id, as text) or an organization: the application's own search, unpaged."""
+    return await s.search_audit_logs(
+        resource_type=resource_type,
+        resource_id=None if resource_id is None else str(resource_id),
+        user_id=None,
+        organization_id=organization_id,
+        action=None,
+        from_time=None,
+        to_time=None,
+        limit_rows=1000,
+        offset_rows=0,
+    )

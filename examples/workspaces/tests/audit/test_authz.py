@@ -10,7 +10,7 @@ from authz import Subject, as_subject
 from authz.errors import NotAuthorized
 
 from tests._layers import raw, with_audit, with_authz
-from tests.audit._support import ACME, ALICE, BOB, GLOBEX, OWNER
+from tests.audit._support import ACME, ALICE, BOB, GLOBEX, OWNER, search_entries
 from workspaces.db import Queries, models
 
 NOW = datetime.datetime(2024, 7, 1, 9, 30, tzinfo=datetime.UTC)
@@ -30,17 +30,7 @@ async def _workspace(s: Queries, organization: uuid.UUID, name: str) -> models.W
 
 
 async def _search(s: Queries) -> list[models.SearchAuditLogsRow]:
-    return await s.search_audit_logs(
-        resource_type="workspace",
-        resource_id=None,
-        user_id=None,
-        organization_id=None,
-        action=None,
-        from_time=None,
-        to_time=None,
-        limit_rows=100,
-        offset_rows=0,
-    )
+    return await search_entries(s, resource_type="workspace")
 
 
 async def test_entries_are_written_as_system_restricted_and_org_auditors_see_their_org(

@@ -17,7 +17,7 @@ from store import PgStore, ServerVersion, Store
 from store.errors import NotFound, UniqueViolation
 
 from tests._batches import BATCHES, COPY_WORKSPACES, CREATE_EACH, RENAME_EACH, RENAME_WORKSPACES
-from tests.audit._support import ACME, ALICE, OWNER
+from tests.audit._support import ACME, ALICE, OWNER, search_entries
 from tests.authz.test_batch import MODEL
 from workspaces.auditing import AUDIT, MUTATIONS, WRITE
 from workspaces.db import Queries, SearchAuditLogsRow, models
@@ -65,17 +65,7 @@ async def _workspace(pg: Queries, name: str) -> models.Workspace:
 
 
 async def _entries(pg: Queries, ws: models.Workspace) -> list[SearchAuditLogsRow]:
-    return await pg.search_audit_logs(
-        resource_type="workspace",
-        resource_id=str(ws.id),
-        user_id=None,
-        organization_id=None,
-        action=None,
-        from_time=None,
-        to_time=None,
-        limit_rows=100,
-        offset_rows=0,
-    )
+    return await search_entries(pg, resource_type="workspace", resource_id=ws.id)
 
 
 @pytest.mark.parametrize("order", ["audit", "audit>authz"])

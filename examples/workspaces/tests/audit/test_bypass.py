@@ -20,7 +20,7 @@ from authz import AuthzStore, as_subject
 from store import Kind, Query, Store
 from store.errors import NotFound
 
-from tests.audit._support import ACME, ALICE, APP, BOB, OWNER
+from tests.audit._support import ACME, ALICE, APP, BOB, OWNER, search_entries
 from workspaces.auditing import AUDIT
 from workspaces.db import QUERIES, Queries
 from workspaces.policies import MODEL
@@ -67,17 +67,7 @@ def _args(query: Query[Any], values: Mapping[str, object]) -> tuple[object, ...]
 
 
 async def _entries(pg: Queries, resource_type: str, resource_id: object) -> int:
-    rows = await pg.search_audit_logs(
-        resource_type=resource_type,
-        resource_id=str(resource_id),
-        user_id=None,
-        organization_id=None,
-        action=None,
-        from_time=None,
-        to_time=None,
-        limit_rows=1000,
-        offset_rows=0,
-    )
+    rows = await search_entries(pg, resource_type=resource_type, resource_id=resource_id)
     return len(rows)
 
 

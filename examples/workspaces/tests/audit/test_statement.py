@@ -15,7 +15,7 @@ from authz import Subject, as_subject
 from authz.errors import NotAuthorized
 
 from tests._layers import raw, with_audit, with_authz
-from tests.audit._support import ACME, ALICE, BOB, GLOBEX, OWNER
+from tests.audit._support import ACME, ALICE, BOB, GLOBEX, OWNER, search_entries
 from workspaces.auditing import AUDIT
 from workspaces.db import Queries, models
 
@@ -36,17 +36,7 @@ async def _workspace(s: Queries, organization: uuid.UUID, name: str) -> models.W
 
 
 async def _writes(s: Queries, resource_type: str = "workspace") -> list[models.SearchAuditLogsRow]:
-    rows = await s.search_audit_logs(
-        resource_type=resource_type,
-        resource_id=None,
-        user_id=None,
-        organization_id=None,
-        action=None,
-        from_time=None,
-        to_time=None,
-        limit_rows=1000,
-        offset_rows=0,
-    )
+    rows = await search_entries(s, resource_type=resource_type)
     return [r for r in rows if r.action is not models.AuditAction.CREATE]
 
 
@@ -183,16 +173,6 @@ async def test_a_sink_that_is_not_a_table_keeps_the_transaction_form_and_says_so
             await _workspace(audited, ACME, "logged")
     fallbacks = [e for e in events if e["event"].startswith("audit in a transaction")]
     assert {e["query"] for e in fallbacks} >= {"update_user_profile", "insert_workspace"}
-    [created] = await pg.search_audit_logs(
-        resource_type="workspace",
-        resource_id=None,
-        user_id=None,
-        organization_id=None,
-        action=None,
-        from_time=None,
-        to_time=None,
-        limit_rows=10,
-        offset_rows=0,
-    )
+    [created] = await search_entries(pg, resource_type="workspace")
     assert created.action is models.AuditAction.CREATE
     assert any(e["event"] == "audit" and e["query"] == "insert_workspace" for e in events)

@@ -36,6 +36,7 @@ from tests.audit._support import (
     SHAPES,
     audited_in,
     racing_bob_into_globex,
+    search_entries,
 )
 from workspaces import db
 from workspaces.auditing import AUDIT, MUTATIONS
@@ -56,17 +57,7 @@ async def _add(
 
 async def _entries(pg: Queries, org: uuid.UUID = GLOBEX) -> list[tuple[Any, ...]]:
     """The organization's member entries as (action, member, diff), in a stable order."""
-    rows = await pg.search_audit_logs(
-        resource_type="organization_member",
-        resource_id=None,
-        user_id=None,
-        organization_id=org,
-        action=None,
-        from_time=None,
-        to_time=None,
-        limit_rows=1000,
-        offset_rows=0,
-    )
+    rows = await search_entries(pg, resource_type="organization_member", organization_id=org)
     assert all(e.user_id == ALICE for e in rows)
     return sorted(
         ((e.action, e.resource_id, e.diff) for e in rows), key=lambda e: (str(e[0]), e[1])

@@ -35,6 +35,7 @@ from tests.audit._support import (
     SHAPES,
     audited_in,
     racing_bob_into_globex,
+    search_entries,
     server_of,
 )
 from workspaces.auditing import AUDIT
@@ -57,17 +58,7 @@ async def _upsert(s: Queries, roles: list[str], user: uuid.UUID = BOB) -> models
 
 
 async def _entries(pg: Queries, user: uuid.UUID = BOB) -> list[models.SearchAuditLogsRow]:
-    rows = await pg.search_audit_logs(
-        resource_type="organization_member",
-        resource_id=str(user),
-        user_id=None,
-        organization_id=None,
-        action=None,
-        from_time=None,
-        to_time=None,
-        limit_rows=1000,
-        offset_rows=0,
-    )
+    rows = await search_entries(pg, resource_type="organization_member", resource_id=user)
     return list(reversed(rows))  # oldest first
 
 
@@ -149,17 +140,7 @@ async def _every_kind_of_write(audited: Queries) -> None:
 async def _all_entries(pg: Queries, db_dsn: str) -> list[tuple[Any, ...]]:
     """Globex's entries as (resource type, row, action, diff), in a stable order; a
     workspace is named by its name, and its id left out of diffs (it differs between runs)."""
-    rows = await pg.search_audit_logs(
-        resource_type=None,
-        resource_id=None,
-        user_id=None,
-        organization_id=GLOBEX,
-        action=None,
-        from_time=None,
-        to_time=None,
-        limit_rows=1000,
-        offset_rows=0,
-    )
+    rows = await search_entries(pg, organization_id=GLOBEX)
     side = await _connect(db_dsn)
     try:
         rows_by_id = await side.fetch("SELECT id, name FROM workspaces")
@@ -341,17 +322,7 @@ async def test_a_denied_upsert_is_neither_changed_noraudited(
     assert (await pg.get_organization_member(organization_id=ACME, user_id=BOB)).roles == [
         "org-member"
     ]
-    acme = await pg.search_audit_logs(
-        resource_type="organization_member",
-        resource_id=None,
-        user_id=None,
-        organization_id=ACME,
-        action=None,
-        from_time=None,
-        to_time=None,
-        limit_rows=100,
-        offset_rows=0,
-    )
+    acme = await search_entries(pg, resource_type="organization_member", organization_id=ACME)
     assert acme == []
     assert len(await _entries(pg)) == 1  # the owner's own create in globex
 

@@ -24,7 +24,7 @@ from store.errors import (
 )
 
 from tests._layers import with_audit
-from tests.audit._support import ACME, ALICE, APP, BOB, OWNER, Ledger, event_texts
+from tests.audit._support import ACME, ALICE, APP, BOB, OWNER, Ledger, event_texts, search_entries
 from workspaces.auditing import AUDIT
 from workspaces.db import Queries, models
 
@@ -32,17 +32,7 @@ NOW = datetime.datetime(2024, 7, 1, 9, 30, tzinfo=datetime.UTC)
 
 
 async def _entries(pg: Queries, resource_type: str, resource_id: object) -> list[Any]:
-    rows = await pg.search_audit_logs(
-        resource_type=resource_type,
-        resource_id=str(resource_id),
-        user_id=None,
-        organization_id=None,
-        action=None,
-        from_time=None,
-        to_time=None,
-        limit_rows=1000,
-        offset_rows=0,
-    )
+    rows = await search_entries(pg, resource_type=resource_type, resource_id=resource_id)
     return list(reversed(rows))  # oldest first
 
 
