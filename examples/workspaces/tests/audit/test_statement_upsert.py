@@ -258,6 +258,21 @@ async def test_an_upsert_that_meets_a_concurrent_insert_records_a_write_against_
     assert len(reruns) == (0 if shape.returning_old_new else 1)
 
 
+async def _assert_one_chain(pg: Queries, *, writes: int) -> None:
+    """Bob's entries are one create and ``writes`` writes, each write's old roles what the
+    previous change left: one path from the create to the roles Bob has now."""
+    found = await _entries(pg)
+    [create] = [e for e in found if e.action is models.AuditAction.CREATE]
+    changes: list[Any] = [_diff(e)["roles"] for e in found if e.action is models.AuditAction.WRITE]
+    assert len(changes) == writes
+    step = {tuple(w["old"]): w["new"] for w in changes}
+    value, seen = _diff(create)["roles"]["new"], 0
+    while tuple(value) in step:
+        value, seen = step[tuple(value)], seen + 1
+    assert seen == len(changes)
+    assert value == await _roles(pg)
+
+
 async def test_concurrent_upserts_of_one_member_chain_their_entries(
     pg: Queries, shape: ServerVersion
 ) -> None:
@@ -266,17 +281,8 @@ async def test_concurrent_upserts_of_one_member_chain_their_entries(
     audited = audited_in(pg, shape)
     with as_subject(OWNER):
         await asyncio.gather(*(_upsert(audited, roles) for roles in choices))
-    entries = await _entries(pg)
-    [create] = [e for e in entries if e.action is models.AuditAction.CREATE]
-    writes: list[Any] = [_diff(e)["roles"] for e in entries if e.action is models.AuditAction.WRITE]
-    assert len(writes) == len(choices) - 1  # every value is distinct: each change is recorded
-    # Each write's old roles are what the previous change left: one path from the create.
-    step = {tuple(w["old"]): w["new"] for w in writes}
-    value, seen = _diff(create)["roles"]["new"], 0
-    while tuple(value) in step:
-        value, seen = step[tuple(value)], seen + 1
-    assert seen == len(writes)
-    assert value == await _roles(pg)
+    # every value is distinct: each change but the create is recorded as a write
+    await _assert_one_chain(pg, writes=len(choices) - 1)
 
 
 async def test_concurrent_updates_of_one_member_chain_their_entries(
@@ -293,16 +299,7 @@ async def test_concurrent_updates_of_one_member_chain_their_entries(
                 for roles in choices
             )
         )
-    entries = await _entries(pg)
-    [create] = [e for e in entries if e.action is models.AuditAction.CREATE]
-    writes: list[Any] = [_diff(e)["roles"] for e in entries if e.action is models.AuditAction.WRITE]
-    assert len(writes) == len(choices)
-    step = {tuple(w["old"]): w["new"] for w in writes}
-    value, seen = _diff(create)["roles"]["new"], 0
-    while tuple(value) in step:
-        value, seen = step[tuple(value)], seen + 1
-    assert seen == len(writes)
-    assert value == await _roles(pg)
+    await _assert_one_chain(pg, writes=len(choices))
 
 
 async def test_a_denied_upsert_is_neither_changed_noraudited(
