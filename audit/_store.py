@@ -447,6 +447,25 @@ class _AuditLayer:
                 )
         raise AssertionError("unreachable")
 
+    async def _rows(
+        self,
+        query: Query[Any],
+        args: tuple[object, ...],
+        primitive: str,
+        run: Callable[[Store, Query[Any], tuple[object, ...]], Awaitable[T]],
+    ) -> T:
+        """``run`` (one primitive) with the declared query, or with its single-statement
+        form when it is an audited bulk mutation: one entry per row it changes."""
+        shared = self._shared
+        query, plan = shared.resolve(query, primitive)
+        if shared.ask is not None and plan is not None:
+            await shared.know_server()
+        statement = shared.statement(plan, query)
+        if statement is None:
+            return await run(self._inner, query, args)
+        derived = statement.query
+        return await self._bulk(statement, query, args, lambda s, values: run(s, derived, values))
+
     async def fetch_one(self, query: Query[RowT], args: tuple[object, ...]) -> RowT:
         """Run a ``:one`` query; a declared mutation is audited in one transaction.
 
@@ -469,17 +488,7 @@ class _AuditLayer:
             MissingActor: an audited mutation ran with no subject.
             UndeclaredMutation: the query writes an auditable table undeclared.
         """
-        shared = self._shared
-        query, plan = shared.resolve(query, "fetch_many")
-        if shared.ask is not None and plan is not None:
-            await shared.know_server()
-        statement = shared.statement(plan, query)
-        if statement is None:
-            return await self._inner.fetch_many(query, args)
-        derived: Query[RowT] = statement.query
-        return await self._bulk(
-            statement, query, args, lambda s, values: s.fetch_many(derived, values)
-        )
+        return await self._rows(query, args, "fetch_many", lambda s, q, a: s.fetch_many(q, a))
 
     async def execute(self, query: Query[None], args: tuple[object, ...]) -> None:
         """Run an ``:exec`` query; an audited bulk mutation writes one entry per row with it.
@@ -489,16 +498,7 @@ class _AuditLayer:
             MissingActor: an audited mutation ran with no subject.
             UndeclaredMutation: the query writes an auditable table undeclared.
         """
-        shared = self._shared
-        query, plan = shared.resolve(query, "execute")
-        if shared.ask is not None and plan is not None:
-            await shared.know_server()
-        statement = shared.statement(plan, query)
-        if statement is None:
-            await self._inner.execute(query, args)
-            return
-        derived = statement.query
-        await self._bulk(statement, query, args, lambda s, values: s.execute(derived, values))
+        await self._rows(query, args, "execute", lambda s, q, a: s.execute(q, a))
 
     async def execute_rows(self, query: Query[None], args: tuple[object, ...]) -> int:
         """Run an ``:execrows`` (or ``:exec``) query and return the affected row count;
@@ -509,17 +509,7 @@ class _AuditLayer:
             MissingActor: an audited mutation ran with no subject.
             UndeclaredMutation: the query writes an auditable table undeclared.
         """
-        shared = self._shared
-        query, plan = shared.resolve(query, "execute_rows")
-        if shared.ask is not None and plan is not None:
-            await shared.know_server()
-        statement = shared.statement(plan, query)
-        if statement is None:
-            return await self._inner.execute_rows(query, args)
-        derived = statement.query
-        return await self._bulk(
-            statement, query, args, lambda s, values: s.execute_rows(derived, values)
-        )
+        return await self._rows(query, args, "execute_rows", lambda s, q, a: s.execute_rows(q, a))
 
     async def execute_batch(self, query: Query[None], args: Sequence[tuple[object, ...]]) -> int:
         """Run a ``:batchexec`` or ``:copyfrom`` query; an audited ``:batchexec`` runs its
