@@ -118,6 +118,23 @@ class Query(Generic[RowT]):
     authorize_filter: str | None = None
     doc: str = ""
     columns: tuple[str, ...] = field(default=())
+    #: Derived from ``params`` at construction: each parameter that may hold a
+    #: ``timestamptz`` value, with the paths to it (``()``: the argument itself;
+    #: see :attr:`Param.zoned`). The store refuses a naive datetime there.
+    zoned_at: tuple[tuple[int, tuple[tuple[int, ...], ...]], ...] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "zoned_at",
+            tuple(
+                (i, ((),) if p.pg_type in ZONED_TYPES else p.zoned)
+                for i, p in enumerate(self.params)
+                if p.pg_type in ZONED_TYPES or p.zoned
+            ),
+        )
 
     def __repr__(self) -> str:
         return f"<Query {self.name} :{self.kind} at {self.source}>"
@@ -151,7 +168,8 @@ class Query(Generic[RowT]):
         return [
             f.name
             for f in dataclasses.fields(self)
-            if (
+            if f.init  # not what is derived from the others (zoned_at)
+            and (
                 self.decode is not other.decode
                 if f.name == "decode"
                 else getattr(self, f.name) != getattr(other, f.name)

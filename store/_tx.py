@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 import asyncpg
 import structlog
 
-from store._query import ZONED_TYPES, DriverRunner, Kind, Param, Query, batch_groups
+from store._query import DriverRunner, Kind, Query, batch_groups
 from store._sqlstate import is_retryable, translate
 from store.errors import (
     ConcurrentTransactionUse,
@@ -119,18 +119,7 @@ def refuse_naive(query: Query[Any], args: tuple[object, ...]) -> None:
     argument (naming the parameter, never quoting the value).
     """
     params = query.params
-    known = _ZONED_AT.get(id(params))
-    if known is None or known[0] is not params:
-        where = tuple(
-            (i, ((),) if p.pg_type in ZONED_TYPES else p.zoned)
-            for i, p in enumerate(params)
-            if p.pg_type in ZONED_TYPES or p.zoned
-        )
-        known = (params, where)
-        if len(_ZONED_AT) >= _ZONED_AT_MAX:  # queries built per call: start over, stay small
-            _ZONED_AT.clear()
-        _ZONED_AT[id(params)] = known
-    for index, paths in known[1]:
+    for index, paths in query.zoned_at:
         if index < len(args) and any(_naive_at(args[index], path) for path in paths):
             param = params[index]
             inside = " inside the composite" if param.zoned else ""
@@ -141,15 +130,6 @@ def refuse_naive(query: Query[Any], args: tuple[object, ...]) -> None:
                     "zone)"
                 )
             )
-
-
-#: Each parameter list's positions that may hold a zoned value, with the paths to it
-#: inside a composite (``()``: the argument itself), by the list's identity (kept to
-#: compare): a query's parameters are read once, not on every call.
-_ZONED_AT: dict[
-    int, tuple[tuple[Param, ...], tuple[tuple[int, tuple[tuple[int, ...], ...]], ...]]
-] = {}
-_ZONED_AT_MAX = 4096
 
 
 def _naive_at(value: object, path: tuple[int, ...]) -> bool:
