@@ -23,7 +23,7 @@ import types
 import typing
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, JsonValue
@@ -34,7 +34,7 @@ from audit.errors import NoSingleStatement
 from store import Kind, Param, Query
 from store._query import derive as derive_query
 
-__all__ = ["RACED", "Statement", "derive", "diff_sql", "raced"]
+__all__ = ["ENTRY_VALUES", "RACED", "Statement", "derive", "diff_sql", "raced"]
 
 #: Entry fields the statement binds as parameters: (parameter, PostgreSQL type).
 _BOUND = {
@@ -61,7 +61,16 @@ class Statement:
     #: when a row of its source met a row inserted concurrently after its snapshot: running
     #: it again, with a new snapshot, is sound.
     rerun_when_raced: bool = False
+    #: Derived from ``bound``: where each of its fields stands in :data:`ENTRY_VALUES`.
+    at: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", tuple(ENTRY_VALUES.index(f) for f in self.bound))
+
+
+#: The entry values a statement may bind, in the order the layer supplies them
+#: (:attr:`Statement.at` picks its own).
+ENTRY_VALUES = tuple(_BOUND)
 
 #: The name a bulk upsert's statement fails to find when a row of its source met a row
 #: committed after its snapshot: SQL has no RAISE, so the check casts this name (and
@@ -771,8 +780,8 @@ def derive(
     else:
         entries, used = _sink(sink, values, "audit_rows", changed)
     start = len(query.params)
-    for i, field in enumerate(used):
-        entries = entries.replace(f"\x00{field}\x00", f"${start + i + 1}::{_BOUND[field][1]}")
+    for i, name in enumerate(used):
+        entries = entries.replace(f"\x00{name}\x00", f"${start + i + 1}::{_BOUND[name][1]}")
     result = (
         ", ".join(_ident(c) for c in query.columns)  # the order the decoder reads
         if query.kind in (Kind.ONE, Kind.MANY)

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import functools
-import operator
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, NoReturn, TypeVar, cast
+from typing import Any, NoReturn, TypeVar
 
 import structlog
 from pydantic import BaseModel
@@ -41,22 +39,6 @@ _log = structlog.get_logger("txstore.audit")
 
 #: The server below: its version, how to ask for it, or None (the form every version runs).
 Server = ServerVersion | Callable[[], Awaitable[ServerVersion]] | None
-
-
-#: The entry values :meth:`_Shared.bound` reads, in the order it reads them.
-_ENTRY_FIELDS = ("user_id", "time", "ip", "user_agent", "request_id")
-
-
-@functools.cache
-def _pick(fields: tuple[str, ...]) -> Callable[[tuple[object, ...]], tuple[object, ...]]:
-    """The values of ``fields``, in that order, from the entry values of ``_ENTRY_FIELDS``."""
-    at = [_ENTRY_FIELDS.index(f) for f in fields]
-    if len(at) == 1:
-        (only,) = at
-        return lambda values: (values[only],)
-    if not at:
-        return lambda values: ()
-    return cast("Callable[[tuple[object, ...]], tuple[object, ...]]", operator.itemgetter(*at))
 
 
 class _Shared:
@@ -148,14 +130,14 @@ class _Shared:
         if subject is None:
             raise MissingActor(query.name)
         request = current_request()
-        values = (
+        values = (  # user_id, time, ip, user_agent, request_id: ENTRY_VALUES' order
             subject.id,
             datetime.datetime.now(datetime.UTC),
             request.ip,
             request.user_agent,
             request.request_id,
         )
-        return _pick(statement.bound)(values)
+        return tuple(map(values.__getitem__, statement.at))
 
     async def single(
         self, store: Store, statement: Statement, query: Query[RowT], args: tuple[object, ...]
