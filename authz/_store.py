@@ -133,18 +133,22 @@ class AuthzStore:
         store._locked = {}  # a transaction handle: rows it locks stay as read
         return store
 
+    def _known_revoked(self, bound: Acting) -> bool | None:
+        """Whether this model found the binding's subject revoked; None: not asked yet."""
+        model = self._table.model
+        known = bound.revoked.get(id(model))
+        return known[1] if known is not None and known[0] is model else None
+
     async def _revoked(self, bound: Acting) -> bool:
         """Check a binding's subject against the model, then ask the application's
-        revocation (once per binding and model); True when it is revoked.
+        revocation, and remember the answer for the binding and model (see
+        :meth:`_known_revoked`); True when it is revoked.
 
         Subjects are built by trusted code (authentication), so a role is taken
         as given once it exists in the model; what the database can still say
         is that the subject lost access since its session began.
         """
         model = self._table.model
-        known = bound.revoked.get(id(model))
-        if known is not None and known[0] is model:
-            return known[1]
         model.check_subject(bound.subject)
         revoked = (
             model.revoked is not None
@@ -239,11 +243,8 @@ class AuthzStore:
         if bound is None:
             raise NoSubject(query.name)
         query, policy = self._declared(bound, query, primitive)
-        model = self._table.model
-        known = bound.revoked.get(id(model))
-        if known is not None and known[0] is model:
-            revoked = known[1]
-        else:
+        revoked = self._known_revoked(bound)
+        if revoked is None:
             try:
                 revoked = await self._revoked(bound)
             except OuterStoreUsedInTransaction as misuse:  # name the call that was made
@@ -345,7 +346,8 @@ class AuthzStore:
         bound = acting()
         if bound is None:
             raise NoSubject("in_tx")
-        await self._revoked(bound)  # checks the subject against the model (raises if unknown)
+        if self._known_revoked(bound) is None:
+            await self._revoked(bound)  # checks the subject against the model (raises if unknown)
         table = self._table
         return await self._inner.in_tx(
             lambda tx: fn(AuthzStore._wrap(tx, table)),
