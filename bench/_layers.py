@@ -174,7 +174,7 @@ def with_fixed_entry(base: Query[Any], action: str) -> Query[Any]:
     schema (the entry row's insert into ``audit_logs``, its indexes and checks),
     whatever builds it. The entry's time and actor are its last two parameters.
     """
-    mutation = base.sql.strip().rstrip(";").replace("TRUE /*authorize_filter*/", "TRUE")
+    mutation = base.sql.strip().rstrip(";")
     if base.kind is not Kind.ONE:
         mutation += "\nRETURNING *"
     n = len(base.params)
